@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` (the product) and `make test` (the test suite).
+# Both create .venv and install everything on first use.
+
+VENV ?= .venv
+PYTHON ?= python3
+# torch is installed first and pinned: on these machines torch==2.13.0 is a CPU build on local disk,
+# while an unpinned torch would pull a multi-GB CUDA build. On a GPU machine, set TORCH_SPEC to the
+# CUDA build you want (e.g. make run TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>").
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint models
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet $(TORCH_SPEC)
+	$(VENV)/bin/python -m pip install --quiet -e ".[worker,embedded,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/queuebot up
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+models: install
+	$(VENV)/bin/queuebot build-models

@@ -1,0 +1,76 @@
+"""Request and response bodies of the REST API (job payloads themselves live in core.jobs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
+from db.models import AlertStatus
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+    ]
+    conversation_id: int | None = Field(
+        default=None, description="Continue this conversation; omit to start one."
+    )
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: JobKind
+    status: JobStatus
+    source: JobSource
+    input: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    model_name: str | None
+    model_version: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ChatAccepted(BaseModel):
+    conversation_id: int
+    message_id: int
+    job: JobOut
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    topic: str
+    window_start: datetime
+    window_end: datetime
+    metric: str
+    baseline: float
+    value: float
+    evidence: list[dict[str, Any]]
+    status: AlertStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    total: int
+    limit: int
+    offset: int

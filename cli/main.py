@@ -1,0 +1,75 @@
+"""The ``queuebot`` command line. Subcommands import their modules lazily: ``--help`` loads no torch."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from cli.logging_setup import configure_logging
+from core.settings import ModelProfile, get_settings
+
+app = typer.Typer(
+    help="queuebot: chat replies, sentiment monitoring and generation on Celery.", no_args_is_help=True
+)
+log = logging.getLogger("queuebot")
+
+ProfileOption = Annotated[
+    ModelProfile | None,
+    typer.Option(
+        help="Model size: 'quick' (minutes on a CPU) or 'tiny' (seconds; tests). Default: settings."
+    ),
+]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+@app.command()
+def up(profile: ProfileOption = None) -> None:
+    """Run the whole product: Redis, migrations, models (built on first run), a worker and the web app."""
+    from cli.embedded import run_embedded
+
+    settings = get_settings()
+    if profile is not None:
+        settings = settings.model_copy(update={"model_profile": profile})
+    raise typer.Exit(run_embedded(settings))
+
+
+@app.command("build-models")
+def build_models_command(
+    profile: ProfileOption = None,
+    force: Annotated[bool, typer.Option(help="Rebuild models that are already built.")] = False,
+    only: Annotated[list[str] | None, typer.Option(help="Build only these models (repeatable).")] = None,
+) -> None:
+    """Train or build the models the workers need into the models folder."""
+    from workers.training.build import build_models
+
+    settings = get_settings()
+    infos = build_models(
+        settings.models_dir,
+        settings.data_dir,
+        profile or settings.model_profile,
+        settings.device,
+        names=only,
+        force=force,
+    )
+    for name, info in infos.items():
+        log.info("%s %s: %s", name, info.version, info.metrics)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest."""
+    from db.migrate import upgrade_to_head
+
+    url = get_settings().sqlalchemy_url
+    upgrade_to_head(url)
+    log.info("database at %s is up to date", url)
+
+
+if __name__ == "__main__":
+    app()

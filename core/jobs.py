@@ -1,0 +1,116 @@
+"""The job contract shared by every floor: kinds, states, payload schemas, task names and queues.
+
+Bots validate a request against these schemas before a job row exists; workers re-read the stored
+payload with the same schema, so both sides agree on its shape by construction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class JobKind(StrEnum):
+    REPLY = "reply"
+    SENTIMENT = "sentiment"
+    GENERATE = "generate"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED)
+
+
+class JobSource(StrEnum):
+    WEB = "web"
+    SLACK = "slack"
+    API = "api"
+
+
+class Queue(StrEnum):
+    # Chat replies wait for nobody: a person is watching. Batch work may queue up behind them.
+    INTERACTIVE = "interactive"
+    BATCH = "batch"
+
+
+class TaskRoute(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    task_name: str
+    queue: Queue
+
+
+TASK_ROUTES: dict[JobKind, TaskRoute] = {
+    JobKind.REPLY: TaskRoute(task_name="queuebot.reply", queue=Queue.INTERACTIVE),
+    JobKind.SENTIMENT: TaskRoute(task_name="queuebot.sentiment", queue=Queue.BATCH),
+    JobKind.GENERATE: TaskRoute(task_name="queuebot.generate", queue=Queue.BATCH),
+}
+
+# Names of the models each kind of job needs; workers ask the registry for them by these names.
+SENTIMENT_MODEL = "sentiment"
+GENERATOR_MODEL = "generator"
+REPLY_RETRIEVER_MODEL = "reply-retriever"
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+# Input limits live in the schemas (not settings) so the OpenAPI schema states them and every way
+# in enforces the same numbers.
+MAX_MESSAGE_CHARS = 4_000
+MAX_PROMPT_CHARS = 2_000
+MAX_NEW_TOKENS = 256
+MAX_RETURN_SEQUENCES = 4
+MAX_SENTIMENT_ITEMS = 256
+MAX_SENTIMENT_TEXT_CHARS = 2_000
+
+ShortLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Payload(BaseModel):
+    # Unknown fields are a client's mistake worth telling them about, not something to drop.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplyPayload(_Payload):
+    conversation_id: int
+    message_id: int
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+
+class GeneratePayload(_Payload):
+    prompt: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT_CHARS)
+    ]
+    max_new_tokens: int = Field(default=64, ge=1, le=MAX_NEW_TOKENS)
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0, description="0 means greedy decoding")
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    num_return_sequences: int = Field(default=1, ge=1, le=MAX_RETURN_SEQUENCES)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class SentimentItem(_Payload):
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SENTIMENT_TEXT_CHARS)
+    ]
+    topic: ShortLabel = "general"
+    source: ShortLabel = "api"
+    occurred_at: datetime | None = None
+
+
+class SentimentPayload(_Payload):
+    items: list[SentimentItem] = Field(min_length=1, max_length=MAX_SENTIMENT_ITEMS)
+
+
+PAYLOAD_SCHEMAS: dict[JobKind, type[_Payload]] = {
+    JobKind.REPLY: ReplyPayload,
+    JobKind.SENTIMENT: SentimentPayload,
+    JobKind.GENERATE: GeneratePayload,
+}

@@ -1,0 +1,78 @@
+"""The one settings object. Nothing else in the project reads os.environ.
+
+Every field can be set by an environment variable named ``QUEUEBOT_<FIELD>`` or in a ``.env``
+file; the defaults run the embedded product on one machine with no configuration at all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ModelProfile = Literal["tiny", "quick"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUEUEBOT_", env_file=".env", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------------
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""  # empty: a SQLite file in var_dir
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # --- models --------------------------------------------------------------------------------
+    models_dir: Path = PROJECT_ROOT / "models"
+    data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    model_profile: ModelProfile = "quick"
+    # "auto" picks CUDA when torch sees a GPU, else the CPU.
+    device: str = "auto"
+    # Load and warm every model when a worker process starts, so the first job is not slow.
+    warm_up_models: bool = True
+
+    # --- web API -------------------------------------------------------------------------------
+    api_token: SecretStr = SecretStr("dev-token-change-me")
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+
+    # Bodies above this are refused with 413 before they are parsed.
+    max_request_bytes: int = 1_000_000
+
+    # --- Celery ---------------------------------------------------------------------------------
+    # Soft limit raises inside the task so it can store `failed`; the hard limit kills the child.
+    task_soft_time_limit_s: int = 120
+    task_hard_time_limit_s: int = 150
+    # Redis re-delivers an unacknowledged message after this long; it must exceed the longest job
+    # (hard limit) or a running job is delivered twice.
+    broker_visibility_timeout_s: int = 600
+    worker_concurrency: int = 1
+
+    @model_validator(mode="after")
+    def _visibility_timeout_outlasts_jobs(self) -> Settings:
+        if self.broker_visibility_timeout_s <= self.task_hard_time_limit_s:
+            raise ValueError(
+                "broker_visibility_timeout_s must exceed task_hard_time_limit_s, "
+                "or Redis re-delivers jobs that are still running"
+            )
+        if self.task_soft_time_limit_s >= self.task_hard_time_limit_s:
+            raise ValueError("task_soft_time_limit_s must be below task_hard_time_limit_s")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'queuebot.db'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the embedded runner change the environment first)."""
+    get_settings.cache_clear()

@@ -1,0 +1,83 @@
+"""Read queries shared by the API and the bots. Writes live with the code that owns the state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core.jobs import JobKind, JobSource, JobStatus
+from db.models import Alert, AlertStatus, Job, Message
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def _page(session: Session, query: Select[tuple[T]], limit: int, offset: int) -> Page[T]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = session.scalars(query.limit(limit).offset(offset)).all()
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def get_job(session: Session, job_id: str) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def get_job_by_idempotency_key(session: Session, key: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.idempotency_key == key))
+
+
+def list_jobs(
+    session: Session,
+    *,
+    kind: JobKind | None = None,
+    status: JobStatus | None = None,
+    source: JobSource | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Job]:
+    query = select(Job).order_by(Job.created_at.desc(), Job.id)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if source is not None:
+        query = query.where(Job.source == source)
+    return _page(session, query, limit, offset)
+
+
+def list_alerts(
+    session: Session,
+    *,
+    status: AlertStatus | None = None,
+    topic: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Alert]:
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
+    if status is not None:
+        query = query.where(Alert.status == status)
+    if topic is not None:
+        query = query.where(Alert.topic == topic)
+    return _page(session, query, limit, offset)
+
+
+def recent_messages(session: Session, conversation_id: int, *, before_id: int, limit: int) -> list[Message]:
+    """The last ``limit`` messages of a conversation written before message ``before_id``, oldest first."""
+    newest_first = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id < before_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(newest_first))

@@ -1,0 +1,24 @@
+"""Test configuration: a private environment, set before any project module is imported.
+
+Celery reads its broker URL when ``workers.celery_app`` is imported, so the Redis port is chosen
+here, at collection time; the session fixtures start the real servers on it.
+"""
+
+import os
+import tempfile
+
+from cli.redis_server import free_port
+
+_state_dir = tempfile.mkdtemp(prefix="queuebot-tests-")
+os.environ.update(
+    {
+        "QUEUEBOT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "QUEUEBOT_VAR_DIR": _state_dir,
+        "QUEUEBOT_DATABASE_URL": f"sqlite:///{_state_dir}/queuebot-test.db",
+        "QUEUEBOT_MODELS_DIR": os.path.join(_state_dir, "models-not-built-yet"),
+        "QUEUEBOT_API_TOKEN": "test-token",
+        "QUEUEBOT_DEVICE": "cpu",
+    }
+)
+
+pytest_plugins = ["tests.model_fixtures", "tests.stack_fixtures"]

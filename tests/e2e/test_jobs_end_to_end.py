@@ -1,0 +1,157 @@
+"""Each kind of job travels the whole path on real parts: HTTP -> app -> SQLite -> Redis -> Celery
+worker -> model -> SQLite, and its stored result is read back through the API."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Job, Message, MessageRole, SentimentObservation
+from tests.stack_fixtures import use_models_dir, wait_for_job
+from workers.ml.info import read_info
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def test_chat_message_gets_the_approved_answer_of_the_nearest_known_question(
+    api: httpx.Client, tiny_models_dir: Path
+) -> None:
+    accepted = api.post("/api/chat", json={"message": "I want to cancel my order"})
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+
+    job = wait_for_job(api, body["job"]["id"])
+
+    assert job["status"] == "done", job["error"]
+    assert job["kind"] == "reply"
+    assert job["result"]["path"] == "retrieval"
+    assert job["result"]["intent"] == "cancel_order"
+    assert job["result"]["reply"].strip()
+    assert len(job["result"]["sources"]) == 3
+    assert job["model_name"] == "reply-retriever"
+    assert job["model_version"] == read_info(tiny_models_dir / "reply-retriever").version
+    with session_scope() as session:
+        messages = session.scalars(
+            select(Message).where(Message.conversation_id == body["conversation_id"]).order_by(Message.id)
+        ).all()
+        assert [(m.role, m.text) for m in messages] == [
+            (MessageRole.USER, "I want to cancel my order"),
+            (MessageRole.BOT, job["result"]["reply"]),
+        ]
+        assert messages[0].job_id == messages[1].job_id == job["id"]
+
+
+def test_second_message_continues_the_same_conversation(api: httpx.Client) -> None:
+    first = api.post("/api/chat", json={"message": "How do I get a refund?"}).json()
+    wait_for_job(api, first["job"]["id"])
+
+    second = api.post(
+        "/api/chat", json={"message": "And how long does it take?", "conversation_id": first["conversation_id"]}
+    )
+
+    assert second.status_code == 202
+    assert second.json()["conversation_id"] == first["conversation_id"]
+    assert wait_for_job(api, second.json()["job"]["id"])["status"] == "done"
+    with session_scope() as session:
+        count = session.scalar(
+            select(func.count()).select_from(Message).where(Message.conversation_id == first["conversation_id"])
+        )
+    assert count == 4
+
+
+def test_sentiment_batch_stores_one_scored_observation_per_item(api: httpx.Client) -> None:
+    items = [
+        {"text": "Shares plunge after the company misses earnings badly", "topic": "acme", "source": "news"},
+        {"text": "Record profits and a raised dividend delight investors", "topic": "acme", "source": "news"},
+        {"text": "The board meets on Tuesday", "topic": "globex", "occurred_at": "2026-11-20T09:30:00Z"},
+    ]
+    accepted = api.post("/api/sentiment", json={"items": items})
+    assert accepted.status_code == 202, accepted.text
+
+    job = wait_for_job(api, accepted.json()["id"])
+
+    assert job["status"] == "done", job["error"]
+    assert job["model_name"] == "sentiment"
+    assert job["result"]["count"] == 3
+    assert sum(job["result"]["labels"].values()) == 3
+    with session_scope() as session:
+        rows = session.scalars(
+            select(SentimentObservation)
+            .where(SentimentObservation.job_id == job["id"])
+            .order_by(SentimentObservation.item_index)
+        ).all()
+        assert [row.topic for row in rows] == ["acme", "acme", "globex"]
+        assert rows[1].source == "news" and rows[2].source == "api"
+        assert rows[2].occurred_at.isoformat() == "2026-11-20T09:30:00+00:00"
+        for row in rows:
+            assert row.p_negative + row.p_neutral + row.p_positive == pytest.approx(1.0, abs=1e-4)
+            assert row.score == pytest.approx(row.p_positive - row.p_negative)
+            assert row.label in ("negative", "neutral", "positive")
+            assert row.model_version == job["model_version"]
+
+
+def test_generate_job_returns_the_requested_number_of_continuations(api: httpx.Client) -> None:
+    accepted = api.post(
+        "/api/generate",
+        json={"prompt": "The market opened", "max_new_tokens": 8, "num_return_sequences": 2, "seed": 7},
+    )
+    assert accepted.status_code == 202, accepted.text
+
+    job = wait_for_job(api, accepted.json()["id"])
+
+    assert job["status"] == "done", job["error"]
+    assert job["model_name"] == "generator"
+    texts = job["result"]["texts"]
+    assert len(texts) == 2
+    assert all(isinstance(text, str) for text in texts)
+    assert job["input"]["max_new_tokens"] == 8
+
+
+def test_job_whose_model_cannot_load_ends_failed_with_the_error(
+    api: httpx.Client, tiny_models_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, broken)
+    for weights in (broken / "generator").glob("*.safetensors"):
+        weights.write_bytes(b"these bytes are not a safetensors file")
+    use_models_dir(broken)
+    try:
+        accepted = api.post("/api/generate", json={"prompt": "Hello", "max_new_tokens": 4})
+        job = wait_for_job(api, accepted.json()["id"])
+    finally:
+        use_models_dir(tiny_models_dir)
+
+    assert job["status"] == "failed"
+    assert job["error"]
+    assert job["result"] is None
+    assert job["finished_at"] is not None
+
+
+def test_redelivered_message_for_a_finished_job_changes_nothing(api: httpx.Client) -> None:
+    from workers.celery_app import celery_app
+
+    item = {"items": [{"text": "Delivery was late again", "topic": "redelivery"}]}
+    first = wait_for_job(api, api.post("/api/sentiment", json=item).json()["id"])
+    assert first["status"] == "done"
+
+    # What Redis does after a crash or a visibility timeout: the same message, same task id.
+    celery_app.send_task("queuebot.sentiment", args=[first["id"]], task_id=first["id"], queue="batch")
+    # The solo worker takes batch messages in order, so once this one is done the repeat was handled.
+    marker = wait_for_job(api, api.post("/api/sentiment", json=item).json()["id"])
+    assert marker["status"] == "done"
+
+    again = api.get(f"/api/jobs/{first['id']}").json()
+    assert again == first
+    with session_scope() as session:
+        stored = session.scalar(
+            select(func.count())
+            .select_from(SentimentObservation)
+            .where(SentimentObservation.job_id == first["id"])
+        )
+        assert stored == 1
+        assert session.get_one(Job, first["id"]).attempts == 1

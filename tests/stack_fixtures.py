@@ -1,0 +1,120 @@
+"""The real stack for tests: a redis-server process, a migrated SQLite file, Celery's embedded
+worker and the web app served by uvicorn over HTTP on loopback.
+
+tests/conftest.py sets the environment (Redis port, database file, token) before any project
+module is imported, because Celery reads its broker URL at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from cli.redis_server import RedisServer, free_port
+from core.settings import get_settings, reset_settings_cache
+
+JOB_TIMEOUT_S = 60.0
+
+
+def use_models_dir(models_dir: Path) -> None:
+    """Point the settings (and so the worker's registry) at another models folder."""
+    os.environ["QUEUEBOT_MODELS_DIR"] = str(models_dir)
+    reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    port = int(os.environ["QUEUEBOT_REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    server = RedisServer(port)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database() -> str:
+    from db.migrate import upgrade_to_head
+
+    url = get_settings().sqlalchemy_url
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_server: RedisServer, database: str, tiny_models_dir: Path) -> Iterator[Any]:
+    # Registers celery.ping, without which start_worker fails with a bare AssertionError.
+    import celery.contrib.testing.tasks  # noqa: F401
+    from celery.contrib.testing.worker import start_worker
+
+    from workers.celery_app import celery_app
+
+    use_models_dir(tiny_models_dir)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
+
+
+class ApiServer:
+    def __init__(self, port: int) -> None:
+        from bots.web.app import create_app
+
+        config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def api_server(redis_server: RedisServer, database: str) -> Iterator[ApiServer]:
+    server = ApiServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(api_server: ApiServer) -> Iterator[httpx.Client]:
+    """An HTTP client for the real app, signed in with the API token."""
+    token = get_settings().api_token.get_secret_value()
+    with httpx.Client(
+        base_url=api_server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous_api(api_server: ApiServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.base_url, timeout=10) as client:
+        yield client
+
+
+def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = JOB_TIMEOUT_S) -> dict[str, Any]:
+    """Poll the API until the job is done or failed; returns its final JSON."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = api.get(f"/api/jobs/{job_id}")
+        response.raise_for_status()
+        job = response.json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise TimeoutError(f"job {job_id} not finished after {timeout_s} s: {job}")

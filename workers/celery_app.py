@@ -1,0 +1,87 @@
+"""The Celery application: broker, queues, routes and delivery guarantees.
+
+Bots import this module to send tasks by name, so it must stay free of torch and model code; the
+tasks themselves are listed in ``include`` and imported only by worker processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_init, worker_process_init
+from kombu import Queue as KombuQueue
+
+from core.jobs import TASK_ROUTES, Queue
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+TASK_MODULES = ["workers.tasks.reply", "workers.tasks.sentiment", "workers.tasks.generation"]
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        # Redis re-delivers an unacknowledged message after this long; it must outlast the longest
+        # job (the settings object checks it against the hard time limit).
+        "broker_transport_options": {"visibility_timeout": settings.broker_visibility_timeout_s},
+        # Results live in the jobs table; a Celery result backend would be a second source of truth.
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_queues": [KombuQueue(queue.value, routing_key=queue.value) for queue in Queue],
+        "task_default_queue": Queue.BATCH.value,
+        "task_routes": {route.task_name: {"queue": route.queue.value} for route in TASK_ROUTES.values()},
+        # Acknowledge after the task ran, and give the message back when the worker dies mid-task:
+        # together with idempotent tasks this means a crash loses nothing and doubles nothing.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": settings.task_soft_time_limit_s,
+        "task_time_limit": settings.task_hard_time_limit_s,
+        "worker_concurrency": settings.worker_concurrency,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+    }
+
+
+def create_celery_app(settings: Settings | None = None) -> Celery:
+    app = Celery("queuebot", include=TASK_MODULES)
+    app.conf.update(celery_config(settings or get_settings()))
+    return app
+
+
+celery_app = create_celery_app()
+
+
+def _runs_tasks_in_this_process(worker: Any) -> bool:
+    # solo and threads pools run tasks in the main process; prefork runs them in forked children,
+    # whose parent must never load models (CUDA does not survive fork).
+    pool_cls = worker.pool_cls if isinstance(worker.pool_cls, str) else worker.pool_cls.__module__
+    return "solo" in pool_cls or "thread" in pool_cls
+
+
+def _prepare_process_for_jobs() -> None:
+    from db.engine import dispose_engines
+    from workers.registry import get_registry
+
+    # Connections inherited through fork are shared with the parent; start with none.
+    dispose_engines()
+    if get_settings().warm_up_models:
+        get_registry().warm_up()
+
+
+@worker_init.connect
+def _warm_up_in_main_process(sender: Any = None, **_: Any) -> None:
+    if sender is not None and _runs_tasks_in_this_process(sender):
+        _prepare_process_for_jobs()
+
+
+@worker_process_init.connect
+def _warm_up_in_child_process(**_: Any) -> None:
+    _prepare_process_for_jobs()

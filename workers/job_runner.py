@@ -1,0 +1,103 @@
+"""How every task runs its job: claim the row, do the work, store the outcome exactly once.
+
+Redis may deliver a message more than once (a crash, a visibility timeout), so each step is a
+conditional update on the job row: a job that is already final is left alone, and of two deliveries
+running at once only the first to finish stores its result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+
+from core.jobs import JobStatus
+from db.base import Base, utcnow
+from db.engine import session_scope
+from db.models import Job
+
+log = logging.getLogger(__name__)
+
+ERROR_TEXT_LIMIT = 2_000
+FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
+
+
+@dataclass
+class JobOutcome:
+    result: dict[str, Any]
+    model_name: str
+    model_version: str
+    # Rows written in the same transaction that marks the job done (observations, bot messages).
+    rows: list[Base] = field(default_factory=list)
+
+
+# A job's work: (job id, stored input) -> outcome. It runs outside any write transaction, so a long
+# forward pass never holds the database lock that the web process needs to accept new jobs.
+JobWork = Callable[[str, dict[str, Any]], JobOutcome]
+
+
+def run_job(job_id: str, work: JobWork) -> None:
+    job_input = _claim(job_id)
+    if job_input is None:
+        return
+    try:
+        _finish(job_id, work(job_id, job_input))
+    except Exception as exc:
+        # Soft time limits arrive here too (SoftTimeLimitExceeded is an Exception).
+        _fail(job_id, exc)
+        raise
+
+
+def _claim(job_id: str) -> dict[str, Any] | None:
+    """Mark the job running and return its input, or None when there is nothing to do."""
+    with session_scope() as session:
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .values(status=JobStatus.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1)
+        ).rowcount
+        if claimed:
+            return session.get_one(Job, job_id).input
+        job = session.get(Job, job_id)
+    if job is None:
+        # Rows are written before their messages are sent, so this is a message from another
+        # database (a stale queue); there is no row to store a failure in.
+        log.error("job %s: no such job row; message dropped", job_id)
+    else:
+        log.info("job %s: already %s; redelivery ignored", job_id, job.status.value)
+    return None
+
+
+def _finish(job_id: str, outcome: JobOutcome) -> None:
+    with session_scope() as session:
+        stored = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .values(
+                status=JobStatus.DONE,
+                result=outcome.result,
+                error=None,
+                model_name=outcome.model_name,
+                model_version=outcome.model_version,
+                finished_at=utcnow(),
+            )
+        ).rowcount
+        if not stored:
+            log.info("job %s: finished by another delivery; this result is discarded", job_id)
+            return
+        session.add_all(outcome.rows)
+    log.info("job %s: done (%s %s)", job_id, outcome.model_name, outcome.model_version)
+
+
+def _fail(job_id: str, exc: BaseException) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+    with session_scope() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .values(status=JobStatus.FAILED, error=error, finished_at=utcnow())
+        )
+    log.error("job %s: failed: %s", job_id, error)

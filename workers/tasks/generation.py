@@ -1,0 +1,11 @@
+"""Celery task: an asynchronous text-generation job (batch queue)."""
+
+from core.jobs import TASK_ROUTES, JobKind
+from workers.celery_app import celery_app
+from workers.job_runner import run_job
+from workers.services.generation import generate_text
+
+
+@celery_app.task(name=TASK_ROUTES[JobKind.GENERATE].task_name)
+def generate(job_id: str) -> None:
+    run_job(job_id, generate_text)

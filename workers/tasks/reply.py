@@ -1,0 +1,11 @@
+"""Celery task: a customer-service reply to one conversation message (interactive queue)."""
+
+from core.jobs import TASK_ROUTES, JobKind
+from workers.celery_app import celery_app
+from workers.job_runner import run_job
+from workers.services.replies import answer_message
+
+
+@celery_app.task(name=TASK_ROUTES[JobKind.REPLY].task_name)
+def reply(job_id: str) -> None:
+    run_job(job_id, answer_message)

@@ -1,0 +1,11 @@
+"""Celery task: classify a batch of stream items and store the observations (batch queue)."""
+
+from core.jobs import TASK_ROUTES, JobKind
+from workers.celery_app import celery_app
+from workers.job_runner import run_job
+from workers.services.sentiment import classify_batch
+
+
+@celery_app.task(name=TASK_ROUTES[JobKind.SENTIMENT].task_name)
+def sentiment(job_id: str) -> None:
+    run_job(job_id, classify_batch)
