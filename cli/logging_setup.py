@@ -14,3 +14,5 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler = logging.StreamHandler()
         fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=level, format=fmt, handlers=[handler], force=True)
+    # One line per HTTP request (health polls, measurements) drowns what matters.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

@@ -62,6 +62,32 @@ def build_models_command(
 
 
 @app.command()
+def measure(
+    url: Annotated[str, typer.Option(help="Base URL of a running product.")] = "",
+    chats: Annotated[int, typer.Option(min=1, help="Chat jobs to time, one at a time.")] = 20,
+    batch_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per sentiment batch.")] = 100,
+    batches: Annotated[int, typer.Option(min=1, help="Sentiment batches to time.")] = 5,
+) -> None:
+    """Time chat replies and sentiment batches end to end through a running product's REST API."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cli.measure import measure as run_measurements
+
+    settings = get_settings()
+    base_url = url or f"http://{settings.web_host}:{settings.web_port}"
+    rows = run_measurements(
+        base_url, settings.api_token.get_secret_value(), settings.data_dir, chats, batch_size, batches
+    )
+    table = Table(title=f"queuebot at {base_url}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    Console().print(table)
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations up to the newest."""
     from db.migrate import upgrade_to_head

@@ -92,6 +92,7 @@ class RedisServer:
     def stop(self, timeout_s: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        log.info("stopping redis-server on port %d", self.port)
         self.process.terminate()
         try:
             self.process.wait(timeout_s)

@@ -66,7 +66,8 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 # in enforces the same numbers.
 MAX_MESSAGE_CHARS = 4_000
 MAX_PROMPT_CHARS = 2_000
-MAX_NEW_TOKENS = 256
+# The quick generator has 256 positions: 200 new tokens leave room for the prompt.
+MAX_NEW_TOKENS = 200
 MAX_RETURN_SEQUENCES = 4
 MAX_SENTIMENT_ITEMS = 256
 MAX_SENTIMENT_TEXT_CHARS = 2_000
