@@ -58,7 +58,9 @@ def test_api_refuses_a_wrong_token_and_stores_nothing(anonymous_api: httpx.Clien
         ("/api/sentiment", {"items": [{"text": "ok", "occurred_at": "yesterday"}]}, "occurred_at"),
     ],
 )
-def test_invalid_input_gets_422_naming_the_field(api: httpx.Client, path: str, body: dict, field: str) -> None:
+def test_invalid_input_gets_422_naming_the_field(
+    api: httpx.Client, path: str, body: dict, field: str
+) -> None:
     response = api.post(path, json=body)
 
     assert response.status_code == 422
@@ -102,7 +104,9 @@ def test_same_idempotency_key_returns_the_first_job_instead_of_a_second(api: htt
     assert second.status_code == 200
     assert second.json()["id"] == first.json()["id"]
     with session_scope() as session:
-        count = session.scalar(select(func.count()).select_from(Job).where(Job.idempotency_key == "generate-once-1"))
+        count = session.scalar(
+            select(func.count()).select_from(Job).where(Job.idempotency_key == "generate-once-1")
+        )
     assert count == 1
 
 

@@ -51,7 +51,8 @@ def test_second_message_continues_the_same_conversation(api: httpx.Client) -> No
     wait_for_job(api, first["job"]["id"])
 
     second = api.post(
-        "/api/chat", json={"message": "And how long does it take?", "conversation_id": first["conversation_id"]}
+        "/api/chat",
+        json={"message": "And how long does it take?", "conversation_id": first["conversation_id"]},
     )
 
     assert second.status_code == 202
@@ -59,7 +60,9 @@ def test_second_message_continues_the_same_conversation(api: httpx.Client) -> No
     assert wait_for_job(api, second.json()["job"]["id"])["status"] == "done"
     with session_scope() as session:
         count = session.scalar(
-            select(func.count()).select_from(Message).where(Message.conversation_id == first["conversation_id"])
+            select(func.count())
+            .select_from(Message)
+            .where(Message.conversation_id == first["conversation_id"])
         )
     assert count == 4
 

@@ -16,7 +16,9 @@ from workers.job_runner import JobOutcome, run_job
 def _stored_job(status: JobStatus = JobStatus.QUEUED) -> str:
     job_id = str(uuid4())
     with session_scope() as session:
-        session.add(Job(id=job_id, kind=JobKind.GENERATE, source=JobSource.API, input={"n": 1}, status=status))
+        session.add(
+            Job(id=job_id, kind=JobKind.GENERATE, source=JobSource.API, input={"n": 1}, status=status)
+        )
     return job_id
 
 

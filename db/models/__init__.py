@@ -1,0 +1,17 @@
+"""Every table of the project; importing this package registers them all on ``Base.metadata``."""
+
+from db.models.alerts import Alert, AlertStatus
+from db.models.conversations import Conversation, ConversationStatus, Message, MessageRole
+from db.models.jobs import Job
+from db.models.sentiment import SentimentObservation
+
+__all__ = [
+    "Alert",
+    "AlertStatus",
+    "Conversation",
+    "ConversationStatus",
+    "Job",
+    "Message",
+    "MessageRole",
+    "SentimentObservation",
+]

@@ -1,0 +1,40 @@
+"""Alerts raised when negative sentiment on a topic spikes above its baseline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Float, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, UTCDateTime, enum_column, utcnow
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    metric: Mapped[str] = mapped_column(String(50))
+    baseline: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    # The most negative items of the window, so a reader sees why without another query.
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[AlertStatus] = mapped_column(enum_column(AlertStatus), default=AlertStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_alerts_status_created_at", "status", "created_at"),
+        Index("ix_alerts_topic_created_at", "topic", "created_at"),
+    )
