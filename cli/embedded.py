@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -55,13 +56,89 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
-def _start(name: str, args: list[str], log_file: Path) -> Child:
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process exactly these settings (they may differ from os.environ)."""
+    env = os.environ.copy()
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"QUEUEBOT_{name.upper()}"] = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    return env
+
+
+def _start(name: str, args: list[str], log_file: Path, env: dict[str, str]) -> Child:
     log.info("starting %s (log: %s)", name, log_file)
     with log_file.open("ab") as output:
         process = subprocess.Popen(
-            args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=os.environ.copy()
+            args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
     return Child(name, process)
+
+
+class EmbeddedStack:
+    """Redis, a migrated database, workers and the web app as child processes; stops in reverse order.
+
+    ``queuebot up`` supervises one; ``queuebot benchmark`` starts a private one on free ports.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_dir = settings.var_dir / "log"
+        self.env = settings_env(settings)
+        self.children: list[Child] = []
+        self.redis: RedisServer | None = None
+        self.base_url = f"http://{settings.web_host}:{settings.web_port}"
+
+    def start_storage(self) -> None:
+        from db.migrate import upgrade_to_head
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        port = urlparse(self.settings.redis_url).port or 6379
+        self.redis = RedisServer(
+            port, data_dir=self.settings.var_dir / "redis", log_file=self.log_dir / "redis.log"
+        )
+        self.redis.start()
+        upgrade_to_head(self.settings.sqlalchemy_url)
+        log.info("database ready: %s", self.settings.sqlalchemy_url)
+
+    def start_worker(
+        self,
+        name: str = "worker",
+        queues: Iterable[str] | None = None,
+        pool: str | None = None,
+        concurrency: int | None = None,
+    ) -> Child:
+        queue_list = ",".join(queues or (queue.value for queue in Queue))
+        args = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queue_list,
+                "--loglevel", "INFO", "--hostname", f"{name}@%h"]  # fmt: skip
+        if pool is not None:
+            args += ["--pool", pool]
+        if concurrency is not None:
+            args += ["--concurrency", str(concurrency)]
+        child = _start(name, args, self.log_dir / f"{name}.log", self.env)
+        self.children.append(child)
+        return child
+
+    def start_web(self) -> Child:
+        args = [sys.executable, "-m", "uvicorn", "bots.web.app:create_app", "--factory",
+                "--host", self.settings.web_host, "--port", str(self.settings.web_port)]  # fmt: skip
+        child = _start("web", args, self.log_dir / "web.log", self.env)
+        self.children.append(child)
+        _wait_for_web(self.base_url, child)
+        return child
+
+    def exited(self) -> Child | None:
+        return next((child for child in self.children if child.process.poll() is not None), None)
+
+    def stop(self) -> None:
+        # Web first (no new jobs), then workers (they finish the job in hand), then Redis.
+        for child in sorted(self.children, key=lambda c: c.name != "web"):
+            child.stop()
+        self.children.clear()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
 
 
 def _wait_for_web(base_url: str, web: Child) -> None:
@@ -93,55 +170,24 @@ Try it:
 
 def run_embedded(settings: Settings) -> int:
     """Bring the whole product up and supervise it until Ctrl-C; returns the exit code."""
-    from db.migrate import upgrade_to_head
     from workers.training.build import build_models
 
-    log_dir = settings.var_dir / "log"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    redis_port = urlparse(settings.redis_url).port or 6379
-    redis_server = RedisServer(
-        redis_port, data_dir=settings.var_dir / "redis", log_file=log_dir / "redis.log"
-    )
-    children: list[Child] = []
+    stack = EmbeddedStack(settings)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        redis_server.start()
-        upgrade_to_head(settings.sqlalchemy_url)
-        log.info("database ready: %s", settings.sqlalchemy_url)
+        stack.start_storage()
         build_models(settings.models_dir, settings.data_dir, settings.model_profile, settings.device)
-
-        queues = ",".join(queue.value for queue in Queue)
-        children.append(
-            _start(
-                "worker",
-                [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
-                 "--loglevel", "INFO", "--hostname", "queuebot@%h"],
-                log_dir / "worker.log",
-            )
-        )  # fmt: skip
-        children.append(
-            _start(
-                "web",
-                [sys.executable, "-m", "uvicorn", "bots.web.app:create_app", "--factory",
-                 "--host", settings.web_host, "--port", str(settings.web_port)],
-                log_dir / "web.log",
-            )
-        )  # fmt: skip
-        base_url = f"http://{settings.web_host}:{settings.web_port}"
-        _wait_for_web(base_url, children[-1])
-        log.info(_banner(settings, base_url))
-        while True:
-            for child in children:
-                if child.process.poll() is not None:
-                    log.error("%s exited with code %s; stopping", child.name, child.process.returncode)
-                    return 1
+        stack.start_worker()
+        stack.start_web()
+        log.info(_banner(settings, stack.base_url))
+        while (exited := stack.exited()) is None:
             time.sleep(0.5)
+        log.error("%s exited with code %s; stopping", exited.name, exited.process.returncode)
+        return 1
     except _Stop as stop:
         log.info("%s received; shutting down", stop)
         return 0
     finally:
-        for child in reversed(children):
-            child.stop()
-        redis_server.stop()
+        stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -7,18 +7,25 @@ from typing import Annotated
 
 import typer
 
+from cli.evaluate import evaluate
 from cli.logging_setup import configure_logging
+from cli.models import models_app
+from cli.train import train_app
 from core.settings import ModelProfile, get_settings
 
 app = typer.Typer(
     help="queuebot: chat replies, sentiment monitoring and generation on Celery.", no_args_is_help=True
 )
+app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
+app.command()(evaluate)
 log = logging.getLogger("queuebot")
 
 ProfileOption = Annotated[
     ModelProfile | None,
     typer.Option(
-        help="Model size: 'quick' (minutes on a CPU) or 'tiny' (seconds; tests). Default: settings."
+        help="'quick' (minutes on a CPU), 'full' (the quality recipe) or 'tiny' (seconds; tests). "
+        "Default: settings."
     ),
 ]
 
@@ -85,6 +92,36 @@ def measure(
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     Console().print(table)
+
+
+@app.command()
+def benchmark(
+    texts: Annotated[int, typer.Option(min=64, help="Texts for the raw and system runs.")] = 1000,
+    job_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per job in the system run.")] = 50,
+    naive_texts: Annotated[int, typer.Option(min=1, help="Texts sent to the naive worker.")] = 300,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent API clients.")] = 16,
+) -> None:
+    """Throughput: raw forward vs. the whole system vs. a naive worker; batched vs. sequential generation."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cli.benchmark import BenchmarkOptions, run_benchmark, targets
+
+    options = BenchmarkOptions(texts=texts, job_size=job_size, naive_texts=naive_texts, clients=clients)
+    figures = run_benchmark(get_settings(), options)
+    table = Table(title="queuebot benchmark")
+    for column in ("measurement", "value", "unit", "how"):
+        table.add_column(column)
+    for figure in figures:
+        table.add_row(figure.name, f"{figure.value:,.1f}", figure.unit, figure.note)
+    checks = Table(title="targets")
+    for column in ("ratio", "measured", "target", "met"):
+        checks.add_column(column)
+    for name, value, target, met in targets(figures):
+        checks.add_row(name, f"{value:,.2f}", target, "yes" if met else "NO")
+    console = Console()
+    console.print(table)
+    console.print(checks)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -55,10 +55,15 @@ TASK_ROUTES: dict[JobKind, TaskRoute] = {
     JobKind.GENERATE: TaskRoute(task_name="queuebot.generate", queue=Queue.BATCH),
 }
 
-# Names of the models each kind of job needs; workers ask the registry for them by these names.
-SENTIMENT_MODEL = "sentiment"
+# Names of the models jobs use; workers ask the registry for them by these names, and each stored
+# result records the name and version that produced it.
+SENTIMENT_GENERAL_MODEL = "sentiment-general"
+SENTIMENT_FINANCE_MODEL = "sentiment-finance"
+SENTIMENT_MODELS = (SENTIMENT_GENERAL_MODEL, SENTIMENT_FINANCE_MODEL)
 GENERATOR_MODEL = "generator"
 REPLY_RETRIEVER_MODEL = "reply-retriever"
+# What a worker loads and warms at start: every model a job can ask for.
+SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, REPLY_RETRIEVER_MODEL)
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
@@ -108,6 +113,10 @@ class SentimentItem(_Payload):
 
 class SentimentPayload(_Payload):
     items: list[SentimentItem] = Field(min_length=1, max_length=MAX_SENTIMENT_ITEMS)
+    model: Literal["sentiment-general", "sentiment-finance"] = Field(
+        default=SENTIMENT_GENERAL_MODEL,
+        description="sentiment-general for messages and reviews; sentiment-finance for market news",
+    )
 
 
 PAYLOAD_SCHEMAS: dict[JobKind, type[_Payload]] = {

@@ -10,12 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-ModelProfile = Literal["tiny", "quick"]
+ModelProfile = Literal["tiny", "quick", "full"]
+WorkerPool = Literal["threads", "solo", "prefork"]
 
 
 class Settings(BaseSettings):
@@ -50,7 +51,24 @@ class Settings(BaseSettings):
     # Redis re-delivers an unacknowledged message after this long; it must exceed the longest job
     # (hard limit) or a running job is delivered twice.
     broker_visibility_timeout_s: int = 600
-    worker_concurrency: int = 1
+    # One process, many task threads: concurrent jobs meet in the model micro-batchers and share
+    # one copy of each model. Celery enforces time limits only in prefork; with threads, a job's
+    # wait for its batch is bounded by batch_timeout_s instead.
+    worker_pool: WorkerPool = "threads"
+    worker_concurrency: int = Field(default=16, ge=1, le=256)
+
+    # --- dynamic micro-batching in the worker ---------------------------------------------------
+    # Classification requests arriving within this window run as one forward pass, up to this many
+    # texts; the first request never waits longer than the window.
+    classify_batch_max_texts: int = Field(default=256, ge=1)
+    classify_batch_wait_ms: float = Field(default=5.0, ge=0)
+    # Generation requests arriving within this window are decoded together, up to this many rows.
+    generate_batch_max_rows: int = Field(default=16, ge=1)
+    generate_batch_wait_ms: float = Field(default=20.0, ge=0)
+    # A job waiting longer than this for its batch fails instead of hanging a worker thread.
+    batch_timeout_s: float = Field(default=110.0, gt=0)
+    # How often a worker looks for a newly promoted model version (a stat per job at most).
+    model_reload_check_s: float = Field(default=2.0, ge=0)
 
     @model_validator(mode="after")
     def _visibility_timeout_outlasts_jobs(self) -> Settings:

@@ -18,6 +18,8 @@ os.environ.update(
         "QUEUEBOT_MODELS_DIR": os.path.join(_state_dir, "models-not-built-yet"),
         "QUEUEBOT_API_TOKEN": "test-token",
         "QUEUEBOT_DEVICE": "cpu",
+        # A wide batching window so that jobs sent together in a test reliably meet in one batch.
+        "QUEUEBOT_CLASSIFY_BATCH_WAIT_MS": "100",
     }
 )
 

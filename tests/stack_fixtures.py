@@ -57,7 +57,10 @@ def celery_worker(redis_server: RedisServer, database: str, tiny_models_dir: Pat
     from workers.celery_app import celery_app
 
     use_models_dir(tiny_models_dir)
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+    # The production pool: task threads that meet in the models' micro-batchers.
+    with start_worker(
+        celery_app, pool="threads", concurrency=8, perform_ping_check=False, shutdown_timeout=30
+    ) as worker:
         yield worker
 
 

@@ -18,7 +18,12 @@ from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ["workers.tasks.reply", "workers.tasks.sentiment", "workers.tasks.generation"]
+TASK_MODULES = [
+    "workers.tasks.reply",
+    "workers.tasks.sentiment",
+    "workers.tasks.generation",
+    "workers.tasks.baseline",  # the benchmark's naive comparison; nothing in the product sends it
+]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -44,6 +49,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit_s,
         "task_time_limit": settings.task_hard_time_limit_s,
+        "worker_pool": settings.worker_pool,
         "worker_concurrency": settings.worker_concurrency,
         "task_send_sent_event": True,
         "worker_send_task_events": True,

@@ -1,7 +1,11 @@
 """The model registry: each model is loaded once per worker process and handed out by name.
 
-Tasks never load models themselves; they ask ``get_registry().get(name)``. Loading happens in the
-process that runs tasks (a prefork child, or the solo worker), never in a parent that forks.
+Tasks never load models themselves; they ask ``get_registry().served(name)``. Loading happens in the
+process that runs tasks (a prefork child, or the solo/threads worker), never in a parent that forks.
+
+Versions: the registry serves the version ``models/<name>/CURRENT`` points at. When a newer one is
+promoted, the next job to ask loads it and swaps it in; jobs already running finish on the version
+they started with, and nothing is re-queued, so a new version costs no job.
 """
 
 from __future__ import annotations
@@ -9,20 +13,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.jobs import GENERATOR_MODEL, REPLY_RETRIEVER_MODEL, SENTIMENT_MODEL
-from core.settings import get_settings
+from core.jobs import SERVED_MODELS
+from core.settings import Settings, get_settings
+from workers.batching import MicroBatcher
+from workers.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 
 
-def _load_sentiment(folder: Path, device: str) -> Any:
-    from workers.ml.sentiment import SentimentClassifier
+def _load_classifier(folder: Path, device: str) -> Any:
+    from workers.ml.classifier import TextClassifier
 
-    return SentimentClassifier.load(folder, device)
+    return TextClassifier.load(folder, device)
 
 
 def _load_generator(folder: Path, device: str) -> Any:
@@ -37,64 +44,119 @@ def _load_reply_retriever(folder: Path, device: str) -> Any:
     return ReplyRetriever.load(folder, device)
 
 
-# Loaders import their model code lazily so that importing the registry stays cheap.
+# By the kind in a model's metadata; loaders import their code lazily, keeping this module torch-free.
 LOADERS: dict[str, Callable[[Path, str], Any]] = {
-    SENTIMENT_MODEL: _load_sentiment,
-    GENERATOR_MODEL: _load_generator,
-    REPLY_RETRIEVER_MODEL: _load_reply_retriever,
+    "sentiment": _load_classifier,
+    "intent": _load_classifier,
+    "generator": _load_generator,
+    "replies": _load_generator,
+    "reply-retriever": _load_reply_retriever,
 }
 
 
-class UnknownModelError(KeyError):
-    pass
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded version of a model, with the batcher that feeds it (None for unbatched kinds)."""
+
+    name: str
+    version: str
+    model: Any
+    batcher: MicroBatcher[Any, Any] | None
 
 
 class ModelRegistry:
-    def __init__(self, models_dir: Path, device: str) -> None:
-        self.models_dir = models_dir
-        self.device = device
-        self._models: dict[str, Any] = {}
-        self._lock = threading.Lock()
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = ModelStore(settings.models_dir)
+        self._served: dict[str, ServedModel] = {}
+        self._checked_at: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @property
+    def models_dir(self) -> Path:
+        return self.store.root
 
     def get(self, name: str) -> Any:
-        """The loaded model called ``name``; loads and warms it on first use.
+        return self.served(name).model
+
+    def served(self, name: str) -> ServedModel:
+        """The current version of ``name``, loading it (and warming it) on first use or after a promote.
 
         A failed load is not remembered, so a job after the model is rebuilt succeeds.
         """
-        if name not in LOADERS:
-            raise UnknownModelError(f"unknown model {name!r}; known: {sorted(LOADERS)}")
-        with self._lock:
-            if name not in self._models:
-                self._models[name] = self._load(name)
-            return self._models[name]
+        current = self._served.get(name)
+        now = time.monotonic()
+        if current is not None and now - self._checked_at.get(name, 0.0) < self.settings.model_reload_check_s:
+            return current
+        with self._lock_for(name):
+            current = self._served.get(name)
+            wanted = self.store.current_version(name)
+            self._checked_at[name] = time.monotonic()
+            if current is not None and (wanted is None or wanted == current.version):
+                # A CURRENT pointer that vanished (a folder being replaced) keeps the loaded version.
+                return current
+            fresh = self._load(name, wanted)
+            self._served[name] = fresh
+            if current is not None:
+                log.info("model %s: switched from %s to %s", name, current.version, fresh.version)
+                if current.batcher is not None:
+                    current.batcher.close()  # finishes what it already holds
+            return fresh
 
-    def warm_up(self, names: Iterable[str] = tuple(LOADERS)) -> None:
+    def classify(self, name: str, texts: Sequence[str]) -> tuple[ServedModel, list[Any]]:
+        """Classify through the model's micro-batcher; returns the version used with the predictions."""
+        served = self.served(name)
+        if served.batcher is None:
+            raise TypeError(f"model {name!r} is not a classifier")
+        return served, served.batcher.submit(texts)
+
+    def warm_up(self, names: Iterable[str] = SERVED_MODELS) -> None:
         for name in names:
-            self.get(name)
+            self.served(name)
 
-    def loaded(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._models)
+    def loaded(self) -> dict[str, ServedModel]:
+        return dict(self._served)
 
-    def _load(self, name: str) -> Any:
+    def _lock_for(self, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def _load(self, name: str, version: str | None) -> ServedModel:
         from workers.ml.device import resolve_device
+        from workers.ml.info import read_info
 
-        folder = self.models_dir / name
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"model {name!r} is not built: no folder {folder}. Run `queuebot build-models`."
-            )
+        folder = self.store.folder(name, version)
+        info = read_info(folder)
+        if info.kind not in LOADERS:
+            raise ValueError(f"model {name!r} in {folder} has unknown kind {info.kind!r}")
         started = time.perf_counter()
-        model = LOADERS[name](folder, resolve_device(self.device))
+        model = LOADERS[info.kind](folder, resolve_device(self.settings.device))
         model.warm_up()
         log.info(
-            "loaded model %s version %s from %s in %.1f s",
-            name,
-            model.info.version,
-            folder,
-            time.perf_counter() - started,
+            "loaded model %s %s from %s in %.1f s", name, info.version, folder, time.perf_counter() - started
         )
-        return model
+        return ServedModel(name, info.version, model, self._batcher_for(name, info.kind, model))
+
+    def _batcher_for(self, name: str, kind: str, model: Any) -> MicroBatcher[Any, Any] | None:
+        s = self.settings
+        if kind in ("sentiment", "intent"):
+            return MicroBatcher(
+                model.classify,
+                name=name,
+                max_items=s.classify_batch_max_texts,
+                max_wait_s=s.classify_batch_wait_ms / 1000,
+                timeout_s=s.batch_timeout_s,
+            )
+        if kind in ("generator", "replies"):
+            return MicroBatcher(
+                model.generate_batch,
+                name=name,
+                max_items=s.generate_batch_max_rows,
+                max_wait_s=s.generate_batch_wait_ms / 1000,
+                timeout_s=s.batch_timeout_s,
+            )
+        return None
 
 
 _registry: ModelRegistry | None = None
@@ -102,14 +164,10 @@ _registry_lock = threading.Lock()
 
 
 def get_registry() -> ModelRegistry:
-    """This process's registry, for the models folder and device the settings name now."""
+    """This process's registry, for the settings in force now (tests switch models folders)."""
     global _registry
     settings = get_settings()
     with _registry_lock:
-        if (
-            _registry is None
-            or _registry.models_dir != settings.models_dir
-            or _registry.device != settings.device
-        ):
-            _registry = ModelRegistry(settings.models_dir, settings.device)
+        if _registry is None or _registry.settings != settings:
+            _registry = ModelRegistry(settings)
         return _registry

@@ -4,6 +4,7 @@ worker -> model -> SQLite, and its stored result is read back through the API.""
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,8 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Job, Message, MessageRole, SentimentObservation
 from tests.stack_fixtures import use_models_dir, wait_for_job
-from workers.ml.info import read_info
+from workers.model_store import ModelStore
+from workers.registry import get_registry
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -34,7 +36,7 @@ def test_chat_message_gets_the_approved_answer_of_the_nearest_known_question(
     assert job["result"]["reply"].strip()
     assert len(job["result"]["sources"]) == 3
     assert job["model_name"] == "reply-retriever"
-    assert job["model_version"] == read_info(tiny_models_dir / "reply-retriever").version
+    assert job["model_version"] == ModelStore(tiny_models_dir).current_version("reply-retriever")
     with session_scope() as session:
         messages = session.scalars(
             select(Message).where(Message.conversation_id == body["conversation_id"]).order_by(Message.id)
@@ -67,7 +69,9 @@ def test_second_message_continues_the_same_conversation(api: httpx.Client) -> No
     assert count == 4
 
 
-def test_sentiment_batch_stores_one_scored_observation_per_item(api: httpx.Client) -> None:
+def test_sentiment_batch_stores_one_scored_observation_per_item(
+    api: httpx.Client, tiny_models_dir: Path
+) -> None:
     items = [
         {"text": "Shares plunge after the company misses earnings badly", "topic": "acme", "source": "news"},
         {"text": "Record profits and a raised dividend delight investors", "topic": "acme", "source": "news"},
@@ -79,7 +83,8 @@ def test_sentiment_batch_stores_one_scored_observation_per_item(api: httpx.Clien
     job = wait_for_job(api, accepted.json()["id"])
 
     assert job["status"] == "done", job["error"]
-    assert job["model_name"] == "sentiment"
+    assert job["model_name"] == "sentiment-general"
+    assert job["model_version"] == ModelStore(tiny_models_dir).current_version("sentiment-general")
     assert job["result"]["count"] == 3
     assert sum(job["result"]["labels"].values()) == 3
     with session_scope() as session:
@@ -96,6 +101,44 @@ def test_sentiment_batch_stores_one_scored_observation_per_item(api: httpx.Clien
             assert row.score == pytest.approx(row.p_positive - row.p_negative)
             assert row.label in ("negative", "neutral", "positive")
             assert row.model_version == job["model_version"]
+
+
+def test_a_sentiment_job_can_ask_for_the_finance_model_and_records_it(api: httpx.Client) -> None:
+    accepted = api.post(
+        "/api/sentiment",
+        json={"model": "sentiment-finance", "items": [{"text": "Operating profit rose 12 %"}]},
+    )
+    job = wait_for_job(api, accepted.json()["id"])
+    assert job["status"] == "done", job["error"]
+    assert job["model_name"] == "sentiment-finance"
+    with session_scope() as session:
+        row = session.scalars(
+            select(SentimentObservation).where(SentimentObservation.job_id == job["id"])
+        ).one()
+        assert (row.model_name, row.model_version) == ("sentiment-finance", job["model_version"])
+
+
+def test_an_unknown_sentiment_model_is_refused_before_a_job_exists(api: httpx.Client) -> None:
+    response = api.post("/api/sentiment", json={"model": "sentiment-klingon", "items": [{"text": "hi"}]})
+    assert response.status_code == 422
+    assert "sentiment-finance" in response.text
+
+
+def test_concurrent_sentiment_jobs_share_forward_passes_in_the_worker(api: httpx.Client) -> None:
+    batcher = get_registry().served("sentiment-general").batcher
+    before = (batcher.stats.batches, batcher.stats.requests)
+    texts = [f"Flight {i} was delayed again and nobody told us why" for i in range(12)]
+    with ThreadPoolExecutor(len(texts)) as pool:
+        responses = list(
+            pool.map(lambda text: api.post("/api/sentiment", json={"items": [{"text": text}]}), texts)
+        )
+    ids = [response.json()["id"] for response in responses]
+    jobs = [wait_for_job(api, job_id) for job_id in ids]
+    assert all(job["status"] == "done" for job in jobs)
+    batches, requests = batcher.stats.batches - before[0], batcher.stats.requests - before[1]
+    assert requests == 12
+    # The worker runs several task threads; jobs that arrive together meet in one forward pass.
+    assert batches < requests
 
 
 def test_generate_job_returns_the_requested_number_of_continuations(api: httpx.Client) -> None:
@@ -120,7 +163,7 @@ def test_job_whose_model_cannot_load_ends_failed_with_the_error(
 ) -> None:
     broken = tmp_path / "models"
     shutil.copytree(tiny_models_dir, broken)
-    for weights in (broken / "generator").glob("*.safetensors"):
+    for weights in ModelStore(broken).folder("generator").glob("*.safetensors"):
         weights.write_bytes(b"these bytes are not a safetensors file")
     use_models_dir(broken)
     try:

@@ -1,17 +1,25 @@
-"""Text generation with a GPT-2-architecture causal language model."""
+"""Text generation with a GPT-2-architecture causal language model: one prompt, a batch, or a reply."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from workers.ml.info import ModelInfo, read_info_of_kind
+from workers.ml.gpt2_decoding import DecodeRow, GenerationRequest, decode_rows, request_generator
+from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
+from workers.ml.reply_prompt import ReplyTemplate
 
-KIND = "generator"
+__all__ = ["GENERATOR_KIND", "KINDS", "REPLIES_KIND", "GenerationRequest", "TextGenerator"]
+
+GENERATOR_KIND = "generator"  # continues any text: a language model fine-tuned on a corpus
+REPLIES_KIND = "replies"  # answers customer questions in the prompt format stored in its info
+KINDS = (GENERATOR_KIND, REPLIES_KIND)
+DEFAULT_REPLY_TOKENS = 160  # most replies in the support data are 100-200 tokens
 
 
 def gpt2_tokenizer_path() -> Path:
@@ -30,13 +38,16 @@ class TextGenerator:
         self.info = info
         self.device = device
         self.context_size = int(model.config.n_positions)
-        # Sampling draws from torch's global RNG; serialising calls is what makes a seed reproduce
-        # the same text even when several threads share one generator.
+        # generate() samples from torch's global RNG; serialising its calls is what makes a seed reproduce
+        # the same text even when several threads share one generator. generate_batch() needs no lock:
+        # each request draws from its own torch.Generator.
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, folder: Path, device: str) -> TextGenerator:
-        info = read_info_of_kind(folder, KIND)
+        info = read_info(folder)
+        if info.kind not in KINDS:
+            raise ValueError(f"model in {folder} is a {info.kind!r} model, not one of {list(KINDS)}")
         folder = require_folder(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
@@ -52,26 +63,17 @@ class TextGenerator:
         num_return_sequences: int,
         seed: int | None = None,
     ) -> list[str]:
-        """Return only the continuation of each sequence, without the prompt.
+        """Return only the continuation of each sequence, without the prompt, using HF ``generate``.
 
         ``temperature == 0`` decodes greedily: every returned sequence is then the same text, repeated
         ``num_return_sequences`` times. Sampling uses nucleus (``top_p``) filtering only, no top-k.
         The prompt keeps its last tokens when it is too long for the context together with
-        ``max_new_tokens``.
+        ``max_new_tokens``. A seed reproduces this method's text, not ``generate_batch``'s: the two
+        draw their random numbers differently.
         """
-        if not 1 <= max_new_tokens < self.context_size:
-            raise ValueError(f"max_new_tokens must be in [1, {self.context_size - 1}], got {max_new_tokens}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
-        if not 0 < top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-        if num_return_sequences < 1:
-            raise ValueError(f"num_return_sequences must be >= 1, got {num_return_sequences}")
-
-        prompt_ids = self.tokenizer(prompt)["input_ids"][-(self.context_size - max_new_tokens) :]
-        if not prompt_ids:
-            # GPT-2 was trained with <|endoftext|> between documents, so it is the natural "start" token.
-            prompt_ids = [self.tokenizer.eos_token_id]
+        request = GenerationRequest(prompt, max_new_tokens, temperature, top_p, num_return_sequences, seed)
+        request.validate(self.context_size)
+        prompt_ids = self._prompt_ids(request)
         input_ids = torch.tensor([prompt_ids], device=self.device)
         greedy = temperature == 0
         options: dict[str, object] = (
@@ -97,8 +99,92 @@ class TextGenerator:
         ]
         return texts * num_return_sequences if greedy else texts
 
+    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[list[str]]:
+        """Continue every request's prompt in ONE batched decode; one list of texts per request.
+
+        Each request becomes ``num_return_sequences`` rows (one row when greedy: the copies would be
+        identical) with its own temperature, top-p, token budget and random generator, so a seeded
+        request gives the same texts whatever else shares the batch. Texts are stripped and exclude the
+        prompt, like ``generate``'s. All requests are validated before any work.
+        """
+        for request in requests:
+            request.validate(self.context_size)
+        rows: list[DecodeRow] = []
+        owners: list[int] = []  # the request each row belongs to
+        for index, request in enumerate(requests):
+            greedy = request.temperature == 0
+            generator = None if greedy else request_generator(request.seed, self.device)
+            prompt_ids = self._prompt_ids(request)
+            for _ in range(1 if greedy else request.num_return_sequences):
+                rows.append(
+                    DecodeRow(
+                        prompt_ids, request.max_new_tokens, request.temperature, request.top_p, generator
+                    )
+                )
+                owners.append(index)
+        new_ids = decode_rows(self.model, rows, self.tokenizer.eos_token_id, self.device)
+        texts: list[list[str]] = [[] for _ in requests]
+        for owner, ids in zip(owners, new_ids, strict=True):
+            texts[owner].append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
+        return [
+            found * request.num_return_sequences if request.temperature == 0 else found
+            for request, found in zip(requests, texts, strict=True)
+        ]
+
+    def reply(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        context: Sequence[str] = (),
+        max_new_tokens: int | None = None,
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        seed: int | None = None,
+    ) -> str:
+        """An agent's reply to ``question`` from a ``replies`` model, in the prompt format it was trained on.
+
+        ``history`` holds earlier (customer question, agent reply) turns, oldest first; ``context`` holds
+        short facts shown before them. When the prompt does not fit the context window together with
+        ``max_new_tokens`` (default: 160, at most half the window), whole context lines and then the
+        oldest turns are dropped; a question that is still too long keeps its end.
+        """
+        if self.info.kind != REPLIES_KIND:
+            raise ValueError(
+                f"reply() needs a {REPLIES_KIND!r} model; {self.info.name} is {self.info.kind!r}"
+            )
+        if not question.strip():
+            raise ValueError("the question is empty")
+        template = ReplyTemplate.from_data(self.info.data)
+        if max_new_tokens is None:
+            max_new_tokens = min(DEFAULT_REPLY_TOKENS, self.context_size // 2)
+        GenerationRequest("", max_new_tokens, temperature, top_p).validate(self.context_size)
+        budget = self.context_size - max_new_tokens
+        context, history = list(context), list(history)
+        prompt = template.format(question, history, context)
+        while (context or history) and self._token_count(prompt) > budget:
+            if context:
+                context.pop(0)
+            else:
+                history.pop(0)
+            prompt = template.format(question, history, context)
+        request = GenerationRequest(prompt, max_new_tokens, temperature, top_p, 1, seed)
+        (text,) = self.generate_batch([request])[0]
+        # Trained replies end with <|endoftext|>; should the model run on into a new turn, cut it there.
+        return text.split("\nCustomer:", 1)[0].strip()
+
     def warm_up(self) -> None:
         self.generate("Hello", max_new_tokens=1, temperature=0, top_p=1.0, num_return_sequences=1)
+        self.generate_batch([GenerationRequest("Hello", max_new_tokens=1, temperature=0)])
+
+    def _token_count(self, text: str) -> int:
+        return len(self.tokenizer(text, verbose=False)["input_ids"])
+
+    def _prompt_ids(self, request: GenerationRequest) -> list[int]:
+        # verbose=False: a prompt longer than the context is expected here; it is cut to its end.
+        ids = self.tokenizer(request.prompt, verbose=False)["input_ids"]
+        ids = ids[-(self.context_size - request.max_new_tokens) :]
+        # GPT-2 was trained with <|endoftext|> between documents, so it is the natural "start" token.
+        return ids or [self.tokenizer.eos_token_id]
 
     def _rng_devices(self) -> list[int]:
         # fork_rng restores the global RNG afterwards: a seeded call leaves other callers' randomness alone.

@@ -6,22 +6,23 @@ from typing import Any
 
 from core.jobs import GENERATOR_MODEL, GeneratePayload
 from workers.job_runner import JobOutcome
+from workers.ml.generator import GenerationRequest
 from workers.registry import get_registry
 
 
 def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = GeneratePayload.model_validate(job_input)
-    generator = get_registry().get(GENERATOR_MODEL)
-    texts = generator.generate(
-        payload.prompt,
+    served = get_registry().served(GENERATOR_MODEL)
+    request = GenerationRequest(
+        prompt=payload.prompt,
         max_new_tokens=payload.max_new_tokens,
         temperature=payload.temperature,
         top_p=payload.top_p,
         num_return_sequences=payload.num_return_sequences,
         seed=payload.seed,
     )
-    return JobOutcome(
-        result={"texts": texts},
-        model_name=generator.info.name,
-        model_version=generator.info.version,
-    )
+    # Checked here, alone: inside a batch, one request the model cannot serve would fail all of them.
+    request.validate(served.model.context_size)
+    # Through the generator's micro-batcher: requests that arrive together are decoded together.
+    [texts] = served.batcher.submit([request])
+    return JobOutcome(result={"texts": texts}, model_name=served.name, model_version=served.version)

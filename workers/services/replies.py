@@ -14,7 +14,8 @@ SOURCES_SHOWN = 3
 
 def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = ReplyPayload.model_validate(job_input)
-    retriever = get_registry().get(REPLY_RETRIEVER_MODEL)
+    served = get_registry().served(REPLY_RETRIEVER_MODEL)
+    retriever = served.model
     hits = retriever.search(payload.text, k=SOURCES_SHOWN)
     if not hits:
         raise LookupError("the reply index is empty: rebuild the reply-retriever model")
@@ -33,7 +34,7 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
                 for hit in hits
             ],
         },
-        model_name=retriever.info.name,
-        model_version=retriever.info.version,
+        model_name=served.name,
+        model_version=served.version,
         rows=[reply],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from core.jobs import SENTIMENT_LABELS, SENTIMENT_MODEL, SentimentPayload
+from core.jobs import SENTIMENT_LABELS, SentimentPayload
 from db.base import utcnow
 from db.models import SentimentObservation
 from workers.job_runner import JobOutcome
@@ -14,9 +14,8 @@ from workers.registry import get_registry
 
 def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = SentimentPayload.model_validate(job_input)
-    classifier = get_registry().get(SENTIMENT_MODEL)
-    # One forward pass over the whole batch, not one per item.
-    predictions = classifier.classify([item.text for item in payload.items])
+    # Through the model's micro-batcher: concurrent jobs' texts share forward passes.
+    served, predictions = get_registry().classify(payload.model, [item.text for item in payload.items])
     received_at = utcnow()
     rows = []
     items = []
@@ -35,8 +34,8 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
                 p_neutral=scores["neutral"],
                 p_positive=scores["positive"],
                 score=score,
-                model_name=classifier.info.name,
-                model_version=classifier.info.version,
+                model_name=served.name,
+                model_version=served.version,
                 occurred_at=item.occurred_at or received_at,
             )
         )
@@ -48,7 +47,7 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
             "labels": {label: counts[label] for label in SENTIMENT_LABELS},
             "items": items,
         },
-        model_name=classifier.info.name,
-        model_version=classifier.info.version,
+        model_name=served.name,
+        model_version=served.version,
         rows=rows,
     )

@@ -1,48 +1,103 @@
-"""Build every model a worker needs, skipping those already built with the same profile.
+"""Build the models the product serves, skipping those whose current version is at least as good.
 
-Each model is built in a temporary folder inside ``models_dir`` and renamed into place, so the folder
-a loader looks at holds either a complete model or nothing, even if the build crashes.
+A model trained with ``queuebot train ... --profile full`` is therefore kept by ``queuebot up``, whose
+default profile is ``quick``.
+
+Each model trains into a staging folder of the :class:`~workers.model_store.ModelStore` and becomes
+current only when complete, so a crashed build leaves the previous version serving.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from workers.ml.device import resolve_device
-from workers.ml.info import INFO_FILE, ModelInfo, read_info
-from workers.training import generator, reply_index, sentiment
-from workers.training.profiles import get_profile
+from workers.ml.info import ModelInfo, read_info
+from workers.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 
-Builder = Callable[[Path, Path, str, str, int], ModelInfo]
+PROFILES = ("tiny", "quick", "full")  # in order of quality: a better model than asked for is kept
 
-BUILDERS: dict[str, Builder] = {
-    "sentiment": sentiment.train_sentiment,
-    "generator": generator.train_generator,
-    "reply-retriever": reply_index.build_reply_index,
+
+@dataclass(frozen=True)
+class BuildContext:
+    data_dir: Path
+    out_dir: Path
+    profile: str
+    device: str
+    seed: int
+    store: ModelStore
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    build: Callable[[BuildContext], ModelInfo]
+    needs: tuple[str, ...] = ()  # models that must exist first (fine-tunes start from the GPT-2 base)
+
+
+def _classifier(name: str) -> ModelSpec:
+    def build(ctx: BuildContext) -> ModelInfo:
+        from workers.training.classifier_train import train_classifier
+
+        return train_classifier(name, ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
+
+    return ModelSpec(name, build)
+
+
+def _reply_retriever(ctx: BuildContext) -> ModelInfo:
+    from workers.training.reply_index import build_reply_index
+
+    return build_reply_index(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
+
+
+def _gpt2_base(ctx: BuildContext) -> ModelInfo:
+    from workers.training.gpt2_pretrain import pretrain_gpt2
+
+    return pretrain_gpt2(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
+
+
+def _generator(ctx: BuildContext) -> ModelInfo:
+    from workers.training.gpt2_finetune import finetune_generator
+
+    base = ctx.store.folder("gpt2-base")
+    return finetune_generator(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed, base=base)
+
+
+def _replies(ctx: BuildContext) -> ModelInfo:
+    from workers.training.gpt2_finetune import finetune_replies
+
+    base = ctx.store.folder("gpt2-base")
+    return finetune_replies(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed, base=base)
+
+
+SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        _classifier("sentiment-general"),
+        _classifier("sentiment-finance"),
+        _classifier("intent-banking77"),
+        _classifier("intent-clinc150"),
+        ModelSpec("reply-retriever", _reply_retriever),
+        ModelSpec("gpt2-base", _gpt2_base),
+        ModelSpec("generator", _generator, needs=("gpt2-base",)),
+        ModelSpec("replies", _replies, needs=("gpt2-base",)),
+    )
 }
-DATA_FILES: dict[str, tuple[str, ...]] = {
-    "sentiment": sentiment.DATA_FILES,
-    "generator": generator.DATA_FILES,
-    "reply-retriever": reply_index.DATA_FILES,
-}
-_STAGING_PREFIX = ".staging-"
-_RETIRED_PREFIX = ".retired-"
-
-
-def model_folder(models_dir: Path, name: str) -> Path:
-    if name not in BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose from {sorted(BUILDERS)}")
-    return Path(models_dir) / name
+# What `queuebot up` builds: every model a job can use. The intent benchmarks are built on request.
+PRODUCT_MODELS = (
+    "sentiment-general",
+    "sentiment-finance",
+    "reply-retriever",
+    "gpt2-base",
+    "generator",
+    "replies",
+)
 
 
 def build_models(
@@ -52,95 +107,55 @@ def build_models(
     device: str,
     names: Iterable[str] | None = None,
     force: bool = False,
+    seed: int = 0,
 ) -> dict[str, ModelInfo]:
-    get_profile(profile)  # fail on a typo before any work
-    wanted = list(BUILDERS) if names is None else list(dict.fromkeys(names))
-    folders = {name: model_folder(models_dir, name) for name in wanted}
-    check_data_files(data_dir, wanted)
+    if profile not in PROFILES:
+        raise ValueError(f"unknown model profile {profile!r}; choose one of {list(PROFILES)}")
+    wanted = list(dict.fromkeys(PRODUCT_MODELS if names is None else names))
+    unknown = [name for name in wanted if name not in SPECS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {sorted(SPECS)}")
+    if not Path(data_dir).is_dir():
+        raise FileNotFoundError(f"data folder {data_dir} does not exist")
     device = resolve_device(device)
-    models_dir = Path(models_dir)
-    models_dir.mkdir(parents=True, exist_ok=True)
+    store = ModelStore(models_dir)
 
     built: dict[str, ModelInfo] = {}
-    with _exclusive(models_dir):
-        _remove_leftovers(models_dir)
-        for name, folder in folders.items():
-            cached = None if force else _cached_info(folder, profile)
+    for name in _with_dependencies(wanted):
+        with store.lock(name):
+            cached = None if (force and name in wanted) else _cached_info(store, name, profile)
             if cached is not None:
-                log.info("%s: cached (%s in %s)", name, cached.version, folder)
+                log.info("%s: cached (%s)", name, cached.version)
                 built[name] = cached
                 continue
-            log.info("%s: building profile %r on %s into %s", name, profile, device, folder)
+            log.info("%s: building profile %r on %s", name, profile, device)
             started = time.perf_counter()
-            built[name] = _build_into_place(name, folder, data_dir, profile, device)
+            with store.new_version(name) as out_dir:
+                built[name] = SPECS[name].build(
+                    BuildContext(Path(data_dir), out_dir, profile, device, seed, store)
+                )
             log.info("%s: built %s in %.1f s", name, built[name].version, time.perf_counter() - started)
-    return built
+    return {name: built[name] for name in wanted}
 
 
-def check_data_files(data_dir: Path, names: Iterable[str]) -> None:
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise FileNotFoundError(f"data folder {data_dir} does not exist")
+def _with_dependencies(names: list[str]) -> list[str]:
+    ordered: list[str] = []
     for name in names:
-        for relative in DATA_FILES[name]:
-            if not (data_dir / relative).is_file():
-                raise FileNotFoundError(f"{name} needs data file {data_dir / relative}, which does not exist")
+        for need in (*SPECS[name].needs, name):
+            if need not in ordered:
+                ordered.append(need)
+    return ordered
 
 
-def _cached_info(folder: Path, profile: str) -> ModelInfo | None:
-    if not (folder / INFO_FILE).is_file():
+def _cached_info(store: ModelStore, name: str, profile: str) -> ModelInfo | None:
+    if store.current_version(name) is None:
         return None
     try:
-        info = read_info(folder)
-    except ValueError as exc:
-        log.warning("rebuilding: %s", exc)
+        info = read_info(store.folder(name))
+    except (FileNotFoundError, ValueError) as exc:
+        log.warning("%s: rebuilding: %s", name, exc)
         return None
-    if info.profile != profile:
-        log.info("%s: rebuilding, the model on disk has profile %r", info.name, info.profile)
+    if info.profile not in PROFILES or PROFILES.index(info.profile) < PROFILES.index(profile):
+        log.info("%s: rebuilding, the current version has profile %r", name, info.profile)
         return None
     return info
-
-
-def _build_into_place(name: str, folder: Path, data_dir: Path, profile: str, device: str) -> ModelInfo:
-    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING_PREFIX}{name}-", dir=folder.parent))
-    try:
-        info = BUILDERS[name](data_dir, staging, profile, device, 0)
-        _open_permissions(staging)
-        if folder.exists():
-            # A directory cannot be renamed over a non-empty one: move the old one aside first. Between
-            # the two renames the loader finds no model (a clear error), never a mix of two.
-            retired = Path(tempfile.mkdtemp(prefix=f"{_RETIRED_PREFIX}{name}-", dir=folder.parent))
-            os.replace(folder, retired / name)
-            os.replace(staging, folder)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return info
-
-
-def _open_permissions(tree: Path) -> None:
-    # mkdtemp (and safetensors) create owner-only entries, but workers may run as another user than the
-    # builder; models hold nothing secret, so make them world-readable like a normal install.
-    for path in [tree, *tree.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def _remove_leftovers(models_dir: Path) -> None:
-    # Only a crashed build leaves these behind: the lock guarantees no other build is using them.
-    for path in models_dir.iterdir():
-        if path.is_dir() and path.name.startswith((_STAGING_PREFIX, _RETIRED_PREFIX)):
-            log.warning("removing %s left by an interrupted build", path)
-            shutil.rmtree(path, ignore_errors=True)
-
-
-@contextmanager
-def _exclusive(models_dir: Path) -> Iterator[None]:
-    """Serialise builds into one models folder across processes (two workers starting at once)."""
-    with (models_dir / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -3,14 +3,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from workers.ml.generator import TextGenerator
+from workers.ml.generator import GenerationRequest, TextGenerator
+from workers.model_store import ModelStore
 
 PROMPT = "Zebra quartz marmalade"
 
 
 @pytest.fixture(scope="module")
 def generator(tiny_models_dir: Path) -> TextGenerator:
-    model = TextGenerator.load(tiny_models_dir / "generator", "cpu")
+    model = TextGenerator.load(ModelStore(tiny_models_dir).folder("generator"), "cpu")
     model.warm_up()
     return model
 
@@ -54,7 +55,7 @@ def test_temperature_zero_is_greedy_and_repeats_the_one_sequence(generator: Text
 
 
 def test_a_prompt_longer_than_the_context_keeps_its_end(generator: TextGenerator) -> None:
-    long_prompt = "The market opened higher on Monday. " * 200  # far beyond 128 positions
+    long_prompt = "The market opened higher on Monday. " * 200  # far beyond the tiny context
     (text,) = _sample(generator, prompt=long_prompt, max_new_tokens=20)
     assert isinstance(text, str)
 
@@ -67,7 +68,7 @@ def test_an_empty_prompt_starts_from_end_of_text(generator: TextGenerator) -> No
     "bad",
     [
         {"max_new_tokens": 0},
-        {"max_new_tokens": 128},
+        {"max_new_tokens": 64},  # the tiny context: no room left for the prompt
         {"temperature": -0.1},
         {"top_p": 0},
         {"num_return_sequences": 0},
@@ -79,6 +80,27 @@ def test_invalid_options_are_rejected(generator: TextGenerator, bad: dict[str, o
 
 
 def test_model_card_says_it_is_not_openai_gpt2(tiny_models_dir: Path) -> None:
-    card = (tiny_models_dir / "generator" / "README.md").read_text()
+    card = (ModelStore(tiny_models_dir).folder("generator") / "README.md").read_text()
     assert "NOT OpenAI's GPT-2 checkpoint" in card
     assert "Sample generations" in card
+
+
+def test_generate_batch_serves_several_requests_from_the_built_model(generator: TextGenerator) -> None:
+    requests = [
+        GenerationRequest(PROMPT, max_new_tokens=6, temperature=0),
+        GenerationRequest("The market", max_new_tokens=4, temperature=0.9, num_return_sequences=2, seed=1),
+    ]
+    first, second = generator.generate_batch(requests)
+    assert len(first) == 1 and len(second) == 2
+    assert generator.generate_batch(requests[1:]) == [second]
+
+
+def test_the_built_replies_model_loads_and_replies(tiny_models_dir: Path) -> None:
+    replier = TextGenerator.load(ModelStore(tiny_models_dir).folder("replies"), "cpu")
+    assert replier.info.kind == "replies"
+    assert isinstance(replier.reply("Where is my order?", max_new_tokens=8, seed=1), str)
+
+
+def test_a_model_of_another_kind_is_refused(tiny_models_dir: Path) -> None:
+    with pytest.raises(ValueError, match="'gpt2-base' model, not one of"):
+        TextGenerator.load(ModelStore(tiny_models_dir).folder("gpt2-base"), "cpu")

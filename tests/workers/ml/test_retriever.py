@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from workers.ml.retriever import ReplyRetriever, top_k_indices
+from workers.model_store import ModelStore
 
 
 @pytest.fixture(scope="module")
 def retriever(tiny_models_dir: Path) -> ReplyRetriever:
-    model = ReplyRetriever.load(tiny_models_dir / "reply-retriever", "cpu")
+    model = ReplyRetriever.load(ModelStore(tiny_models_dir).folder("reply-retriever"), "cpu")
     model.warm_up()
     return model
 
@@ -41,7 +42,7 @@ def test_k_below_one_is_rejected(retriever: ReplyRetriever) -> None:
 
 
 def test_index_covers_every_intent_of_the_data_set(tiny_models_dir: Path) -> None:
-    lines = (tiny_models_dir / "reply-retriever" / "entries.jsonl").read_text().splitlines()
+    lines = (ModelStore(tiny_models_dir).folder("reply-retriever") / "entries.jsonl").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
     assert len(entries) == 300
     assert len({entry["intent"] for entry in entries}) == 27

@@ -1,0 +1,255 @@
+"""``queuebot benchmark``: throughput of the serving design against its two bounds, in one run.
+
+1. raw: the sentiment model's batched forward pass in this process, no queue, no database;
+2. system: the same texts through the REST API -> Redis -> the threaded worker (micro-batching) -> SQLite,
+   as multi-text jobs and as one-text jobs sent concurrently;
+3. naive: one Celery task per text, each a Hugging Face ``pipeline`` call (``workers.tasks.baseline``);
+4. generation: tokens/s of 16 concurrent requests decoded as one batch vs. one ``generate`` after another;
+5. the worker's resident memory with every served model loaded.
+
+The stack runs privately (temporary database, free ports) against the models folder in the settings,
+so a running ``queuebot up`` is not disturbed. Numbers depend on the machine: compare figures from the
+same run.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis
+
+from cli.embedded import EmbeddedStack
+from cli.redis_server import free_port
+from core.jobs import SENTIMENT_GENERAL_MODEL
+from core.settings import Settings
+from workers.model_store import ModelStore
+
+log = logging.getLogger(__name__)
+
+TEXTS_FILE = "streams/airline_tweets.csv"
+POLL_S = 0.05
+TIMEOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    texts: int = 1000  # texts for the raw and system runs
+    job_size: int = 50  # texts per job in the multi-text system run
+    single_text_jobs: int = 300  # one-text jobs in the second system run
+    naive_texts: int = 300
+    clients: int = 16  # concurrent API clients
+    generation_concurrency: int = 16
+    generation_tokens: int = 64
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float
+    unit: str
+    note: str = ""
+
+
+def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]:
+    store = ModelStore(settings.models_dir)
+    classifier_folder = store.folder(SENTIMENT_GENERAL_MODEL)
+    texts = _texts(settings.data_dir, max(options.texts, options.single_text_jobs, options.naive_texts))
+    figures = [_raw_forward(classifier_folder, texts[: options.texts], settings.device)]
+
+    with tempfile.TemporaryDirectory(prefix="queuebot-benchmark-") as scratch:
+        private = settings.model_copy(
+            update={
+                "var_dir": Path(scratch),
+                "database_url": "",
+                "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+                "web_port": free_port(),
+                "web_host": "127.0.0.1",
+            }
+        )
+        stack = EmbeddedStack(private)
+        try:
+            stack.start_storage()
+            worker = stack.start_worker(
+                "worker", pool=settings.worker_pool, concurrency=settings.worker_concurrency
+            )
+            stack.start_worker("baseline", queues=["baseline"], pool="solo")
+            stack.start_web()
+            token = private.api_token.get_secret_value()
+            with httpx.Client(
+                base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            ) as client:
+                _run_jobs(client, [["warm up"]] * 2, clients=2)  # waits for the worker's model warm-up
+                figures.append(_worker_memory(worker.process.pid))
+                figures.append(
+                    _system(client, texts[: options.texts], options.job_size, options.clients, "system")
+                )
+                figures.append(
+                    _system(
+                        client, texts[: options.single_text_jobs], 1, options.clients, "system-1-text-jobs"
+                    )
+                )
+            figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
+        finally:
+            stack.stop()
+    figures.extend(_generation(store, settings.device, options))
+    return figures
+
+
+def _texts(data_dir: Path, count: int) -> list[str]:
+    with (data_dir / TEXTS_FILE).open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    if len(texts) < count:
+        raise ValueError(f"{TEXTS_FILE} has {len(texts)} texts; asked for {count}")
+    return texts[:count]
+
+
+def _raw_forward(folder: Path, texts: list[str], device: str) -> Figure:
+    from workers.ml.classifier import TextClassifier
+    from workers.ml.device import resolve_device
+
+    classifier = TextClassifier.load(folder, resolve_device(device))
+    classifier.classify(texts[:64])  # warm-up
+    started = time.perf_counter()
+    classifier.classify(texts)
+    seconds = time.perf_counter() - started
+    return Figure(
+        "raw batched forward", len(texts) / seconds, "texts/s", f"{len(texts)} texts, batches of 64"
+    )
+
+
+def _run_jobs(client: httpx.Client, jobs: list[list[str]], clients: int) -> float:
+    """Submit every job from ``clients`` threads, wait until all are done; returns the seconds taken."""
+
+    def one(batch: list[str]) -> None:
+        body = {"items": [{"text": text, "topic": "benchmark"} for text in batch]}
+        response = client.post("/api/sentiment", json=body)
+        response.raise_for_status()
+        job_id = response.json()["id"]
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            job = client.get(f"/api/jobs/{job_id}").json()
+            if job["status"] == "done":
+                return
+            if job["status"] == "failed":
+                raise RuntimeError(f"benchmark job {job_id} failed: {job['error']}")
+            time.sleep(POLL_S)
+        raise TimeoutError(f"benchmark job {job_id} not done after {TIMEOUT_S:.0f} s")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, jobs))
+    return time.perf_counter() - started
+
+
+def _system(client: httpx.Client, texts: list[str], job_size: int, clients: int, name: str) -> Figure:
+    jobs = [texts[i : i + job_size] for i in range(0, len(texts), job_size)]
+    seconds = _run_jobs(client, jobs, clients)
+    return Figure(
+        name,
+        len(texts) / seconds,
+        "texts/s",
+        f"{len(jobs)} jobs of {job_size} text(s) from {clients} clients, API to stored rows",
+    )
+
+
+def _naive(settings: Settings, texts: list[str], model_folder: str) -> Figure:
+    from workers.celery_app import create_celery_app
+    from workers.tasks.baseline import BASELINE_QUEUE, BASELINE_TASK
+
+    app = create_celery_app(settings)
+    counter = f"queuebot:benchmark:{uuid.uuid4()}"
+    client = redis.Redis.from_url(settings.redis_url)
+    app.send_task(BASELINE_TASK, args=["warm up", model_folder, counter], queue=BASELINE_QUEUE)
+    _wait_for_count(client, counter, 1)
+    client.delete(counter)
+    started = time.perf_counter()
+    for text in texts:
+        app.send_task(BASELINE_TASK, args=[text, model_folder, counter], queue=BASELINE_QUEUE)
+    _wait_for_count(client, counter, len(texts))
+    seconds = time.perf_counter() - started
+    client.delete(counter)
+    return Figure(
+        "naive worker", len(texts) / seconds, "texts/s", f"{len(texts)} tasks, one pipeline call each"
+    )
+
+
+def _wait_for_count(client: redis.Redis, key: str, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while int(client.get(key) or 0) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"naive worker finished fewer than {count} texts in {TIMEOUT_S:.0f} s")
+        time.sleep(POLL_S)
+
+
+def _worker_memory(pid: int) -> Figure:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            megabytes = int(line.split()[1]) / 1024
+            return Figure("worker RSS, all served models loaded", megabytes, "MB")
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _generation(store: ModelStore, device: str, options: BenchmarkOptions) -> list[Figure]:
+    from workers.ml.device import resolve_device
+    from workers.ml.generation_benchmark import measure_generation
+    from workers.ml.generator import TextGenerator
+
+    generator = TextGenerator.load(store.folder("generator"), resolve_device(device))
+    prompts = [
+        "The government said",
+        "Shares in the company",
+        "The new film",
+        "Scientists have found",
+        "The team manager",
+        "Mobile phone sales",
+        "The Prime Minister",
+        "Oil prices",
+    ]
+    prompts = [prompts[i % len(prompts)] for i in range(options.generation_concurrency)]
+    measured = measure_generation(
+        generator,
+        prompts,
+        concurrency=options.generation_concurrency,
+        max_new_tokens=options.generation_tokens,
+    )
+    return [
+        Figure(
+            "generation, batched",
+            measured["batched_tokens_per_s"],
+            "tokens/s",
+            f"{options.generation_concurrency} requests as one batch",
+        ),
+        Figure(
+            "generation, sequential",
+            measured["sequential_tokens_per_s"],
+            "tokens/s",
+            "the same requests, one generate() after another",
+        ),
+    ]
+
+
+def targets(figures: list[Figure]) -> list[tuple[str, float, str, bool]]:
+    """The issue's targets, checked against this run: (what, measured, target, met)."""
+    value = {figure.name: figure.value for figure in figures}
+    checks = []
+    if {"system", "raw batched forward"} <= set(value):
+        ratio = value["system"] / value["raw batched forward"]
+        checks.append(("system / raw batched forward", ratio, ">= 0.80", ratio >= 0.8))
+    if {"system", "naive worker"} <= set(value):
+        ratio = value["system"] / value["naive worker"]
+        checks.append(("system / naive worker", ratio, ">= 5", ratio >= 5))
+    if {"generation, batched", "generation, sequential"} <= set(value):
+        ratio = value["generation, batched"] / value["generation, sequential"]
+        checks.append(("batched / sequential generation", ratio, ">= 4", ratio >= 4))
+    memory = value.get("worker RSS, all served models loaded")
+    if memory is not None:
+        checks.append(("worker RSS (MB)", memory, "<= 1536", memory <= 1536))
+    return checks

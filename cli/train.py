@@ -1,0 +1,165 @@
+"""``queuebot train ...``: train one model and publish it as the new current version.
+
+Workers already running pick the new version up at their next job (see ``workers.registry``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from core.settings import get_settings
+from workers.model_store import ModelStore
+
+if TYPE_CHECKING:
+    from workers.ml.info import ModelInfo
+
+# (data folder, output folder, profile, device, seed, store) -> the trained model's metadata
+Trainer = Callable[[Path, Path, str, str, int, ModelStore], "ModelInfo"]
+
+log = logging.getLogger("queuebot")
+
+train_app = typer.Typer(
+    help="Train a model; the result becomes the version workers serve.", no_args_is_help=True
+)
+
+
+class SentimentDomain(StrEnum):
+    FINANCE = "finance"
+    GENERAL = "general"
+
+
+class IntentData(StrEnum):
+    BANKING77 = "banking77"
+    CLINC150 = "clinc150"
+
+
+Profile = Annotated[str, typer.Option(help="tiny (seconds), quick (minutes) or full (the quality recipe).")]
+Seed = Annotated[int, typer.Option(help="Seeds sampling, initialisation and batch order.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N. Default: settings.")]
+Base = Annotated[
+    str | None,
+    typer.Option(
+        help="GPT-2 to start from: a folder or a Hugging Face name (e.g. gpt2). Default: our gpt2-base."
+    ),
+]
+
+
+def _publish(name: str, profile: str, seed: int, device: str | None, train: Trainer) -> None:
+    """Train into a staging folder of the model store and make the result current."""
+    from workers.ml.device import resolve_device
+
+    settings = get_settings()
+    store = ModelStore(settings.models_dir)
+    resolved = resolve_device(device or settings.device)
+    with store.lock(name), store.new_version(name) as out_dir:
+        info = train(settings.data_dir, out_dir, profile, resolved, seed, store)
+    log.info("%s %s is now current (%s): %s", name, info.version, store.folder(name), info.metrics)
+
+
+def _base_folder(store: ModelStore, base: str | None) -> str | Path:
+    return base if base is not None else store.folder("gpt2-base")
+
+
+@train_app.command()
+def sentiment(
+    domain: Annotated[
+        SentimentDomain, typer.Option(help="finance: news and tweets; general: everything else.")
+    ],
+    profile: Profile = "full",
+    seed: Seed = 0,
+    device: Device = "",
+) -> None:
+    """Fine-tune MiniLM into a three-way (negative/neutral/positive) sentiment classifier."""
+    _train_classifier(f"sentiment-{domain.value}", profile, seed, device)
+
+
+@train_app.command()
+def intent(
+    data: Annotated[IntentData, typer.Option(help="banking77, or clinc150 (with out-of-scope detection).")],
+    profile: Profile = "full",
+    seed: Seed = 0,
+    device: Device = "",
+) -> None:
+    """Fine-tune MiniLM into an intent classifier."""
+    _train_classifier(f"intent-{data.value}", profile, seed, device)
+
+
+def _train_classifier(name: str, profile: str, seed: int, device: str) -> None:
+    from workers.training.classifier_train import train_classifier
+
+    _publish(
+        name,
+        profile,
+        seed,
+        device or None,
+        lambda data_dir, out, prof, dev, s, _store: train_classifier(name, data_dir, out, prof, dev, s),
+    )
+
+
+@train_app.command()
+def pretrain(profile: Profile = "quick", seed: Seed = 0, device: Device = "") -> None:
+    """Pre-train a GPT-2-architecture model from scratch (no GPT-2 weights can be downloaded here)."""
+    from workers.training.gpt2_pretrain import pretrain_gpt2
+
+    _publish(
+        "gpt2-base",
+        profile,
+        seed,
+        device or None,
+        lambda d, o, p, dev, s, _store: pretrain_gpt2(d, o, p, dev, s),
+    )
+
+
+@train_app.command()
+def generator(
+    profile: Profile = "quick",
+    seed: Seed = 0,
+    device: Device = "",
+    base: Base = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="A .jsonl (text field) or .txt corpus. Default: BBC news.")
+    ] = None,
+) -> None:
+    """Fine-tune GPT-2 on a text corpus for the generation jobs."""
+    from workers.training.gpt2_finetune import finetune_generator
+
+    _publish(
+        "generator",
+        profile,
+        seed,
+        device or None,
+        lambda d, o, p, dev, s, store: finetune_generator(
+            d, o, p, dev, s, base=_base_folder(store, base), corpus=corpus
+        ),
+    )
+
+
+@train_app.command()
+def replies(
+    profile: Profile = "quick",
+    seed: Seed = 0,
+    device: Device = "",
+    base: Base = None,
+    extra_pairs: Annotated[
+        Path | None,
+        typer.Option(help="Extra question/reply pairs (CSV or JSON lines), e.g. exported feedback."),
+    ] = None,
+) -> None:
+    """Fine-tune GPT-2 on customer question -> agent reply pairs (loss on the reply only)."""
+    from workers.training.gpt2_finetune import finetune_replies
+
+    _publish(
+        "replies",
+        profile,
+        seed,
+        device or None,
+        lambda d, o, p, dev, s, store: finetune_replies(
+            d, o, p, dev, s, base=_base_folder(store, base), extra_pairs=extra_pairs
+        ),
+    )

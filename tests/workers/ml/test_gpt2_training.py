@@ -1,0 +1,333 @@
+"""The GPT-2 builds: pre-training, the two fine-tunes, their data handling and their model cards.
+
+The models are built once per module with the ``tiny`` profile on a small copy of the shared data
+(every customer-support intent, a few articles), so the whole file takes seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+from tests.model_fixtures import DATA_DIR
+from workers.ml.generator import TextGenerator, gpt2_tokenizer_path
+from workers.ml.info import read_info
+from workers.ml.reply_prompt import ReplyTemplate
+from workers.training.gpt2_data import (
+    CORPUS_FILE,
+    IGNORE_INDEX,
+    SUPPORT_FILE,
+    LmExample,
+    SupportPair,
+    read_extra_pairs,
+    read_support_pairs,
+    read_text_corpus,
+    reply_example,
+    sample_pairs,
+    split_support_pairs,
+)
+from workers.training.gpt2_finetune import finetune_generator, finetune_replies
+from workers.training.gpt2_loop import collate, fit, loss_sum, mean_loss
+from workers.training.gpt2_pretrain import pretrain_gpt2
+from workers.training.gpt2_profiles import GPT2_PROFILES, TrainingSchedule, get_gpt2_profile
+
+ARTICLES = 60
+PAIRS_PER_INTENT = 12
+
+
+@dataclass(frozen=True)
+class Built:
+    data_dir: Path
+    base: Path
+    generator: Path
+    replies: Path
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first articles and the first pairs of every intent, in the shared data's own formats."""
+    data_dir = tmp_path_factory.mktemp("gpt2-data")
+    (data_dir / CORPUS_FILE).parent.mkdir(parents=True)
+    with (DATA_DIR / CORPUS_FILE).open(encoding="utf-8") as source:
+        lines = [next(source) for _ in range(ARTICLES)]
+    (data_dir / CORPUS_FILE).write_text("".join(lines), encoding="utf-8")
+    (data_dir / SUPPORT_FILE).parent.mkdir(parents=True)
+    with (DATA_DIR / SUPPORT_FILE).open(encoding="utf-8", newline="") as source:
+        reader = csv.DictReader(source)
+        kept, seen = [], {}
+        for row in reader:
+            seen[row["intent"]] = seen.get(row["intent"], 0) + 1
+            if seen[row["intent"]] <= PAIRS_PER_INTENT:
+                kept.append(row)
+        fields = reader.fieldnames
+    with (data_dir / SUPPORT_FILE).open("w", encoding="utf-8", newline="") as target:
+        writer = csv.DictWriter(target, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def built(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    models = tmp_path_factory.mktemp("gpt2-models")
+    pretrain_gpt2(small_data, models / "gpt2-base", "tiny", "cpu", seed=0)
+    finetune_generator(small_data, models / "generator", "tiny", "cpu", seed=0, base=models / "gpt2-base")
+    finetune_replies(small_data, models / "replies", "tiny", "cpu", seed=0, base=models / "gpt2-base")
+    return Built(small_data, models / "gpt2-base", models / "generator", models / "replies")
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> GPT2TokenizerFast:
+    return GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
+
+
+def _tiny_lm(tokenizer: GPT2TokenizerFast, positions: int) -> GPT2LMHeadModel:
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=positions, n_embd=16, n_layer=1, n_head=1)
+    return GPT2LMHeadModel(config)
+
+
+def _card(folder: Path) -> str:
+    return (folder / "README.md").read_text(encoding="utf-8")
+
+
+# --- the built models ----------------------------------------------------------------------------
+
+
+def test_every_build_writes_a_loadable_model_folder_with_info_and_card(built: Built) -> None:
+    for folder, kind in (
+        (built.base, "gpt2-base"),
+        (built.generator, "generator"),
+        (built.replies, "replies"),
+    ):
+        info = read_info(folder)
+        assert (info.name, info.kind, info.profile, info.device) == (kind, kind, "tiny", "cpu")
+        assert {"config.json", "model.safetensors", "tokenizer_config.json", "README.md"} <= {
+            p.name for p in folder.iterdir()
+        }
+    for folder in (built.generator, built.replies):
+        assert TextGenerator.load(folder, "cpu").generate_batch([]) == []
+
+
+def test_the_base_card_states_what_the_model_is_and_how_it_was_trained(built: Built) -> None:
+    info, card = read_info(built.base), _card(built.base)
+    assert "NOT OpenAI's GPT-2 checkpoint" in card
+    assert f"{info.parameters:,} parameters" in card
+    assert f"{info.data['tokens_seen']:,} tokens" in card
+    assert f"in {info.training_seconds:.0f} s on cpu" in card
+    assert f"Validation perplexity {info.metrics['val_perplexity']:,.1f}" in card
+    assert "Sample generations" in card and "**The government said**" in card
+
+
+def test_finetuning_the_generator_lowers_validation_perplexity_on_the_corpus(built: Built) -> None:
+    metrics = read_info(built.generator).metrics
+    assert metrics["val_perplexity"] < metrics["val_perplexity_before"]
+    card = _card(built.generator)
+    assert f"{metrics['val_perplexity_before']:,.1f} before fine-tuning" in card
+    assert f"{metrics['val_perplexity']:,.1f} after" in card
+    assert "Sample generations" in card
+
+
+def test_a_finetune_records_its_queuebot_base(built: Built) -> None:
+    base = read_info(built.base)
+    for folder in (built.generator, built.replies):
+        recorded = read_info(folder).data["base"]
+        assert recorded["name"] == base.name and recorded["version"] == base.version
+        assert "NOT OpenAI's GPT-2 checkpoint" in _card(folder)
+
+
+def test_the_replies_model_records_its_template_and_reports_validation_and_test_perplexity(
+    built: Built,
+) -> None:
+    info, card = read_info(built.replies), _card(built.replies)
+    assert ReplyTemplate.from_data(info.data) == ReplyTemplate()
+    assert info.metrics["val_perplexity"] < info.metrics["val_perplexity_before"]
+    assert math.isfinite(info.metrics["test_perplexity"])
+    assert f"test {info.metrics['test_perplexity']:,.2f}" in card
+    assert "Sample replies to held-out test questions" in card and "**Customer**" in card
+    assert info.data["test_pairs"] > 0 and info.data["valid_pairs"] > 0
+
+
+def test_a_loaded_replies_model_answers_with_a_seeded_reply(built: Built) -> None:
+    replier = TextGenerator.load(built.replies, "cpu")
+    first = replier.reply("How do I cancel my order?", max_new_tokens=12, seed=3)
+    assert isinstance(first, str)
+    assert replier.reply("How do I cancel my order?", max_new_tokens=12, seed=3) == first
+
+
+def test_a_base_that_is_not_a_queuebot_model_is_named_as_such(built: Built, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign-gpt2"
+    GPT2LMHeadModel.from_pretrained(built.base).save_pretrained(foreign)  # no queuebot.json
+    GPT2TokenizerFast.from_pretrained(built.base).save_pretrained(foreign)
+    info = finetune_generator(built.data_dir, tmp_path / "out", "tiny", "cpu", base=str(foreign))
+    assert info.data["base"] == {"source": str(foreign), "queuebot_model": False}
+    assert "not a queuebot model" in _card(tmp_path / "out")
+
+
+def test_a_missing_base_folder_is_named(built: Built, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no-such-base"):
+        finetune_generator(built.data_dir, tmp_path / "out", "tiny", "cpu", base=tmp_path / "no-such-base")
+
+
+# --- user corpora and extra pairs ----------------------------------------------------------------
+
+
+def test_a_jsonl_corpus_gives_one_document_per_text(tmp_path: Path) -> None:
+    corpus = tmp_path / "notes.jsonl"
+    corpus.write_text('{"text": "First note."}\n\n{"text": "Second note.", "id": 2}\n', encoding="utf-8")
+    assert read_text_corpus(corpus) == ["First note.", "Second note."]
+
+
+def test_a_txt_corpus_splits_documents_at_blank_lines(tmp_path: Path) -> None:
+    corpus = tmp_path / "notes.txt"
+    corpus.write_text("First line\nof one.\n\n\n  \nSecond.\n", encoding="utf-8")
+    assert read_text_corpus(corpus) == ["First line\nof one.", "Second."]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.csv", "text\nhello\n", "unsupported corpus format '.csv'"),
+        ("notes.jsonl", '{"text": "ok"}\n{"body": "no text"}\n', "line 2 is not a JSON object"),
+        ("notes.jsonl", '{"text": "ok"}\nnot json\n', "line 2 is not valid JSON"),
+        ("notes.txt", "only one document\n", "at least 2"),
+    ],
+)
+def test_a_bad_corpus_gets_a_clear_error(tmp_path: Path, name: str, content: str, message: str) -> None:
+    corpus = tmp_path / name
+    corpus.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        read_text_corpus(corpus)
+
+
+def test_the_generator_finetunes_on_a_user_corpus(built: Built, tmp_path: Path) -> None:
+    corpus = tmp_path / "manual.txt"
+    corpus.write_text("\n\n".join(f"Step {i}: press the green button and wait." for i in range(40)))
+    info = finetune_generator(built.data_dir, tmp_path / "out", "tiny", "cpu", base=built.base, corpus=corpus)
+    assert (info.data["corpus"], info.data["default_corpus"]) == ("manual.txt", False)
+    assert info.data["train_documents"] + info.data["valid_documents"] == 40
+    assert "the user corpus `manual.txt`" in _card(tmp_path / "out")
+
+
+def test_extra_pairs_are_read_from_csv_and_jsonl(tmp_path: Path) -> None:
+    (tmp_path / "extra.csv").write_text(
+        'question,reply\nWhere is it?,"It is on its way."\n', encoding="utf-8"
+    )
+    (tmp_path / "extra.jsonl").write_text('{"instruction": "Hi?", "response": "Hello."}\n', encoding="utf-8")
+    assert [(p.question, p.reply) for p in read_extra_pairs(tmp_path / "extra.csv")] == [
+        ("Where is it?", "It is on its way.")
+    ]
+    assert [(p.question, p.reply) for p in read_extra_pairs(tmp_path / "extra.jsonl")] == [("Hi?", "Hello.")]
+    (tmp_path / "bad.csv").write_text("question,answer\nWhere?,Here.\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="record 1 needs"):
+        read_extra_pairs(tmp_path / "bad.csv")
+
+
+def test_extra_pairs_join_the_replies_training_data(built: Built, tmp_path: Path) -> None:
+    extra = tmp_path / "feedback.jsonl"
+    extra.write_text(json.dumps({"question": "Can I pay by card?", "reply": "Yes, we take cards."}) + "\n")
+    info = finetune_replies(
+        built.data_dir, tmp_path / "out", "tiny", "cpu", base=built.base, extra_pairs=extra
+    )
+    assert (info.data["extra_pairs"], info.data["extra_pairs_file"]) == (1, "feedback.jsonl")
+    assert info.data["train_pairs"] == get_gpt2_profile("tiny").replies.max_train_pairs + 1
+
+
+# --- replies data: template, masking, splits -----------------------------------------------------
+
+
+def test_reply_examples_take_the_loss_on_the_reply_and_end_of_text_only(tokenizer: GPT2TokenizerFast) -> None:
+    pair = SupportPair("Where is my order?", "It ships today.", "track_order", "ORDER")
+    example = reply_example(tokenizer, ReplyTemplate(), pair, max_length=64)
+    prompt_ids = tokenizer("Customer: Where is my order?\nAgent:")["input_ids"]
+    reply_ids = tokenizer(" It ships today.")["input_ids"]
+    assert example.input_ids == prompt_ids + reply_ids + [tokenizer.eos_token_id]
+    assert example.labels == [IGNORE_INDEX] * len(prompt_ids) + reply_ids + [tokenizer.eos_token_id]
+    _, attention_mask, labels = collate([example, LmExample([1, 2], [1, 2])], tokenizer.eos_token_id, "cpu")
+    assert labels[1].tolist() == [1, 2] + [IGNORE_INDEX] * (len(example.input_ids) - 2)  # padding: no loss
+    assert attention_mask[1].tolist() == [1, 1] + [0] * (len(example.input_ids) - 2)
+
+
+def test_a_too_long_reply_example_keeps_its_prompt_and_loses_the_end_of_its_reply(
+    tokenizer: GPT2TokenizerFast,
+) -> None:
+    pair = SupportPair("Refund?", "word " * 100, "get_refund", "REFUND")
+    example = reply_example(tokenizer, ReplyTemplate(), pair, max_length=32)
+    assert len(example.input_ids) == 32
+    assert (
+        example.input_ids[: len(tokenizer("Customer: Refund?\nAgent:")["input_ids"])]
+        == tokenizer("Customer: Refund?\nAgent:")["input_ids"]
+    )
+
+
+def test_the_loss_ignores_prompt_tokens(tokenizer: GPT2TokenizerFast) -> None:
+    torch.manual_seed(0)
+    model = _tiny_lm(tokenizer, 32).eval()  # eval: no dropout, so the two losses can be compared
+    pair = SupportPair("Where is my order?", "It ships today.", "track_order", "ORDER")
+    example = reply_example(tokenizer, ReplyTemplate(), pair, max_length=32)
+    other_prompt = reply_example(tokenizer, ReplyTemplate(), SupportPair("Where?", pair.reply, "", ""), 32)
+    with torch.no_grad():
+        total, count = loss_sum(model, *collate([example], tokenizer.eos_token_id, "cpu"))
+        logits = model(input_ids=torch.tensor([example.input_ids])).logits[0]
+        targets = torch.tensor(example.labels)
+        scored = targets[1:] != IGNORE_INDEX
+        expected = torch.nn.functional.cross_entropy(
+            logits[:-1][scored], targets[1:][scored], reduction="sum"
+        )
+    assert count == int(scored.sum()) == len(tokenizer(" It ships today.")["input_ids"]) + 1
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert sum(label != IGNORE_INDEX for label in other_prompt.labels) == count  # same reply, same targets
+
+
+def test_support_pairs_split_by_intent_into_disjoint_reproducible_parts(small_data: Path) -> None:
+    pairs = read_support_pairs(small_data / SUPPORT_FILE)
+    split = split_support_pairs(pairs, seed=0)
+    assert len(split.train) + len(split.valid) + len(split.test) == len(pairs)
+    intents = {pair.intent for pair in pairs}
+    assert {p.intent for p in split.valid} == {p.intent for p in split.test} == intents
+    assert not {id(p) for p in split.train} & ({id(p) for p in split.valid} | {id(p) for p in split.test})
+    assert split_support_pairs(pairs, seed=0) == split
+    assert split_support_pairs(pairs, seed=1) != split
+
+
+def test_a_pair_sample_smaller_than_the_intents_takes_distinct_intents(small_data: Path) -> None:
+    pairs = read_support_pairs(small_data / SUPPORT_FILE)
+    sample = sample_pairs(pairs, 5, seed=0)
+    assert len({pair.intent for pair in sample}) == 5
+    assert sample_pairs(pairs, 5, seed=0) == sample
+
+
+# --- the training loop and profiles --------------------------------------------------------------
+
+
+def test_training_stops_early_and_keeps_the_best_weights(tokenizer: GPT2TokenizerFast) -> None:
+    torch.manual_seed(0)
+    model = _tiny_lm(tokenizer, 16)
+    examples = [LmExample(ids, ids) for ids in torch.randint(0, 1000, (8, 16)).tolist()]
+    # A learning rate this large only makes things worse: the weights before training stay the best.
+    schedule = TrainingSchedule(2, 20, 50.0, 0, 0.0, eval_every=2, patience=2)
+    before = mean_loss(model, examples, 4, tokenizer.eos_token_id, "cpu")
+    result = fit(
+        model, examples, examples, schedule, pad_id=0, device="cpu", seed=0, name="t", evaluate_first=True
+    )
+    assert result.stopped_early and result.steps == 4 and result.best_step == 0
+    assert [step for step, _ in result.evaluations] == [0, 2, 4]
+    assert mean_loss(model, examples, 4, tokenizer.eos_token_id, "cpu") == pytest.approx(before)
+
+
+def test_profiles_fit_their_purpose() -> None:
+    assert set(GPT2_PROFILES) == {"tiny", "quick", "full"}
+    tiny = get_gpt2_profile("tiny").pretrain.architecture
+    assert (tiny.n_layer, tiny.n_embd) == (2, 64)
+    for profile in GPT2_PROFILES.values():
+        # Reply examples are trained whole (up to max_length) only if the context can hold them.
+        assert profile.replies.max_length <= profile.pretrain.architecture.n_positions
+    assert GPT2_PROFILES["quick"].pretrain.architecture.n_positions >= 256
+    with pytest.raises(ValueError, match="'huge'"):
+        get_gpt2_profile("huge")

@@ -1,0 +1,154 @@
+"""Dynamic micro-batching: requests from concurrent jobs that arrive close together share one call.
+
+Each worker thread running a job calls :meth:`MicroBatcher.submit` with its items and blocks; one
+batching thread per model takes the first waiting request, keeps collecting for at most ``max_wait``
+or until ``max_items`` are gathered, runs the model once over everything, and hands each caller its
+own slice of the results. The same idea as Ray Serve's ``@serve.batch`` and Triton's dynamic
+batcher: a bounded wait buys one large forward pass instead of many small ones.
+
+A request is never split: one larger than ``max_items`` runs alone (the model batches internally).
+An exception from the model fails every request of that batch, each with the same error.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class BatchTimeoutError(TimeoutError):
+    pass
+
+
+@dataclass
+class _Request(Generic[In, Out]):
+    items: Sequence[In]
+    future: Future[list[Out]] = field(default_factory=Future)
+
+
+@dataclass
+class BatchStats:
+    """Counters for benchmarks and logs: how much merging actually happened."""
+
+    batches: int = 0
+    requests: int = 0
+    items: int = 0
+    largest: int = 0
+
+    def record(self, requests: int, items: int) -> None:
+        self.batches += 1
+        self.requests += requests
+        self.items += items
+        self.largest = max(self.largest, items)
+
+
+class MicroBatcher(Generic[In, Out]):
+    def __init__(
+        self,
+        run_batch: Callable[[list[In]], Sequence[Out]],
+        *,
+        name: str,
+        max_items: int,
+        max_wait_s: float,
+        timeout_s: float,
+    ) -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be at least 1, got {max_items}")
+        self.name = name
+        self.max_items = max_items
+        self.max_wait_s = max_wait_s
+        self.timeout_s = timeout_s
+        self.stats = BatchStats()
+        self._run_batch = run_batch
+        self._queue: queue.Queue[_Request[In, Out] | None] = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, items: Sequence[In]) -> list[Out]:
+        """Run ``items`` in the next batch and return their results, in order."""
+        if self._closed:
+            raise RuntimeError(f"batcher {self.name} is closed")
+        if not items:
+            return []
+        request: _Request[In, Out] = _Request(list(items))
+        self._queue.put(request)
+        try:
+            return request.future.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            request.future.cancel()
+            raise BatchTimeoutError(
+                f"{self.name}: no result after {self.timeout_s:.0f} s (the model is overloaded or stuck)"
+            ) from None
+
+    def close(self) -> None:
+        """Finish the requests already queued, then stop the batching thread."""
+        self._closed = True
+        self._queue.put(None)
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        carried: _Request[In, Out] | None = None
+        while True:
+            first = carried or self._queue.get()
+            carried = None
+            if first is None:
+                return
+            batch = [first]
+            size = len(first.items)
+            deadline = time.monotonic() + self.max_wait_s
+            stop = False
+            while size < self.max_items:
+                remaining = deadline - time.monotonic()
+                try:
+                    nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                if size + len(nxt.items) > self.max_items:
+                    carried = nxt  # starts the next batch, so no request waits twice
+                    break
+                batch.append(nxt)
+                size += len(nxt.items)
+            self._run(batch)
+            if stop:
+                if carried is not None:
+                    self._run([carried])
+                return
+
+    def _run(self, batch: list[_Request[In, Out]]) -> None:
+        live = [request for request in batch if request.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        items = [item for request in live for item in request.items]
+        try:
+            results = list(self._run_batch(items))
+            if len(results) != len(items):
+                raise RuntimeError(
+                    f"{self.name}: model returned {len(results)} results for {len(items)} items"
+                )
+        except BaseException as exc:  # noqa: BLE001 - every waiting caller must hear about it
+            for request in live:
+                request.future.set_exception(exc)
+            return
+        self.stats.record(len(live), len(items))
+        start = 0
+        for request in live:
+            request.future.set_result(results[start : start + len(request.items)])
+            start += len(request.items)

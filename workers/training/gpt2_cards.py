@@ -1,0 +1,175 @@
+"""Model cards (README.md) for the three GPT-2 builds: what the model is, its data, training and results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from workers.ml.info import ModelInfo
+from workers.training.common import write_model_card
+from workers.training.gpt2_base import BaseModel
+from workers.training.gpt2_data import SupportPair
+from workers.training.gpt2_loop import FitResult
+from workers.training.gpt2_profiles import TrainingSchedule
+
+_SAMPLES_HEADING = "Sample generations (temperature 0.8, top-p 0.95, seeded)"
+_REFERENCE_CHARS = 300  # how much of a reference reply the card quotes
+
+
+def write_base_card(
+    folder: Path,
+    info: ModelInfo,
+    schedule: TrainingSchedule,
+    result: FitResult,
+    samples: Sequence[tuple[str, str]],
+) -> None:
+    data, metrics = info.data, info.metrics
+    write_model_card(
+        folder,
+        title="queuebot GPT-2 base (pre-trained here)",
+        summary=(
+            "**This is NOT OpenAI's GPT-2 checkpoint.** It is a small model with the GPT-2 architecture "
+            f"({info.parameters:,} parameters, embeddings tied with the output layer) and the real GPT-2 "
+            f"tokenizer, pre-trained here from random weights on {result.tokens_seen:,} tokens of news and "
+            f"customer-support text in {info.training_seconds:.0f} s on {info.device}. Validation perplexity "
+            f"{metrics['val_perplexity']:,.1f} (news {metrics['val_perplexity_news']:,.1f}, customer support "
+            f"{metrics['val_perplexity_support']:,.1f}). It is a starting point for fine-tuning, not a "
+            "model to serve; expect fluent-looking fragments at best."
+        ),
+        info=info,
+        sections={
+            "Data": (
+                f"`corpora/bbc_news.jsonl`: {data['train_articles']:,} BBC news articles (2004-2005), title "
+                f"and body. `customer_support/bitext_train.csv`: {data['train_dialogues']:,} customer "
+                "questions each followed by the agent's reply, as plain text. Documents are shuffled, joined "
+                "with `<|endoftext|>` and cut into blocks of the context length "
+                f"({data['train_tokens_available']:,} tokens available). Split: {data['split']}. "
+                f"Held out: {data['valid_articles']} articles and "
+                f"{data['valid_dialogues']} dialogues (validation; {data['valid_tokens_scored']:,} of their "
+                f"tokens are scored), plus {data['test_dialogues_untouched']} dialogues kept for the reply "
+                f"model's test set. Licences: {'; '.join(data['licences'])}."
+            ),
+            "Training": _training(schedule, result, "tokens seen"),
+            _SAMPLES_HEADING: _samples(samples),
+        },
+    )
+
+
+def write_generator_card(
+    folder: Path,
+    info: ModelInfo,
+    schedule: TrainingSchedule,
+    result: FitResult,
+    samples: Sequence[tuple[str, str]],
+    base: BaseModel,
+    overlap_note: str | None,
+) -> None:
+    data, metrics = info.data, info.metrics
+    corpus = (
+        "`corpora/bbc_news.jsonl` (BBC news articles, title and body; research use)"
+        if data["default_corpus"]
+        else f"the user corpus `{data['corpus']}`"
+    )
+    write_model_card(
+        folder,
+        title="queuebot text generator",
+        summary=(
+            f"{base.provenance()} It was fine-tuned as a causal language model on {corpus} for "
+            f"{info.training_seconds:.0f} s on {info.device}: validation perplexity "
+            f"{metrics['val_perplexity_before']:,.1f} before fine-tuning, {metrics['val_perplexity']:,.1f} "
+            "after. It continues text in the style of that corpus; it knows no facts you can rely on."
+        ),
+        info=info,
+        sections={
+            "Data": (
+                f"{corpus}: {data['train_documents']:,} training documents joined with `<|endoftext|>` "
+                f"into blocks of {data['block_size']} tokens ({data['train_tokens_available']:,} tokens "
+                "available). "
+                f"Held out: {data['split']}, {data['valid_documents']} documents; perplexity is measured on "
+                f"{data['valid_tokens_scored']:,} of their tokens. " + (overlap_note or "")
+            ),
+            "Training": _training(schedule, result, "tokens seen"),
+            _SAMPLES_HEADING: _samples(samples),
+        },
+    )
+
+
+def write_replies_card(
+    folder: Path,
+    info: ModelInfo,
+    schedule: TrainingSchedule,
+    result: FitResult,
+    samples: Sequence[tuple[SupportPair, str]],
+    base: BaseModel,
+    overlap_note: str | None,
+) -> None:
+    data, metrics = info.data, info.metrics
+    extra = ""
+    if data["extra_pairs"]:
+        extra = f" plus {data['extra_pairs']} extra pairs from `{data['extra_pairs_file']}`"
+    shown = "\n\n".join(
+        f"**Customer** ({pair.intent}): {pair.question}\n\n**Model:** {reply or '(empty reply)'}\n\n"
+        f"*Reference:* {_clip(pair.reply)}"
+        for pair, reply in samples
+    )
+    write_model_card(
+        folder,
+        title="queuebot reply generator",
+        summary=(
+            f"{base.provenance()} It was fine-tuned to write a customer-service agent's reply to a "
+            f"customer's question, for {info.training_seconds:.0f} s on {info.device}. Perplexity on "
+            "the replies of held-out pairs: validation "
+            f"{metrics['val_perplexity_before']:,.2f} before fine-tuning, {metrics['val_perplexity']:,.2f} "
+            f"after; test {metrics['test_perplexity']:,.2f}. Replies copy the data's style, including "
+            "its `{{placeholder}}` slots; they are drafts for a person to check, not answers to send unread."
+        ),
+        info=info,
+        sections={
+            "Prompt format": (
+                "Serving must use the very same template; it is stored in `queuebot.json` "
+                "(`prompt_template`, `turn_template`, `context_template`). Training fills `{context}` and "
+                "`{history}` with nothing.\n\n"
+                f"```\n{data['prompt_template']}\n```\n\nThe reply follows after one space and ends with "
+                "`<|endoftext|>`. The loss is taken on the reply tokens (and that end marker) only: the "
+                "prompt's labels are -100."
+            ),
+            "Data": (
+                f"`customer_support/bitext_train.csv` (Bitext, CDLA-Sharing-1.0): {data['train_pairs']:,} of "
+                f"{data['train_pairs_available']:,} training pairs{extra}, examples cut at "
+                f"{data['max_length']} tokens. Split: {data['split']}. Validation: "
+                f"{data['valid_pairs_scored']} of {data['valid_pairs']} pairs scored; test: "
+                f"{data['test_pairs_scored']} of "
+                f"{data['test_pairs']}. The data is highly templated (27 intents, many paraphrases of each "
+                "question), so low perplexities partly reflect that. " + (overlap_note or "")
+            ),
+            "Training": _training(schedule, result, "tokens seen (prompt and reply)"),
+            "Sample replies to held-out test questions (temperature 0.7, top-p 0.9, seeded)": shown,
+        },
+    )
+
+
+def _training(schedule: TrainingSchedule, result: FitResult, tokens_label: str) -> str:
+    curve = ", ".join(f"{step}: {loss:.3f}" for step, loss in result.evaluations)
+    stop = (
+        f"stopped early after step {result.steps}"
+        if result.stopped_early
+        else f"ran all {result.steps} steps"
+    )
+    return (
+        f"{result.steps} steps of batch {schedule.batch_size}: {result.tokens_seen:,} {tokens_label}, "
+        f"{result.target_tokens_seen:,} of them loss targets. AdamW lr {schedule.learning_rate} "
+        f"(weight decay {schedule.weight_decay} on matrices), {schedule.warmup_steps} warm-up steps "
+        "then linear decay "
+        f"towards 0 at step {schedule.max_steps}, gradient clipping at 1.0. Validation loss every "
+        f"{schedule.eval_every} steps (step: loss): {curve}; early stopping with patience "
+        f"{schedule.patience} {stop}; the weights kept are those of step {result.best_step}."
+    )
+
+
+def _samples(samples: Sequence[tuple[str, str]]) -> str:
+    return "\n\n".join(f"**{prompt}** {text}" for prompt, text in samples)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _REFERENCE_CHARS else text[:_REFERENCE_CHARS].rsplit(" ", 1)[0] + " ..."

@@ -1,0 +1,285 @@
+"""Fine-tune a GPT-2 base into the text generator (any corpus) or the reply model (question -> reply).
+
+The base is a queuebot ``gpt2-base`` folder or, in production, any Hugging Face name or path such as
+``gpt2``. Each build writes a complete model folder (model + tokenizer, ``queuebot.json``, card) into
+``out_dir`` and returns its ``ModelInfo``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from workers.ml.device import resolve_device
+from workers.ml.generator import GENERATOR_KIND, REPLIES_KIND, TextGenerator
+from workers.ml.info import ModelInfo
+from workers.ml.reply_prompt import ReplyTemplate
+from workers.training import gpt2_cards
+from workers.training.common import count_parameters, new_info, seed_everything
+from workers.training.gpt2_artifacts import fit_summary, sample_continuations, save_model_folder
+from workers.training.gpt2_base import BASE_KIND, BaseModel, load_base
+from workers.training.gpt2_data import (
+    CORPUS_FILE,
+    LICENCES,
+    NEWS_VALID_FRACTION,
+    SUPPORT_FILE,
+    SUPPORT_TEST_FRACTION,
+    SUPPORT_VALID_FRACTION,
+    LmExample,
+    SupportPair,
+    read_extra_pairs,
+    read_news_articles,
+    read_support_pairs,
+    read_text_corpus,
+    reply_example,
+    sample_pairs,
+    split_documents,
+    split_support_pairs,
+    to_blocks,
+)
+from workers.training.gpt2_loop import fit, mean_loss, perplexity
+from workers.training.gpt2_profiles import get_gpt2_profile
+
+log = logging.getLogger(__name__)
+
+GENERATOR_DATA_FILES = (CORPUS_FILE,)  # with the default corpus
+REPLIES_DATA_FILES = (SUPPORT_FILE,)
+NEWS_PROMPTS = ("The government said", "Shares in the company")
+
+
+def finetune_generator(
+    data_dir: Path,
+    out_dir: Path,
+    profile: str,
+    device: str,
+    seed: int = 0,
+    *,
+    base: str | Path,
+    corpus: Path | None = None,
+) -> ModelInfo:
+    """Fine-tune ``base`` as a causal LM on a corpus: by default the BBC articles (title and body).
+
+    ``corpus`` may name a ``.jsonl`` file with a ``"text"`` field per line, or a ``.txt`` file with
+    documents separated by blank lines. A seeded 5 % of the documents is held out for validation; the
+    card reports validation perplexity before and after.
+    """
+    config = get_gpt2_profile(profile).generator
+    device = resolve_device(device)
+    seed_everything(seed)
+
+    if corpus is None:
+        documents, corpus_name = read_news_articles(Path(data_dir) / CORPUS_FILE), CORPUS_FILE
+    else:
+        documents, corpus_name = read_text_corpus(corpus), Path(corpus).name
+    train_docs, valid_docs = split_documents(documents, seed, NEWS_VALID_FRACTION)
+    train_docs = train_docs[: config.max_train_documents]  # already in a seeded random order
+
+    loaded = load_base(base, device)
+    tokenizer = loaded.tokenizer
+    block_size = min(config.block_size, loaded.context_size)
+    train_blocks = to_blocks(tokenizer, train_docs, block_size)
+    valid_blocks = to_blocks(tokenizer, valid_docs, block_size)[: config.max_valid_blocks]
+    log.info(
+        "generator: %d training documents (%d blocks of %d tokens), %d held out (%d blocks scored)",
+        len(train_docs),
+        len(train_blocks),
+        block_size,
+        len(valid_docs),
+        len(valid_blocks),
+    )
+    result = fit(
+        loaded.model,
+        train_blocks,
+        valid_blocks,
+        config.schedule,
+        pad_id=tokenizer.pad_token_id,
+        device=device,
+        seed=seed,
+        name="generator fine-tuning",
+        evaluate_first=True,
+    )
+    assert result.initial_valid_loss is not None  # evaluate_first
+
+    info = new_info(
+        name=GENERATOR_KIND,
+        kind=GENERATOR_KIND,
+        profile=profile,
+        base=loaded.describe(),
+        parameters=count_parameters(loaded.model),
+        device=device,
+        data={
+            "base": loaded.data(),
+            "corpus": corpus_name,
+            "default_corpus": corpus is None,
+            "seed": seed,
+            "train_documents": len(train_docs),
+            "valid_documents": len(valid_docs),
+            "block_size": block_size,
+            "train_tokens_available": sum(len(block.input_ids) for block in train_blocks),
+            "valid_tokens_scored": sum(len(block.input_ids) for block in valid_blocks),
+            "split": f"a seeded random {NEWS_VALID_FRACTION:.0%} of the documents (seed {seed})",
+            **fit_summary(result),
+            **({"licences": [LICENCES[CORPUS_FILE]]} if corpus is None else {}),
+        },
+    )
+    info.training_seconds = round(result.seconds, 2)
+    info.metrics = {
+        "val_loss_before": round(result.initial_valid_loss, 4),
+        "val_perplexity_before": round(perplexity(result.initial_valid_loss), 2),
+        "val_loss": round(result.best_valid_loss, 4),
+        "val_perplexity": round(perplexity(result.best_valid_loss), 2),
+        "train_loss_end": round(result.train_loss_end, 4),
+    }
+    log.info("generator: metrics %s after %.1f s", info.metrics, result.seconds)
+    prompts = NEWS_PROMPTS if corpus is None else [_opening(doc) for doc in valid_docs[:2]]
+    save_model_folder(out_dir, loaded.model, tokenizer, info)
+    samples = sample_continuations(loaded.model, tokenizer, info, prompts, seed)
+    gpt2_cards.write_generator_card(
+        out_dir, info, config.schedule, result, samples, loaded, _overlap_note(loaded, seed, corpus is None)
+    )
+    return info
+
+
+def finetune_replies(
+    data_dir: Path,
+    out_dir: Path,
+    profile: str,
+    device: str,
+    seed: int = 0,
+    *,
+    base: str | Path,
+    extra_pairs: Path | None = None,
+) -> ModelInfo:
+    """Fine-tune ``base`` to answer customer questions: question -> agent reply pairs from the Bitext data.
+
+    Each example is the prompt template filled with the question, then the reply and <|endoftext|>; the
+    loss is taken on the reply tokens only. The pairs are split train / validation / test stratified by
+    intent (seeded); ``extra_pairs`` (CSV or JSON lines with question and reply) join the training part.
+    """
+    config = get_gpt2_profile(profile).replies
+    device = resolve_device(device)
+    seed_everything(seed)
+
+    split = split_support_pairs(read_support_pairs(Path(data_dir) / SUPPORT_FILE), seed)
+    extra = read_extra_pairs(extra_pairs) if extra_pairs is not None else []
+    train_pairs = sample_pairs(split.train, config.max_train_pairs, seed) + extra
+    valid_pairs = sample_pairs(split.valid, config.max_eval_pairs, seed)
+    test_pairs = sample_pairs(split.test, config.max_eval_pairs, seed)
+
+    loaded = load_base(base, device)
+    tokenizer = loaded.tokenizer
+    template = ReplyTemplate()
+    max_length = min(config.max_length, loaded.context_size)
+
+    def examples(pairs: Sequence[SupportPair]) -> list[LmExample]:
+        return [reply_example(tokenizer, template, pair, max_length) for pair in pairs]
+
+    train, valid, test = examples(train_pairs), examples(valid_pairs), examples(test_pairs)
+    log.info(
+        "replies: %d training pairs (%d extra), %d validation and %d test pairs scored, max %d tokens",
+        len(train),
+        len(extra),
+        len(valid),
+        len(test),
+        max_length,
+    )
+    pad_id = tokenizer.pad_token_id
+    result = fit(
+        loaded.model,
+        train,
+        valid,
+        config.schedule,
+        pad_id=pad_id,
+        device=device,
+        seed=seed,
+        name="replies fine-tuning",
+        evaluate_first=True,
+    )
+    assert result.initial_valid_loss is not None  # evaluate_first
+    test_loss = mean_loss(loaded.model, test, config.schedule.batch_size, pad_id, device)
+
+    info = new_info(
+        name=REPLIES_KIND,
+        kind=REPLIES_KIND,
+        profile=profile,
+        base=loaded.describe(),
+        parameters=count_parameters(loaded.model),
+        device=device,
+        data={
+            "base": loaded.data(),
+            **template.to_data(),
+            "corpus_file": SUPPORT_FILE,
+            "seed": seed,
+            "train_pairs": len(train_pairs),
+            "train_pairs_available": len(split.train),
+            "extra_pairs": len(extra),
+            "extra_pairs_file": Path(extra_pairs).name if extra_pairs is not None else None,
+            "valid_pairs": len(split.valid),
+            "valid_pairs_scored": len(valid_pairs),
+            "test_pairs": len(split.test),
+            "test_pairs_scored": len(test_pairs),
+            "max_length": max_length,
+            "split": (
+                f"seeded (seed {seed}), stratified by intent: "
+                f"{1 - SUPPORT_VALID_FRACTION - SUPPORT_TEST_FRACTION:.0%} train / "
+                f"{SUPPORT_VALID_FRACTION:.0%} validation / {SUPPORT_TEST_FRACTION:.0%} test; perplexities "
+                "are scored on intent-balanced samples of the validation and test parts"
+            ),
+            **fit_summary(result),
+            "licences": [LICENCES[SUPPORT_FILE]],
+        },
+    )
+    info.training_seconds = round(result.seconds, 2)
+    info.metrics = {
+        "val_loss_before": round(result.initial_valid_loss, 4),
+        "val_perplexity_before": round(perplexity(result.initial_valid_loss), 2),
+        "val_loss": round(result.best_valid_loss, 4),
+        "val_perplexity": round(perplexity(result.best_valid_loss), 2),
+        "test_loss": round(test_loss, 4),
+        "test_perplexity": round(perplexity(test_loss), 2),
+        "train_loss_end": round(result.train_loss_end, 4),
+    }
+    log.info("replies: metrics %s after %.1f s", info.metrics, result.seconds)
+
+    save_model_folder(out_dir, loaded.model, tokenizer, info)
+    replier = TextGenerator(loaded.model, tokenizer, info, device)
+    samples = [
+        (pair, replier.reply(pair.question, max_new_tokens=min(96, max_length // 2), seed=seed + i))
+        for i, pair in enumerate(_distinct_intents(test_pairs, config.sample_replies))
+    ]
+    gpt2_cards.write_replies_card(
+        out_dir, info, config.schedule, result, samples, loaded, _overlap_note(loaded, seed, True)
+    )
+    return info
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _opening(document: str, words: int = 6) -> str:
+    return " ".join(document.split()[:words])
+
+
+def _distinct_intents(pairs: Sequence[SupportPair], count: int) -> list[SupportPair]:
+    """Up to ``count`` pairs with different intents, in order."""
+    picked, seen = [], set()
+    for pair in pairs:
+        if pair.intent not in seen:
+            picked.append(pair)
+            seen.add(pair.intent)
+        if len(picked) == count:
+            break
+    return picked
+
+
+def _overlap_note(base: BaseModel, seed: int, uses_shared_split: bool) -> str | None:
+    """Warn when a queuebot base was pre-trained with another split seed than this fine-tune's."""
+    base_seed = base.trained_with_seed()
+    if not uses_shared_split or base.info is None or base.info.kind != BASE_KIND or base_seed == seed:
+        return None
+    log.warning("the base was pre-trained with seed %s, this fine-tune uses %s", base_seed, seed)
+    return (
+        f"The base was pre-trained with split seed {base_seed} and this fine-tune uses {seed}: some held-out "
+        "texts here were in the base's training data, so the perplexities below are optimistic."
+    )

@@ -1,0 +1,77 @@
+"""The model card (README.md) of a trained classifier: data and split, hyper-parameters, time, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from workers.ml.info import ModelInfo
+from workers.training.classifier_fit import FitConfig
+from workers.training.classifier_recipes import ClassifierRecipe
+from workers.training.common import write_model_card
+from workers.training.reports import EvaluationReport
+
+
+@dataclass(frozen=True)
+class ClassifierCard:
+    recipe: ClassifierRecipe
+    info: ModelInfo
+    fit: FitConfig
+    history: list[dict[str, float]]
+    test_report: EvaluationReport
+    extra_reports: dict[str, EvaluationReport]
+    confusion_png: str
+
+
+def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
+    info, recipe = card.info, card.recipe
+    data = info.data
+    also_trained_on = ", ".join(data["auxiliary_train"])
+    sections = {
+        "Data": (
+            f"Held-out test split cut from `{recipe.dataset}`: {data['split_description']}. "
+            f"Rows: {data['train_rows']} train, {data['valid_rows']} validation, {data['test_rows']} test. "
+            + (
+                f"Also trained on (training only, never validation or test): {also_trained_on}. "
+                if data["auxiliary_train"]
+                else ""
+            )
+            + f"Licences: {recipe.licences} Reproduce the test figures with "
+            f"`queuebot evaluate {info.name} {recipe.dataset}`."
+        ),
+        "Training": (
+            f"all-MiniLM-L6-v2 with a new {len(card.test_report.labels)}-way classification head. "
+            + ", ".join(f"{key} {value}" for key, value in asdict(card.fit).items())
+            + f". Seed {data['seed']}. Model selection on validation {recipe.selection_metric}: best epoch "
+            f"{data['best_epoch']} of {data['epochs_run']} run. "
+            f"{info.training_seconds:.0f} s on {info.device}.\n\n" + _history_table(card.history)
+        ),
+        "Test report": f"```\n{card.test_report.text}```\n\n![confusion matrix]({card.confusion_png})",
+    }
+    if "out_of_scope" in data:
+        rule = data["out_of_scope"]
+        sections["Out-of-scope detection"] = (
+            f"An explicit `{rule['label']}` class, plus a confidence threshold of {rule['threshold']:.2f}: "
+            "any other prediction whose top probability is below it becomes out-of-scope. The threshold is "
+            f"the highest that keeps validation in-scope accuracy at or above {recipe.min_in_scope_accuracy}."
+        )
+    for name, report in card.extra_reports.items():
+        sections[f"Also evaluated on {name} (whole file)"] = f"```\n{report.text}```"
+    if recipe.references:
+        sections["Published reference figures"] = "\n".join(f"- {ref}" for ref in recipe.references)
+    write_model_card(
+        folder,
+        title=f"queuebot {info.name}",
+        summary=f"A fine-tuned BERT-family classifier: {recipe.summary}.",
+        info=info,
+        sections=sections,
+    )
+
+
+def _history_table(history: list[dict[str, float]]) -> str:
+    if not history:
+        return ""
+    keys = list(history[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(row[key]) for key in keys) + " |" for row in history]
+    return "\n".join(lines)
