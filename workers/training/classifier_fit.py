@@ -19,6 +19,7 @@ from transformers import (
     PreTrainedTokenizerBase,
     get_linear_schedule_with_warmup,
 )
+from transformers.utils import logging as transformers_logging
 
 from workers.ml.classifier import TextClassifier
 from workers.ml.embedding import minilm_path
@@ -56,13 +57,19 @@ class FitResult:
 
 def new_classifier(labels: Sequence[str]) -> tuple[BertForSequenceClassification, PreTrainedTokenizerBase]:
     tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
-    model = BertForSequenceClassification.from_pretrained(
-        minilm_path(),
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        local_files_only=True,
-    )
+    # The head is new by design; transformers' report that its weights are "MISSING" is noise here.
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        model = BertForSequenceClassification.from_pretrained(
+            minilm_path(),
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            local_files_only=True,
+        )
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     return model, tokenizer
 
 
