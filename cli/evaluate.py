@@ -67,7 +67,8 @@ def evaluate(
     report = evaluate_classifier(classifier, rows)
     console = Console()
     console.print(f"[bold]{info.name} {info.version}[/bold] on {described}")
-    console.print(report.text, markup=False, highlight=False)
+    # Raw, never re-wrapped: a 150-label report is wider than a terminal and must stay aligned.
+    typer.echo(report.text)
     for key, value in report.metrics.items():
         console.print(f"{key}: {value:.4f}")
     if confusion is not None:
