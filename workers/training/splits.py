@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 from sklearn.model_selection import train_test_split
 
+from workers.training.common import stratified_indices
 from workers.training.labelled_data import LabelledTexts
 
 
@@ -63,7 +64,4 @@ def sample(data: LabelledTexts, size: int | None, seed: int) -> LabelledTexts:
     """A seeded, label-stratified sample; the whole set when ``size`` is None or not smaller."""
     if size is None or size >= len(data):
         return data
-    picked, _ = train_test_split(
-        list(range(len(data))), train_size=size, stratify=data.labels, random_state=seed
-    )
-    return data.subset(sorted(picked))
+    return data.subset(stratified_indices(data.labels, size, seed))
