@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.jobs import PAYLOAD_SCHEMAS, TASK_ROUTES, JobKind, JobSource, JobStatus, ReplyPayload
+from core.slack import SlackTarget
 from db import queries
 from db.base import utcnow
-from db.models import Conversation, Job, Message, MessageRole
+from db.models import Conversation, Job, Message, MessageRole, SlackDelivery
 from workers.celery_app import celery_app
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,18 @@ def submit_job(
     source: JobSource,
     *,
     idempotency_key: str | None = None,
+    slack_target: SlackTarget | None = None,
 ) -> tuple[Job, bool]:
     """Store and enqueue a job; returns (job, created).
 
-    With an idempotency key seen before, returns the first job and enqueues nothing.
+    With an idempotency key seen before, returns the first job and enqueues nothing. A Slack target
+    is stored with the job, and the worker posts the result there when the job is finished.
     """
     if idempotency_key is not None:
         existing = _existing_job(session, kind, idempotency_key)
         if existing is not None:
             return existing, False
-    job = _add_job(session, kind, payload, source, idempotency_key)
+    job = _add_job(session, kind, payload, source, idempotency_key, slack_target)
     return _commit_and_enqueue(session, job)
 
 
@@ -72,28 +75,43 @@ def submit_chat_message(
     conversation_id: int | None = None,
     external_id: str | None = None,
     idempotency_key: str | None = None,
+    slack_target: SlackTarget | None = None,
 ) -> tuple[Job, bool]:
     """Record a customer's message in its conversation and start the reply job for it.
 
-    The message, the job and the link between them are committed together.
+    The message, the job, the link between them and the Slack target are committed together.
     """
-    if idempotency_key is not None:
-        existing = _existing_job(session, JobKind.REPLY, idempotency_key)
-        if existing is not None:
-            return existing, False
-    conversation = _conversation(session, source, conversation_id, external_id)
-    conversation.updated_at = utcnow()
-    message = Message(conversation=conversation, role=MessageRole.USER, text=text)
-    session.add(message)
-    session.flush()  # assigns the ids the payload names
+    for attempt in (1, 2):
+        if idempotency_key is not None:
+            existing = _existing_job(session, JobKind.REPLY, idempotency_key)
+            if existing is not None:
+                return existing, False
+        conversation = _conversation(session, source, conversation_id, external_id)
+        conversation.updated_at = utcnow()
+        message = Message(conversation=conversation, role=MessageRole.USER, text=text)
+        session.add(message)
+        try:
+            session.flush()  # assigns the ids the payload names
+            break
+        except IntegrityError:
+            # A concurrent request (a retry of the same Slack event, or another message in the
+            # same new thread) created this conversation first; the second pass finds it.
+            session.rollback()
+            if attempt == 2:
+                raise
     payload = ReplyPayload(conversation_id=conversation.id, message_id=message.id, text=text)
-    job = _add_job(session, JobKind.REPLY, payload, source, idempotency_key)
+    job = _add_job(session, JobKind.REPLY, payload, source, idempotency_key, slack_target)
     message.job_id = job.id
     return _commit_and_enqueue(session, job)
 
 
 def _add_job(
-    session: Session, kind: JobKind, payload: BaseModel, source: JobSource, idempotency_key: str | None
+    session: Session,
+    kind: JobKind,
+    payload: BaseModel,
+    source: JobSource,
+    idempotency_key: str | None,
+    slack_target: SlackTarget | None,
 ) -> Job:
     if not isinstance(payload, PAYLOAD_SCHEMAS[kind]):
         raise TypeError(f"a {kind.value} job needs a {PAYLOAD_SCHEMAS[kind].__name__}")
@@ -106,6 +124,8 @@ def _add_job(
         idempotency_key=idempotency_key,
     )
     session.add(job)
+    if slack_target is not None:
+        session.add(SlackDelivery(job_id=job.id, **slack_target.model_dump()))
     return job
 
 

@@ -7,6 +7,7 @@ Redis.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -63,7 +64,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value is None:
             continue
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        env[f"QUEUEBOT_{name.upper()}"] = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        if isinstance(raw, bool):
+            text = str(raw).lower()
+        elif isinstance(raw, dict | list):
+            text = json.dumps(raw)  # pydantic-settings reads complex fields as JSON
+        else:
+            text = str(raw)
+        env[f"QUEUEBOT_{name.upper()}"] = text
     return env
 
 
@@ -128,6 +135,12 @@ class EmbeddedStack:
         _wait_for_web(self.base_url, child)
         return child
 
+    def start_slack_socket_mode(self) -> Child:
+        args = [sys.executable, "-m", "cli.main", "slack"]
+        child = _start("slack", args, self.log_dir / "slack.log", self.env)
+        self.children.append(child)
+        return child
+
     def exited(self) -> Child | None:
         return next((child for child in self.children if child.process.poll() is not None), None)
 
@@ -179,6 +192,8 @@ def run_embedded(settings: Settings) -> int:
         build_models(settings.models_dir, settings.data_dir, settings.model_profile, settings.device)
         stack.start_worker()
         stack.start_web()
+        if settings.slack_enabled and settings.slack_app_token is not None:
+            stack.start_slack_socket_mode()
         log.info(_banner(settings, stack.base_url))
         while (exited := stack.exited()) is None:
             time.sleep(0.5)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.evaluate import evaluate
+from cli.export import export_app
 from cli.logging_setup import configure_logging
 from cli.models import models_app
 from cli.train import train_app
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
+app.add_typer(export_app, name="export")
 app.command()(evaluate)
 log = logging.getLogger("queuebot")
 
@@ -122,6 +124,14 @@ def benchmark(
     console = Console()
     console.print(table)
     console.print(checks)
+
+
+@app.command()
+def slack() -> None:
+    """Run the Slack bot over Socket Mode (needs QUEUEBOT_SLACK_BOT_TOKEN and QUEUEBOT_SLACK_APP_TOKEN)."""
+    from bots.slack.socket_mode import serve_socket_mode
+
+    serve_socket_mode(get_settings())
 
 
 @app.command()

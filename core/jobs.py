@@ -40,6 +40,8 @@ class Queue(StrEnum):
     # Chat replies wait for nobody: a person is watching. Batch work may queue up behind them.
     INTERACTIVE = "interactive"
     BATCH = "batch"
+    # Posting results to Slack waits on the network and on Slack's rate limits, never on a model.
+    IO = "io"
 
 
 class TaskRoute(BaseModel):
@@ -54,6 +56,11 @@ TASK_ROUTES: dict[JobKind, TaskRoute] = {
     JobKind.SENTIMENT: TaskRoute(task_name="queuebot.sentiment", queue=Queue.BATCH),
     JobKind.GENERATE: TaskRoute(task_name="queuebot.generate", queue=Queue.BATCH),
 }
+
+# Tasks that are not jobs: they carry finished results and alerts out to Slack.
+SLACK_DELIVERY_ROUTE = TaskRoute(task_name="queuebot.deliver_to_slack", queue=Queue.IO)
+SLACK_ALERT_ROUTE = TaskRoute(task_name="queuebot.post_alert_to_slack", queue=Queue.IO)
+OTHER_TASK_ROUTES = (SLACK_DELIVERY_ROUTE, SLACK_ALERT_ROUTE)
 
 # Names of the models jobs use; workers ask the registry for them by these names, and each stored
 # result records the name and version that produced it.

@@ -20,7 +20,10 @@ WorkerPool = Literal["threads", "solo", "prefork"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QUEUEBOT_", env_file=".env", extra="ignore")
+    # An empty variable counts as unset, so a deployment can pass QUEUEBOT_SLACK_BOT_TOKEN=${TOKEN:-}.
+    model_config = SettingsConfigDict(
+        env_prefix="QUEUEBOT_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     # --- storage -------------------------------------------------------------------------------
     var_dir: Path = PROJECT_ROOT / "var"
@@ -69,6 +72,39 @@ class Settings(BaseSettings):
     batch_timeout_s: float = Field(default=110.0, gt=0)
     # How often a worker looks for a newly promoted model version (a stat per job at most).
     model_reload_check_s: float = Field(default=2.0, ge=0)
+
+    # --- Slack ----------------------------------------------------------------------------------
+    # With a bot token the Slack bot runs: over Socket Mode when an app token (xapp-...) is set, and
+    # over HTTP at /slack/events of the web app when a signing secret is set (both may be set).
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    # Slack's Web API; tests point it at a fake on loopback. Keep the trailing slash.
+    slack_api_url: str = "https://slack.com/api/"
+    # Channel id (C...) that receives sentiment alerts and handoff notices; none: alerts stay in the app.
+    slack_alerts_channel: str | None = None
+    # Channels whose messages go to sentiment monitoring: channel id -> topic, as JSON, e.g.
+    # {"C0123456789": "billing"}; an empty topic uses the channel id.
+    slack_monitored_channels: dict[str, str] = Field(default_factory=dict)
+    # Slack allows about one message per second per channel; deliveries wait their turn.
+    slack_channel_interval_s: float = Field(default=1.0, ge=0)
+    # Delivery attempts before a Slack post is marked failed (network errors, 5xx, rate limits).
+    slack_delivery_max_attempts: int = Field(default=8, ge=1)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @model_validator(mode="after")
+    def _slack_has_a_way_in(self) -> Settings:
+        if self.slack_enabled and self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "QUEUEBOT_SLACK_BOT_TOKEN is set but Slack cannot reach the bot: set "
+                "QUEUEBOT_SLACK_APP_TOKEN (Socket Mode) or QUEUEBOT_SLACK_SIGNING_SECRET (HTTP events)"
+            )
+        if not self.slack_api_url.endswith("/"):
+            raise ValueError("slack_api_url must end with '/' (slack_sdk joins method names onto it)")
+        return self
 
     @model_validator(mode="after")
     def _visibility_timeout_outlasts_jobs(self) -> Settings:

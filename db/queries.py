@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.jobs import JobKind, JobSource, JobStatus
-from db.models import Alert, AlertStatus, Job, Message
+from db.models import Alert, AlertStatus, Feedback, Job, Message, Rating
 
 T = TypeVar("T")
 
@@ -81,3 +81,11 @@ def recent_messages(session: Session, conversation_id: int, *, before_id: int, l
         .limit(limit)
     ).all()
     return list(reversed(newest_first))
+
+
+def feedback_with_jobs(session: Session, *, rating: Rating | None = None) -> list[tuple[Feedback, Job]]:
+    """Every vote with the job it rates, oldest first (the export reads the question and the answer)."""
+    query = select(Feedback, Job).join(Job, Feedback.job_id == Job.id).order_by(Feedback.id)
+    if rating is not None:
+        query = query.where(Feedback.rating == rating)
+    return [(feedback, job) for feedback, job in session.execute(query)]

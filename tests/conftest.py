@@ -10,6 +10,7 @@ import tempfile
 from cli.redis_server import free_port
 
 _state_dir = tempfile.mkdtemp(prefix="queuebot-tests-")
+SLACK_API_PORT = free_port()
 os.environ.update(
     {
         "QUEUEBOT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
@@ -20,6 +21,12 @@ os.environ.update(
         "QUEUEBOT_DEVICE": "cpu",
         # A wide batching window so that jobs sent together in a test reliably meet in one batch.
         "QUEUEBOT_CLASSIFY_BATCH_WAIT_MS": "100",
+        # Slack: the bot and the workers talk to a fake Web API on loopback (tests/slack_fake.py).
+        "QUEUEBOT_SLACK_BOT_TOKEN": "xoxb-test-token",
+        "QUEUEBOT_SLACK_SIGNING_SECRET": "test-signing-secret",
+        "QUEUEBOT_SLACK_API_URL": f"http://127.0.0.1:{SLACK_API_PORT}/api/",
+        "QUEUEBOT_SLACK_ALERTS_CHANNEL": "CALERTS",
+        "QUEUEBOT_SLACK_MONITORED_CHANNELS": '{"CMONITORED": "billing", "CNOTOPIC": ""}',
     }
 )
 

@@ -10,16 +10,21 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 
 from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings, reset_settings_cache
+from tests.slack_fake import FakeSlack
+from tests.slack_requests import SlackSender
 
 JOB_TIMEOUT_S = 60.0
 
@@ -28,6 +33,15 @@ def use_models_dir(models_dir: Path) -> None:
     """Point the settings (and so the worker's registry) at another models folder."""
     os.environ["QUEUEBOT_MODELS_DIR"] = str(models_dir)
     reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlack]:
+    """Slack's Web API on loopback; the web app calls auth.test on it when it starts."""
+    server = FakeSlack(urlparse(get_settings().slack_api_url).port or 80)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +101,7 @@ class ApiServer:
 
 
 @pytest.fixture(scope="session")
-def api_server(redis_server: RedisServer, database: str) -> Iterator[ApiServer]:
+def api_server(redis_server: RedisServer, database: str, fake_slack: FakeSlack) -> Iterator[ApiServer]:
     server = ApiServer(free_port())
     server.start()
     yield server
@@ -121,3 +135,37 @@ def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = JOB_TIMEOUT_
             return job
         time.sleep(0.05)
     raise TimeoutError(f"job {job_id} not finished after {timeout_s} s: {job}")
+
+
+@pytest.fixture
+def slack(api_server: ApiServer) -> Iterator[SlackSender]:
+    """Sends signed events, commands and clicks to the real app's /slack/events, as Slack does."""
+    secret = get_settings().slack_signing_secret
+    assert secret is not None
+    with httpx.Client(base_url=api_server.base_url, timeout=10) as client:
+        yield SlackSender(client, secret.get_secret_value())
+
+
+@pytest.fixture
+def channel() -> Iterator[str]:
+    """A Slack channel of the test's own: pacing is per channel, so tests never wait on each other.
+
+    The test ends when the channel's deliveries have ended, so no worker thread is still posting
+    (and logging) for it while the next test runs.
+    """
+    name = f"C{uuid.uuid4().hex[:10].upper()}"
+    yield name
+    from db.engine import session_scope
+    from db.models import DeliveryStatus, SlackDelivery
+
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            pending = session.scalar(
+                select(func.count())
+                .select_from(SlackDelivery)
+                .where(SlackDelivery.channel == name, SlackDelivery.status == DeliveryStatus.PENDING)
+            )
+        if not pending:
+            return
+        time.sleep(0.05)

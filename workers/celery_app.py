@@ -13,7 +13,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import Queue as KombuQueue
 
-from core.jobs import TASK_ROUTES, Queue
+from core.jobs import OTHER_TASK_ROUTES, TASK_ROUTES, Queue
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ TASK_MODULES = [
     "workers.tasks.reply",
     "workers.tasks.sentiment",
     "workers.tasks.generation",
+    "workers.tasks.slack",
     "workers.tasks.baseline",  # the benchmark's naive comparison; nothing in the product sends it
 ]
 
@@ -41,7 +42,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "task_queues": [KombuQueue(queue.value, routing_key=queue.value) for queue in Queue],
         "task_default_queue": Queue.BATCH.value,
-        "task_routes": {route.task_name: {"queue": route.queue.value} for route in TASK_ROUTES.values()},
+        "task_routes": {
+            route.task_name: {"queue": route.queue.value}
+            for route in (*TASK_ROUTES.values(), *OTHER_TASK_ROUTES)
+        },
         # Acknowledge after the task ran, and give the message back when the worker dies mid-task:
         # together with idempotent tasks this means a crash loses nothing and doubles nothing.
         "task_acks_late": True,

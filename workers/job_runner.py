@@ -18,6 +18,7 @@ from core.jobs import JobStatus
 from db.base import Base, utcnow
 from db.engine import session_scope
 from db.models import Job
+from workers.services.slack_delivery import enqueue_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ def run_job(job_id: str, work: JobWork) -> None:
     except Exception as exc:
         # Soft time limits arrive here too (SoftTimeLimitExceeded is an Exception).
         _fail(job_id, exc)
+        enqueue_deliveries(job_id)
         raise
+    enqueue_deliveries(job_id)
 
 
 def _claim(job_id: str) -> dict[str, Any] | None:
@@ -68,6 +71,9 @@ def _claim(job_id: str) -> dict[str, Any] | None:
         log.error("job %s: no such job row; message dropped", job_id)
     else:
         log.info("job %s: already %s; redelivery ignored", job_id, job.status.value)
+        if job.status.is_final:
+            # The first run may have died between storing the result and sending its deliveries.
+            enqueue_deliveries(job_id)
     return None
 
 

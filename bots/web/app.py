@@ -30,6 +30,12 @@ def create_app() -> FastAPI:
     api = [Depends(require_token)]
     for router in (chat.router, generate.router, sentiment.router, jobs.router, alerts.router):
         app.include_router(router, prefix="/api", dependencies=api)
+    if settings.slack_enabled and settings.slack_signing_secret is not None:
+        # Imported here: a web app without Slack never loads bolt.
+        from bots.slack.app import create_slack_app
+        from bots.slack.http_events import slack_events_router
+
+        app.include_router(slack_events_router(create_slack_app(settings)))
     _register_error_handlers(app)
     return app
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
-from db.models import AlertStatus
+from db.models import AlertStatus, Rating
 
 
 class ChatRequest(BaseModel):
@@ -74,3 +74,22 @@ class AlertPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rating: Rating
+    user: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+        default="web", description="Who votes; one vote per user per answer, a new vote replaces it."
+    )
+
+
+class FeedbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    job_id: str
+    rating: Rating
+    source: JobSource
+    user_id: str
+    updated_at: datetime

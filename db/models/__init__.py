@@ -2,16 +2,22 @@
 
 from db.models.alerts import Alert, AlertStatus
 from db.models.conversations import Conversation, ConversationStatus, Message, MessageRole
+from db.models.feedback import Feedback, Rating
 from db.models.jobs import Job
 from db.models.sentiment import SentimentObservation
+from db.models.slack import DeliveryStatus, SlackDelivery
 
 __all__ = [
     "Alert",
     "AlertStatus",
     "Conversation",
     "ConversationStatus",
+    "DeliveryStatus",
+    "Feedback",
     "Job",
     "Message",
     "MessageRole",
+    "Rating",
     "SentimentObservation",
+    "SlackDelivery",
 ]

@@ -31,6 +31,9 @@ class Alert(Base):
     # The most negative items of the window, so a reader sees why without another query.
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[AlertStatus] = mapped_column(enum_column(AlertStatus), default=AlertStatus.OPEN)
+    # The alert's message in the Slack alerts channel, once posted: a redelivered post task sees it
+    # and posts nothing more.
+    slack_message_ts: Mapped[str | None] = mapped_column(String(30), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

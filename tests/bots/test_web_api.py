@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from cli.redis_server import free_port
 from core.jobs import MAX_NEW_TOKENS
 from db.engine import session_scope
-from db.models import Alert, AlertStatus, Job
+from db.models import Alert, AlertStatus, Feedback, Job, Rating
+from tests.slack_fake import FakeSlack
 
 
 def test_health_needs_no_token(anonymous_api: httpx.Client) -> None:
@@ -95,6 +96,33 @@ def test_unknown_job_gets_404(api: httpx.Client) -> None:
     assert api.get("/api/jobs/no-such-job").status_code == 404
 
 
+def test_feedback_on_a_job_is_one_vote_per_user_and_a_new_vote_replaces_it(api: httpx.Client) -> None:
+    job_id = api.post("/api/generate", json={"prompt": "Rate me"}).json()["id"]
+
+    first = api.post(f"/api/jobs/{job_id}/feedback", json={"rating": "up", "user": "dana"})
+    second = api.post(f"/api/jobs/{job_id}/feedback", json={"rating": "down", "user": "dana"})
+
+    assert first.status_code == second.status_code == 200
+    assert second.json() | {"updated_at": None} == {
+        "job_id": job_id,
+        "rating": "down",
+        "source": "api",
+        "user_id": "dana",
+        "updated_at": None,
+    }
+    with session_scope() as session:
+        votes = session.scalars(select(Feedback).where(Feedback.job_id == job_id)).all()
+        assert [(vote.user_id, vote.rating) for vote in votes] == [("dana", Rating.DOWN)]
+
+
+def test_feedback_on_an_unknown_job_gets_404_and_a_bad_rating_422(api: httpx.Client) -> None:
+    assert api.post("/api/jobs/nope/feedback", json={"rating": "up"}).status_code == 404
+    job_id = api.post("/api/generate", json={"prompt": "Rate me"}).json()["id"]
+    response = api.post(f"/api/jobs/{job_id}/feedback", json={"rating": "meh"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "rating"]
+
+
 def test_same_idempotency_key_returns_the_first_job_instead_of_a_second(api: httpx.Client) -> None:
     headers = {"Idempotency-Key": "generate-once-1"}
     first = api.post("/api/generate", json={"prompt": "Once"}, headers=headers)
@@ -167,7 +195,9 @@ def test_openapi_schema_states_the_input_limits(anonymous_api: httpx.Client) -> 
     assert generate["prompt"]["maxLength"] == 2_000
 
 
-def test_web_process_never_imports_torch() -> None:
+def test_web_process_never_imports_torch(fake_slack: FakeSlack) -> None:
+    # The Slack bot is on in the test settings, so this covers the bolt app too; building it calls
+    # auth.test on the fake Slack.
     code = (
         "import sys\n"
         "from bots.web.app import create_app\n"

@@ -20,3 +20,21 @@ def test_default_database_is_a_sqlite_file_in_the_var_folder(tmp_path) -> None:
     settings = Settings(var_dir=tmp_path, database_url="")
 
     assert settings.sqlalchemy_url == f"sqlite:///{tmp_path / 'queuebot.db'}"
+
+
+def test_a_slack_bot_token_without_a_way_in_is_refused() -> None:
+    with pytest.raises(ValidationError, match="QUEUEBOT_SLACK_APP_TOKEN .* or QUEUEBOT_SLACK_SIGNING_SECRET"):
+        Settings(slack_bot_token="xoxb-1", slack_app_token=None, slack_signing_secret=None)
+
+
+def test_slack_api_url_must_keep_its_trailing_slash() -> None:
+    with pytest.raises(ValidationError, match="end with '/'"):
+        Settings(slack_api_url="http://127.0.0.1:9/api")
+
+
+def test_empty_environment_variables_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docker-compose passes QUEUEBOT_SLACK_BOT_TOKEN=${TOKEN:-}: empty must mean "Slack off".
+    monkeypatch.setenv("QUEUEBOT_SLACK_BOT_TOKEN", "")
+    monkeypatch.setenv("QUEUEBOT_SLACK_SIGNING_SECRET", "")
+
+    assert Settings().slack_enabled is False

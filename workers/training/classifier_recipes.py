@@ -127,7 +127,9 @@ RECIPES: dict[str, ClassifierRecipe] = {
             profiles={
                 "tiny": _TINY_SENTIMENT,
                 "quick": ClassifierProfile(_sentiment_fit(1, 64, 1.5e-4), 1500, extra_train_rows=600),
-                "full": ClassifierProfile(_sentiment_fit(6, 96, 1e-4), None, extra_train_rows=2000),
+                "full": ClassifierProfile(
+                    _sentiment_fit(8, 96, 1e-4, patience=3), None, extra_train_rows=2000
+                ),
             },
             licences=(
                 "Financial PhraseBank (CC BY-NC-SA 3.0, non-commercial), twitter-financial-news (MIT). "

@@ -1,10 +1,11 @@
-"""GET /api/jobs and /api/jobs/{id}: stored jobs, their status and results."""
+"""GET /api/jobs and /api/jobs/{id}: stored jobs, their status and results; feedback on answers."""
 
 from fastapi import APIRouter, HTTPException, status
 
+from bots.feedback import UnknownJob, record_feedback
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset
-from bots.web.schemas import JobOut, JobPage
+from bots.web.schemas import FeedbackOut, FeedbackRequest, JobOut, JobPage
 from core.jobs import JobKind, JobSource, JobStatus
 from db import queries
 
@@ -36,3 +37,13 @@ def list_jobs(
         limit=page.limit,
         offset=page.offset,
     )
+
+
+@router.post("/jobs/{job_id}/feedback", response_model=FeedbackOut)
+def rate_job(job_id: str, body: FeedbackRequest) -> FeedbackOut:
+    """Thumbs up or down on a job's answer (the same vote as Slack's buttons)."""
+    try:
+        feedback = record_feedback(job_id, body.rating, JobSource.API, body.user)
+    except UnknownJob as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return FeedbackOut.model_validate(feedback)

@@ -3,15 +3,25 @@ from collections import Counter
 import pytest
 
 from core.jobs import SENTIMENT_LABELS
-from workers.training.classifier_fit import class_weights
+from workers.training.classifier_fit import class_weights, log_prior
 from workers.training.common import stratified_indices
 
 
-def test_balancedclass_weights_give_every_class_the_same_total_weight() -> None:
+def test_balanced_class_weights_give_every_class_the_same_total_weight() -> None:
     labels = ["neutral"] * 6 + ["positive"] * 3 + ["negative"] * 1
     weights = dict(zip(SENTIMENT_LABELS, class_weights(labels, SENTIMENT_LABELS).tolist(), strict=True))
     totals = {label: weights[label] * labels.count(label) for label in SENTIMENT_LABELS}
     assert totals == pytest.approx(dict.fromkeys(SENTIMENT_LABELS, len(labels) / 3))
+
+
+def test_an_uninformed_balanced_head_predicts_the_training_prior() -> None:
+    # A balanced-loss head that has learnt nothing outputs equal logits; the prior offset in its bias
+    # must turn them back into the class frequencies of the training data.
+    labels = ["neutral"] * 6 + ["positive"] * 3 + ["negative"] * 1
+    probabilities = log_prior(labels, SENTIMENT_LABELS).softmax(dim=0).tolist()
+    assert dict(zip(SENTIMENT_LABELS, probabilities, strict=True)) == pytest.approx(
+        {"negative": 0.1, "neutral": 0.6, "positive": 0.3}
+    )
 
 
 def test_a_class_without_training_examples_is_an_error() -> None:

@@ -1,0 +1,20 @@
+"""Every listener of the bot, registered by one function.
+
+Order matters: bolt runs the first listener whose event type and matchers fit, so the specific
+``message`` listeners come before the catch-all ones.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bots.slack.listeners import actions, chat, commands, fallback, monitoring
+from core.settings import Settings
+
+
+def register_listeners(app: App, settings: Settings) -> None:
+    chat.register(app)
+    monitoring.register(app, settings)
+    commands.register(app)
+    actions.register(app)
+    fallback.register(app)

@@ -1,0 +1,170 @@
+"""Slash commands. Each is acknowledged at once (Slack waits 3 seconds at most); jobs run on the
+workers and their results are posted back to the command's response URL by the delivery task.
+
+/ask, /generate and /sentiment start jobs; /alerts and /job read stored state; /queuebot help lists
+them all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack
+
+from bots.gateway import EnqueueFailed, submit_chat_message, submit_job
+from bots.slack.command_text import CommandError, describe, parse_generate
+from core.jobs import JobKind, JobSource, SentimentItem, SentimentPayload
+from core.slack import Block, SlackTarget, context, one_line, result_text, section
+from db import queries
+from db.engine import new_session
+from db.models import Job
+
+log = logging.getLogger(__name__)
+
+# Texts classified with /sentiment are stored like any other observation, under their own topic so
+# that they never skew a monitored topic's trend.
+ADHOC_SENTIMENT_TOPIC = "slack-command"
+ALERTS_SHOWN = 10
+HELP = """*queuebot* answers questions, writes text and watches sentiment. Commands:
+• `/ask <question>`: a customer-service answer
+• `/generate <prompt> [max_tokens=64] [temperature=0.8]`: continue a text with GPT-2
+• `/sentiment <text>`: negative, neutral or positive, with scores
+• `/alerts [topic]`: recent sentiment alerts
+• `/job <id>`: a job's status and result
+• `/queuebot help`: this list
+You can also mention me in a channel or write to me directly: I answer in the thread."""
+QUEUE_DOWN = ":warning: The job queue is down; nothing was started. Please try again soon."
+
+
+def register(app: Any) -> None:
+    for name, handler in COMMANDS.items():
+        app.command(name)(handler)
+
+
+def ask(ack: Ack, command: dict[str, Any]) -> None:
+    question = command.get("text", "").strip()
+    if not question:
+        _answer(ack, "Usage: `/ask <question>`")
+        return
+
+    def start(target: SlackTarget) -> Job:
+        with new_session() as session:
+            # One conversation per person per channel, so follow-up questions keep their context.
+            external_id = f"{command['channel_id']}:ask:{command['user_id']}"
+            job, _ = submit_chat_message(
+                session, question, JobSource.SLACK, external_id=external_id, slack_target=target
+            )
+        return job
+
+    _start_job(ack, command, start)
+
+
+def generate(ack: Ack, command: dict[str, Any]) -> None:
+    try:
+        payload = parse_generate(command.get("text", ""))
+    except CommandError as exc:
+        _answer(ack, str(exc))
+        return
+    _start_job(ack, command, _submitter(JobKind.GENERATE, payload))
+
+
+def sentiment(ack: Ack, command: dict[str, Any]) -> None:
+    text = command.get("text", "").strip()
+    if not text:
+        _answer(ack, "Usage: `/sentiment <text>`")
+        return
+    try:
+        item = SentimentItem(text=text, topic=ADHOC_SENTIMENT_TOPIC, source="slack")
+    except ValidationError as exc:
+        _answer(ack, f":warning: {describe(exc)}")
+        return
+    _start_job(ack, command, _submitter(JobKind.SENTIMENT, SentimentPayload(items=[item])))
+
+
+def alerts(ack: Ack, command: dict[str, Any]) -> None:
+    topic = command.get("text", "").strip() or None
+    with new_session() as session:
+        page = queries.list_alerts(session, topic=topic, limit=ALERTS_SHOWN)
+    where = f" on *{topic}*" if topic else ""
+    if not page.items:
+        _answer(ack, f"No alerts{where}.")
+        return
+    lines = [
+        f"• #{alert.id} *{alert.topic}* ({alert.status.value}): {alert.metric} {alert.value:.2f} "
+        f"vs. baseline {alert.baseline:.2f}, {alert.window_start:%Y-%m-%d %H:%M} UTC"
+        for alert in page.items
+    ]
+    title = f"{len(page.items)} most recent of {page.total} alerts{where}:"
+    _answer(ack, title, [section(title), section("\n".join(lines))])
+
+
+def job_status(ack: Ack, command: dict[str, Any]) -> None:
+    job_id = command.get("text", "").strip()
+    if not job_id:
+        _answer(ack, "Usage: `/job <job id>`")
+        return
+    with new_session() as session:
+        job = queries.get_job(session, job_id)
+    if job is None:
+        _answer(ack, f"No job `{one_line(job_id, 60)}`.")
+        return
+    heading = f"Job `{job.id}` ({job.kind.value}): *{job.status.value}*"
+    blocks = [section(heading)]
+    if job.result is not None:
+        blocks.append(section(result_text(job.kind, job.result)))
+        blocks.append(context(f"{job.model_name} {job.model_version}"))
+    elif job.error:
+        blocks.append(section(f":warning: {job.error}"))
+    _answer(ack, heading, blocks)
+
+
+def queuebot(ack: Ack, command: dict[str, Any]) -> None:
+    word = command.get("text", "").strip().lower()
+    if word not in ("", "help"):
+        _answer(ack, f"I do not know `{one_line(word, 40)}`.\n\n{HELP}")
+        return
+    _answer(ack, HELP)
+
+
+# Every command the bot answers; the app manifest (bots/slack/manifest.yml) declares the same ones.
+COMMANDS: dict[str, Callable[..., None]] = {
+    "/ask": ask,
+    "/generate": generate,
+    "/sentiment": sentiment,
+    "/alerts": alerts,
+    "/job": job_status,
+    "/queuebot": queuebot,
+}
+
+
+def _answer(ack: Ack, text: str, blocks: list[Block] | None = None) -> None:
+    # Only the person who typed the command sees the answer; the channel is not spammed.
+    ack(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def _submitter(kind: JobKind, payload: Any) -> Callable[[SlackTarget], Job]:
+    def start(target: SlackTarget) -> Job:
+        with new_session() as session:
+            job, _ = submit_job(session, kind, payload, JobSource.SLACK, slack_target=target)
+        return job
+
+    return start
+
+
+def _start_job(ack: Ack, command: dict[str, Any], start: Callable[[SlackTarget], Job]) -> None:
+    target = SlackTarget(
+        channel=command["channel_id"], response_url=command.get("response_url"), user_id=command["user_id"]
+    )
+    try:
+        job = start(target)
+    except ValidationError as exc:
+        _answer(ack, f":warning: {describe(exc)}")
+        return
+    except EnqueueFailed:
+        _answer(ack, QUEUE_DOWN)
+        return
+    log.info("%s from %s: job %s", command["command"], command["user_id"], job.id)
+    _answer(ack, f":hourglass_flowing_sand: Working on it: job `{job.id}`. I will post the result here.")

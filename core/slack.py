@@ -1,0 +1,80 @@
+"""What the Slack bot and the workers that post to Slack share: where a result goes, the ids of
+the buttons workers put on messages and the bot answers, and how a job's result reads in Slack.
+
+Everything here works on plain values, so both the bot and the workers can use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from core.jobs import JobKind
+
+FEEDBACK_UP_ACTION = "feedback_up"
+FEEDBACK_DOWN_ACTION = "feedback_down"
+ALERT_ACKNOWLEDGE_ACTION = "alert_acknowledge"
+# Slack refuses section text over 3,000 characters.
+SECTION_TEXT_LIMIT = 3_000
+
+Block = dict[str, Any]
+
+
+class SlackTarget(BaseModel):
+    """Where a job's result is posted when it is done."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    thread_ts: str | None = None  # reply in this thread
+    placeholder_ts: str | None = None  # "working on it" message to replace with the result
+    response_url: str | None = None  # a slash command's reply address (used instead of the channel)
+    user_id: str | None = None  # who asked
+
+
+def result_text(kind: JobKind, result: dict[str, Any]) -> str:
+    """A finished job's result as Slack text."""
+    if kind is JobKind.REPLY:
+        return str(result["reply"])
+    if kind is JobKind.GENERATE:
+        texts = [str(text) for text in result["texts"]]
+        if len(texts) == 1:
+            return texts[0]
+        return "\n\n".join(f"*{number}.* {text}" for number, text in enumerate(texts, start=1))
+    lines = []
+    for item in result["items"]:
+        scores = ", ".join(f"{label} {p:.2f}" for label, p in item["scores"].items())
+        lines.append(f"*{item['label']}* ({scores})")
+    return "\n".join(lines)
+
+
+def section(text: str) -> Block:
+    if len(text) > SECTION_TEXT_LIMIT:
+        text = text[: SECTION_TEXT_LIMIT - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def feedback_buttons(job_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": f"feedback:{job_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action,
+                "text": {"type": "plain_text", "text": emoji, "emoji": True},
+                "value": job_id,
+            }
+            for action, emoji in ((FEEDBACK_UP_ACTION, ":+1:"), (FEEDBACK_DOWN_ACTION, ":-1:"))
+        ],
+    }
+
+
+def one_line(text: str, limit: int = 280) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

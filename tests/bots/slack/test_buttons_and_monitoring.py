@@ -1,0 +1,156 @@
+"""Feedback buttons store one vote per person per answer and export as training data; Acknowledge on
+an alert; messages in monitored channels become sentiment observations under the channel's topic."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from cli.main import app as cli
+from core.jobs import JobKind
+from core.slack import ALERT_ACKNOWLEDGE_ACTION, FEEDBACK_DOWN_ACTION, FEEDBACK_UP_ACTION
+from db.engine import session_scope
+from db.models import Alert, AlertStatus, Feedback, Job, Rating, SentimentObservation
+from tests.bots.slack.test_commands import add_alert
+from tests.slack_fake import FakeSlack
+from tests.slack_requests import SlackSender, channel_message, mention
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def _answered_job(slack: SlackSender, fake_slack: FakeSlack, channel: str, question: str) -> str:
+    slack.event(mention(channel, "UALICE", question))
+    [answer] = fake_slack.wait_for("chat.update", channel=channel)
+    return str(answer.params["blocks"][2]["elements"][0]["value"])
+
+
+def _votes(job_id: str) -> list[tuple[str, Rating]]:
+    with session_scope() as session:
+        votes = session.scalars(select(Feedback).where(Feedback.job_id == job_id))
+        return [(vote.user_id, vote.rating) for vote in votes]
+
+
+def test_thumbs_are_stored_per_person_and_a_second_click_replaces_the_first(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    job_id = _answered_job(slack, fake_slack, channel, "I want to cancel my order")
+    url = fake_slack.response_url(uuid.uuid4().hex)
+
+    clicks = [
+        slack.click(FEEDBACK_UP_ACTION, job_id, user="UALICE", channel=channel, response_url=url),
+        slack.click(FEEDBACK_DOWN_ACTION, job_id, user="UBOB", channel=channel, response_url=url),
+        slack.click(FEEDBACK_DOWN_ACTION, job_id, user="UALICE", channel=channel, response_url=url),
+    ]
+
+    assert [c.status_code for c in clicks] == [200, 200, 200]
+    fake_slack.wait_for(f"response:{url.rsplit('/', 1)[1]}", count=3)
+    assert sorted(_votes(job_id)) == [("UALICE", Rating.DOWN), ("UBOB", Rating.DOWN)]
+
+
+def test_feedback_exports_as_question_answer_pairs(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str, tmp_path: Path
+) -> None:
+    job_id = _answered_job(slack, fake_slack, channel, "How do I get a refund?")
+    url = fake_slack.response_url(uuid.uuid4().hex)
+    slack.click(FEEDBACK_UP_ACTION, job_id, user="UCAROL", channel=channel, response_url=url)
+    fake_slack.wait_for(f"response:{url.rsplit('/', 1)[1]}")
+    out = tmp_path / "feedback.jsonl"
+
+    result = CliRunner().invoke(cli, ["export", "feedback", "--out", str(out), "--rating", "up"])
+
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    mine = [r for r in records if r["job_id"] == job_id]
+    with session_scope() as session:
+        job = session.get_one(Job, job_id)
+    assert mine == [
+        {
+            "job_id": job_id,
+            "kind": JobKind.REPLY.value,
+            "input": "How do I get a refund?",
+            "output": job.result["reply"],
+            "rating": "up",
+            "source": "slack",
+            "user": "UCAROL",
+            "model_name": job.model_name,
+            "model_version": job.model_version,
+            "rated_at": mine[0]["rated_at"],
+        }
+    ]
+    assert all(r["rating"] == "up" for r in records)
+
+
+def test_acknowledge_marks_the_alert_and_replaces_the_button_with_who_did_it(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    alert_id = add_alert(f"topic-{uuid.uuid4().hex[:6]}", value=0.8)
+    message = {
+        "type": "message",
+        "text": "spike",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "spike"}},
+            {"type": "actions", "elements": []},
+        ],
+    }
+    url_name = uuid.uuid4().hex
+
+    response = slack.click(
+        ALERT_ACKNOWLEDGE_ACTION,
+        str(alert_id),
+        user="UOPS",
+        channel=channel,
+        response_url=fake_slack.response_url(url_name),
+        message=message,
+    )
+
+    assert response.status_code == 200
+    [updated] = fake_slack.wait_for(f"response:{url_name}")
+    assert updated.params["replace_original"] is True
+    assert [b["type"] for b in updated.params["blocks"]] == ["section", "context"]
+    assert "acknowledged by <@UOPS>" in updated.params["blocks"][1]["elements"][0]["text"]
+    with session_scope() as session:
+        assert session.get_one(Alert, alert_id).status is AlertStatus.ACKNOWLEDGED
+
+
+def _observations(text: str) -> list[SentimentObservation]:
+    with session_scope() as session:
+        return list(session.scalars(select(SentimentObservation).where(SentimentObservation.text == text)))
+
+
+@pytest.mark.parametrize(("channel_id", "topic"), [("CMONITORED", "billing"), ("CNOTOPIC", "CNOTOPIC")])
+def test_messages_in_monitored_channels_become_observations_under_the_channels_topic(
+    slack: SlackSender, channel_id: str, topic: str
+) -> None:
+    text = f"the new invoice layout is awful {uuid.uuid4().hex}"
+
+    slack.event(channel_message(channel_id, "UALICE", text))
+
+    deadline = time.monotonic() + 60
+    while not (found := _observations(text)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [observation] = found
+    assert (observation.topic, observation.source) == (topic, "slack")
+    assert observation.model_name == "sentiment-general"
+
+
+def test_a_mention_in_a_monitored_channel_is_answered_and_also_monitored(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    question = f"is there a refund for this? {uuid.uuid4().hex}"
+    event = mention("CMONITORED", "UALICE", question)
+    as_message = channel_message("CMONITORED", "UALICE", event["text"]) | {"ts": event["ts"]}
+
+    slack.event(event)
+    slack.event(as_message)
+
+    fake_slack.wait_for("chat.update", channel="CMONITORED")
+    deadline = time.monotonic() + 60
+    while not _observations(event["text"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_observations(event["text"])) == 1

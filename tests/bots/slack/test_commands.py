@@ -1,0 +1,197 @@
+"""Slash commands: acknowledged at once with the job id, the result posted to the response URL by
+the delivery task; /alerts and /job answer from stored state; bad input gets a usage message."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bots.slack.listeners.commands import ADHOC_SENTIMENT_TOPIC
+from core.jobs import JobStatus
+from db.engine import session_scope
+from db.models import Alert, Job, SentimentObservation, SlackDelivery
+from tests.slack_fake import FakeSlack
+from tests.slack_requests import SlackSender
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def add_alert(topic: str, value: float, evidence: list[dict[str, str]] | None = None) -> int:
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        alert = Alert(
+            topic=topic,
+            window_start=now - timedelta(hours=1),
+            window_end=now,
+            metric="negative_share",
+            baseline=0.2,
+            value=value,
+            evidence=evidence or [],
+        )
+        session.add(alert)
+        session.flush()
+        return alert.id
+
+
+def _job_id_in(text: str) -> str:
+    return text.split("`")[1]
+
+
+def _stored_job(job_id: str) -> Job:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+def test_ask_acknowledges_with_the_job_then_posts_the_answer_to_the_response_url(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    url_name = uuid.uuid4().hex
+
+    response = slack.command(
+        "/ask",
+        "How do I cancel my order?",
+        channel=channel,
+        user="UALICE",
+        response_url=fake_slack.response_url(url_name),
+    )
+
+    assert response.status_code == 200
+    ack = response.json()
+    assert ack["response_type"] == "ephemeral"
+    job_id = _job_id_in(ack["text"])
+    [posted] = fake_slack.wait_for(f"response:{url_name}")
+    assert posted.params["response_type"] == "ephemeral"
+    assert posted.params["replace_original"] is False
+    job = _stored_job(job_id)
+    assert job.status is JobStatus.DONE
+    assert posted.params["text"] == job.result["reply"]
+    assert [block["type"] for block in posted.params["blocks"]] == ["section", "context", "actions"]
+
+
+def test_generate_passes_its_options_to_the_job(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    url_name = uuid.uuid4().hex
+
+    response = slack.command(
+        "/generate",
+        "The markets opened max_tokens=12 temperature=0",
+        channel=channel,
+        user="UALICE",
+        response_url=fake_slack.response_url(url_name),
+    )
+
+    job_id = _job_id_in(response.json()["text"])
+    job_input = _stored_job(job_id).input
+    assert (job_input["prompt"], job_input["max_new_tokens"], job_input["temperature"]) == (
+        "The markets opened",
+        12,
+        0.0,
+    )
+    [posted] = fake_slack.wait_for(f"response:{url_name}")
+    assert posted.params["text"] == _stored_job(job_id).result["texts"][0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Once upon a time colour=blue", "Unknown option `colour`"),
+        ("Once upon a time max_tokens=100000", "`max_new_tokens`: Input should be less than or equal to"),
+        ("temperature=0.5", "Give me a prompt"),
+    ],
+)
+def test_generate_with_bad_options_explains_and_starts_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str, text: str, expected: str
+) -> None:
+    url_name = uuid.uuid4().hex
+
+    response = slack.command(
+        "/generate", text, channel=channel, user="UALICE", response_url=fake_slack.response_url(url_name)
+    )
+
+    assert response.status_code == 200
+    assert expected in response.json()["text"]
+    assert "Usage: `/generate" in response.json()["text"]
+    with session_scope() as session:
+        assert session.scalars(select(SlackDelivery).where(SlackDelivery.channel == channel)).all() == []
+
+
+def test_sentiment_classifies_now_under_its_own_topic(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    url_name = uuid.uuid4().hex
+
+    response = slack.command(
+        "/sentiment",
+        "This is the worst service I have ever had",
+        channel=channel,
+        user="UALICE",
+        response_url=fake_slack.response_url(url_name),
+    )
+
+    job_id = _job_id_in(response.json()["text"])
+    [posted] = fake_slack.wait_for(f"response:{url_name}")
+    job = _stored_job(job_id)
+    label = job.result["items"][0]["label"]
+    assert posted.params["text"].startswith(f"*{label}* (negative ")
+    with session_scope() as session:
+        observation = session.scalars(
+            select(SentimentObservation).where(SentimentObservation.job_id == job_id)
+        ).one()
+    assert (observation.topic, observation.source) == (ADHOC_SENTIMENT_TOPIC, "slack")
+
+
+def test_alerts_lists_recent_alerts_optionally_for_one_topic(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    topic = f"topic-{uuid.uuid4().hex[:8]}"
+    add_alert(topic, value=0.71, evidence=[{"text": "awful"}])
+    add_alert("elsewhere", value=0.5)
+
+    response = slack.command(
+        "/alerts", topic, channel=channel, user="UALICE", response_url=fake_slack.response_url("x")
+    )
+
+    body = response.json()
+    assert body["text"].startswith(f"1 most recent of 1 alerts on *{topic}*")
+    listing = body["blocks"][1]["text"]["text"]
+    assert f"*{topic}* (open): negative_share 0.71 vs. baseline 0.20" in listing
+    assert "elsewhere" not in listing
+    none = slack.command("/alerts", "no-such-topic", channel=channel, user="UALICE", response_url="http://x/")
+    assert none.json()["text"] == "No alerts on *no-such-topic*."
+
+
+def test_job_shows_a_stored_jobs_status_and_result(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    url_name = uuid.uuid4().hex
+    started = slack.command(
+        "/ask",
+        "I want a refund",
+        channel=channel,
+        user="UALICE",
+        response_url=fake_slack.response_url(url_name),
+    )
+    job_id = _job_id_in(started.json()["text"])
+    fake_slack.wait_for(f"response:{url_name}")
+
+    response = slack.command("/job", job_id, channel=channel, user="UALICE", response_url="http://x/")
+
+    body = response.json()
+    assert body["text"] == f"Job `{job_id}` (reply): *done*"
+    assert body["blocks"][1]["text"]["text"] == _stored_job(job_id).result["reply"]
+    missing = slack.command("/job", "nope", channel=channel, user="UALICE", response_url="http://x/")
+    assert missing.json()["text"] == "No job `nope`."
+
+
+def test_queuebot_help_lists_every_command(slack: SlackSender, channel: str) -> None:
+    response = slack.command("/queuebot", "help", channel=channel, user="UALICE", response_url="http://x/")
+
+    text = response.json()["text"]
+    for command in ("/ask", "/generate", "/sentiment", "/alerts", "/job", "/queuebot help"):
+        assert f"`{command}" in text

@@ -1,0 +1,157 @@
+"""A local stand-in for Slack's Web API (and response URLs) on loopback, for tests.
+
+It answers the methods the bot and the workers call the way Slack does, records every call, and can
+be told to fail the next calls of a method (rate limits, errors) to test retries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_USER_ID = "UQUEUEBOT"
+BOT_ID = "BQUEUEBOT"
+TEAM_ID = "TQUEUEBOT"
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    method: str  # "chat.postMessage", or "response:<name>" for a response URL
+    params: dict[str, Any]
+    at: float  # time.monotonic() when it arrived
+    answer: dict[str, Any] = field(default_factory=dict)  # what the fake replied
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    channel: str | None  # fail only calls for this channel
+
+
+class FakeSlack:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}/api/"
+        self.calls: list[SlackCall] = []
+        # Where apps.connections.open sends a Socket Mode client (tests/slack_socket_fake.py).
+        self.socket_mode_url = ""
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def response_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        error: str,
+        *,
+        channel: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Answer the next call of ``method`` (for ``channel``, if given) with this error."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        with self._lock:
+            self._failures[method].append(_Failure(status, {"ok": False, "error": error}, headers, channel))
+
+    def calls_to(self, method: str, **matching: Any) -> list[SlackCall]:
+        with self._lock:
+            return [
+                call
+                for call in self.calls
+                if call.method == method and all(call.params.get(k) == v for k, v in matching.items())
+            ]
+
+    def wait_for(
+        self, method: str, count: int = 1, timeout_s: float = 60.0, **matching: Any
+    ) -> list[SlackCall]:
+        """Wait until at least ``count`` calls of ``method`` with these params arrived; returns them."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.calls_to(method, **matching)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise TimeoutError(f"{count} call(s) to {method} {matching} expected; got {self.calls_to(method)}")
+
+    def posted_ts(self, call: SlackCall) -> str:
+        """The ts Slack gave the message a chat.postMessage call created."""
+        return str(call.answer["ts"])
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            failure = next(
+                (f for f in self._failures[method] if f.channel in (None, params.get("channel"))), None
+            )
+            if failure is not None:
+                self._failures[method].remove(failure)
+                self.calls.append(SlackCall(method, params, time.monotonic(), failure.body))
+                return failure.status, failure.body, failure.headers
+            ts = f"{1_700_000_000 + next(self._ts)}.000100"
+            answers: dict[str, dict[str, Any]] = {
+                "auth.test": {
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                    "team_id": TEAM_ID,
+                    "user": "queuebot",
+                },
+                "chat.postMessage": {"channel": params.get("channel"), "ts": ts},
+                "chat.update": {"channel": params.get("channel"), "ts": params.get("ts")},
+                "chat.postEphemeral": {"message_ts": ts},
+                "apps.connections.open": {"url": self.socket_mode_url},
+            }
+            answer = {"ok": True, **answers.get(method, {})}
+            self.calls.append(SlackCall(method, params, time.monotonic(), answer))
+        return 200, answer, {}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                else:
+                    params = dict(parse_qsl(body))
+                if self.path.startswith("/api/"):
+                    method = self.path.removeprefix("/api/")
+                elif self.path.startswith("/response/"):
+                    method = "response:" + self.path.removeprefix("/response/")
+                else:
+                    self.send_error(404)
+                    return
+                status, answer, headers = fake._answer(method, params)
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        return Handler

@@ -1,0 +1,49 @@
+"""Redis keys that every worker thread and machine posting to Slack shares.
+
+- Pacing: Slack allows about one message per second per channel. One key per channel lives for the
+  interval after a post; a delivery that finds it waits for the key to expire instead of posting.
+- Delivery leases: a delivery task sent twice (the job's task ran twice, or a message came back
+  after a crash) must not post twice; only the holder of the delivery's lease posts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import redis
+
+from core.settings import get_settings
+
+PACE_PREFIX = "queuebot:slack:channel-pace:"
+LEASE_PREFIX = "queuebot:slack:delivery-lease:"
+# Longer than one post can take (the Slack client times out after 10 s).
+LEASE_MS = 60_000
+
+
+@lru_cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def claim_channel_slot(channel: str) -> float:
+    """Claim the channel's next posting slot; returns 0 when claimed, else the seconds to wait."""
+    settings = get_settings()
+    interval_ms = int(settings.slack_channel_interval_s * 1000)
+    if interval_ms <= 0:
+        return 0.0
+    client = _client(settings.redis_url)
+    key = PACE_PREFIX + channel
+    if client.set(key, 1, nx=True, px=interval_ms):
+        return 0.0
+    remaining_ms = client.pttl(key)
+    # -2: expired between the two calls; -1 cannot happen (every key is set with an expiry).
+    return max(remaining_ms, 1) / 1000
+
+
+def take_delivery_lease(delivery_id: int) -> bool:
+    client = _client(get_settings().redis_url)
+    return bool(client.set(f"{LEASE_PREFIX}{delivery_id}", 1, nx=True, px=LEASE_MS))
+
+
+def release_delivery_lease(delivery_id: int) -> None:
+    _client(get_settings().redis_url).delete(f"{LEASE_PREFIX}{delivery_id}")

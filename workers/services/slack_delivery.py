@@ -1,0 +1,236 @@
+"""Posting finished jobs and alerts to Slack from the io queue.
+
+Each attempt either posts, or raises :class:`RetryLater` with how long to wait: the channel's pace
+(not counted as a failure), Slack's own rate limit (``Retry-After``), or a transient error (counted,
+with backoff, until ``slack_delivery_max_attempts``). Errors that no retry can fix (a channel that
+does not exist, a revoked token) mark the delivery failed at once. A delivery or alert already
+posted is left alone, so a redelivered task posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import WebClient
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy import select, update
+
+from core.jobs import SLACK_DELIVERY_ROUTE
+from core.settings import get_settings
+from db.base import utcnow
+from db.engine import session_scope
+from db.models import Alert, DeliveryStatus, Job, SlackDelivery
+from workers.celery_app import celery_app
+from workers.services.slack_coordination import (
+    claim_channel_slot,
+    release_delivery_lease,
+    take_delivery_lease,
+)
+from workers.services.slack_messages import alert_message, job_message
+
+log = logging.getLogger(__name__)
+
+SLACK_TIMEOUT_S = 10
+MAX_BACKOFF_S = 60.0
+# Slack API errors worth another try; every other error means the request itself is wrong.
+TRANSIENT_SLACK_ERRORS = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+
+
+class RetryLater(Exception):
+    def __init__(self, seconds: float, reason: str, *, is_failure: bool = True) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        # Waiting for the channel's turn or for Slack's rate limit is not a failed attempt.
+        self.is_failure = is_failure
+
+
+class PermanentSlackError(Exception):
+    pass
+
+
+@lru_cache
+def _web_client(token: str, base_url: str) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S)
+
+
+def slack_client() -> WebClient:
+    settings = get_settings()
+    if settings.slack_bot_token is None:
+        raise PermanentSlackError("QUEUEBOT_SLACK_BOT_TOKEN is not set")
+    return _web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+
+
+def enqueue_deliveries(job_id: str) -> None:
+    """Send the delivery task for each of the finished job's pending Slack targets."""
+    with session_scope() as session:
+        pending = session.scalars(
+            select(SlackDelivery.id).where(
+                SlackDelivery.job_id == job_id, SlackDelivery.status == DeliveryStatus.PENDING
+            )
+        ).all()
+    for delivery_id in pending:
+        celery_app.send_task(
+            SLACK_DELIVERY_ROUTE.task_name, args=[delivery_id], queue=SLACK_DELIVERY_ROUTE.queue.value
+        )
+
+
+def deliver_job_result(delivery_id: int) -> None:
+    if not take_delivery_lease(delivery_id):
+        log.info("slack delivery %d: another worker is posting it", delivery_id)
+        return
+    try:
+        _deliver_job_result(delivery_id)
+    finally:
+        release_delivery_lease(delivery_id)
+
+
+def _deliver_job_result(delivery_id: int) -> None:
+    with session_scope() as session:
+        delivery = session.get(SlackDelivery, delivery_id)
+        if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+            return
+        job = session.get_one(Job, delivery.job_id)
+        text, blocks = job_message(job)
+        target = (delivery.channel, delivery.thread_ts, delivery.placeholder_ts, delivery.response_url)
+        attempts = delivery.attempts
+    channel, thread_ts, placeholder_ts, response_url = target
+
+    _wait_for_channel(channel)
+    try:
+        message_ts = _post(channel, thread_ts, placeholder_ts, response_url, text, blocks)
+    except PermanentSlackError as exc:
+        _mark_delivery(delivery_id, DeliveryStatus.FAILED, error=str(exc))
+        log.error("slack delivery %d failed for good: %s", delivery_id, exc)
+        return
+    except RetryLater as retry:
+        if retry.is_failure:
+            attempts = _count_attempt(delivery_id)
+            if attempts >= get_settings().slack_delivery_max_attempts:
+                _mark_delivery(delivery_id, DeliveryStatus.FAILED, error=str(retry))
+                log.error("slack delivery %d failed after %d attempts: %s", delivery_id, attempts, retry)
+                return
+            retry.seconds = max(retry.seconds, min(2.0**attempts, MAX_BACKOFF_S))
+        raise
+    log.info("slack delivery %d: job %s posted to %s", delivery_id, job.id, channel)
+    _mark_delivery(delivery_id, DeliveryStatus.SENT, message_ts=message_ts)
+
+
+def post_alert(alert_id: int) -> None:
+    settings = get_settings()
+    channel = settings.slack_alerts_channel
+    if channel is None:
+        log.info("alert %d: no Slack alerts channel configured; not posted", alert_id)
+        return
+    with session_scope() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise LookupError(f"alert {alert_id} does not exist")
+        if alert.slack_message_ts is not None:
+            return
+        text, blocks = alert_message(alert)
+    _wait_for_channel(channel)
+    ts = _post(channel, None, None, None, text, blocks)
+    with session_scope() as session:
+        session.execute(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.slack_message_ts.is_(None))
+            .values(slack_message_ts=ts)
+        )
+    log.info("alert %d posted to %s", alert_id, channel)
+
+
+def _wait_for_channel(channel: str) -> None:
+    wait = claim_channel_slot(channel)
+    if wait > 0:
+        raise RetryLater(wait, f"channel {channel} posted less than an interval ago", is_failure=False)
+
+
+def _post(
+    channel: str,
+    thread_ts: str | None,
+    placeholder_ts: str | None,
+    response_url: str | None,
+    text: str,
+    blocks: list[dict[str, Any]],
+) -> str | None:
+    """Post once; returns the message's ts where Slack tells it (not for response URLs)."""
+    if response_url is not None:
+        return _post_to_response_url(response_url, text, blocks)
+    client = slack_client()
+    try:
+        if placeholder_ts is not None:
+            response = client.chat_update(channel=channel, ts=placeholder_ts, text=text, blocks=blocks)
+        else:
+            response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        raise _classify(exc) from exc
+    except OSError as exc:  # connection refused, timeouts, DNS
+        raise RetryLater(1.0, f"Slack unreachable: {exc}") from exc
+    return str(response["ts"])
+
+
+def _post_to_response_url(url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+    try:
+        response = WebhookClient(url, timeout=SLACK_TIMEOUT_S).send(
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+        )
+    except OSError as exc:
+        raise RetryLater(1.0, f"Slack unreachable: {exc}") from exc
+    if response.status_code == 429:
+        raise RetryLater(_retry_after(response.headers), "ratelimited", is_failure=False)
+    if response.status_code >= 500:
+        raise RetryLater(1.0, f"response URL answered {response.status_code}")
+    if response.status_code != 200:
+        # 404: the URL expired (they live 30 minutes) or was used up (5 posts).
+        raise PermanentSlackError(f"response URL answered {response.status_code}: {response.body}")
+    return None
+
+
+def _classify(exc: SlackApiError) -> Exception:
+    error = str(exc.response.get("error", ""))
+    if exc.response.status_code == 429 or error == "ratelimited":
+        return RetryLater(_retry_after(exc.response.headers), "ratelimited", is_failure=False)
+    if exc.response.status_code >= 500 or error in TRANSIENT_SLACK_ERRORS:
+        return RetryLater(1.0, f"Slack error {exc.response.status_code} {error}")
+    return PermanentSlackError(f"Slack refused the post: {error or exc.response.status_code}")
+
+
+def _retry_after(headers: Any) -> float:
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            values = value if isinstance(value, list) else [value]
+            try:
+                return max(float(values[0]), 0.1)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def _count_attempt(delivery_id: int) -> int:
+    with session_scope() as session:
+        session.execute(
+            update(SlackDelivery)
+            .where(SlackDelivery.id == delivery_id)
+            .values(attempts=SlackDelivery.attempts + 1)
+        )
+        return session.get_one(SlackDelivery, delivery_id).attempts
+
+
+def _mark_delivery(
+    delivery_id: int, status: DeliveryStatus, *, message_ts: str | None = None, error: str | None = None
+) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(SlackDelivery)
+            .where(SlackDelivery.id == delivery_id, SlackDelivery.status == DeliveryStatus.PENDING)
+            .values(status=status, message_ts=message_ts, error=error, sent_at=utcnow())
+        )

@@ -1,0 +1,32 @@
+"""Celery tasks on the io queue: post finished jobs and alerts to Slack (never from the web process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+
+from core.jobs import SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE
+from workers.celery_app import celery_app
+from workers.services import slack_delivery
+from workers.services.slack_delivery import RetryLater
+
+# Alerts have no attempt counter of their own: Celery's bounds them.
+ALERT_MAX_RETRIES = 20
+
+
+@celery_app.task(name=SLACK_DELIVERY_ROUTE.task_name, bind=True, max_retries=None)
+def deliver_to_slack(self: Task[Any, Any], delivery_id: int) -> None:
+    # The delivery row counts failed attempts and gives up by itself; pacing waits are unbounded.
+    try:
+        slack_delivery.deliver_job_result(delivery_id)
+    except RetryLater as wait:
+        raise self.retry(countdown=wait.seconds, exc=wait) from None
+
+
+@celery_app.task(name=SLACK_ALERT_ROUTE.task_name, bind=True, max_retries=ALERT_MAX_RETRIES)
+def post_alert_to_slack(self: Task[Any, Any], alert_id: int) -> None:
+    try:
+        slack_delivery.post_alert(alert_id)
+    except RetryLater as wait:
+        raise self.retry(countdown=wait.seconds, exc=wait) from None
