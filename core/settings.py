@@ -58,12 +58,17 @@ class Settings(BaseSettings):
     # one copy of each model. Celery enforces time limits only in prefork; with threads, a job's
     # wait for its batch is bounded by batch_timeout_s instead.
     worker_pool: WorkerPool = "threads"
-    worker_concurrency: int = Field(default=16, ge=1, le=256)
+    # A job waiting for its batch holds a task thread, so the thread count caps how many jobs can
+    # share one forward pass: with 16, four of 20 concurrent 50-text jobs waited for the next batch.
+    # Waiting threads cost almost nothing.
+    worker_concurrency: int = Field(default=64, ge=1, le=256)
 
     # --- dynamic micro-batching in the worker ---------------------------------------------------
     # Classification requests arriving within this window run as one forward pass, up to this many
-    # texts; the first request never waits longer than the window.
-    classify_batch_max_texts: int = Field(default=256, ge=1)
+    # texts; the first request never waits longer than the window. The texts of a batch are sorted
+    # by length before they are cut into forward passes of 64, so a large batch pads far less: on
+    # 2 CPU cores 20 jobs of 50 texts ran at 0.60 x the raw speed with 256 and 0.74 x with 1024.
+    classify_batch_max_texts: int = Field(default=1024, ge=1)
     classify_batch_wait_ms: float = Field(default=5.0, ge=0)
     # Generation requests arriving within this window are decoded together, up to this many rows.
     generate_batch_max_rows: int = Field(default=16, ge=1)
