@@ -9,6 +9,7 @@ import typer
 
 from cli.evaluate import evaluate
 from cli.export import export_app
+from cli.kb import kb_app
 from cli.logging_setup import configure_logging
 from cli.models import models_app
 from cli.train import train_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
 app.add_typer(export_app, name="export")
+app.add_typer(kb_app, name="kb")
 app.command()(evaluate)
 log = logging.getLogger("queuebot")
 

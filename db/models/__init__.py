@@ -4,6 +4,7 @@ from db.models.alerts import Alert, AlertStatus
 from db.models.conversations import Conversation, ConversationStatus, Message, MessageRole
 from db.models.feedback import Feedback, Rating
 from db.models.jobs import Job
+from db.models.knowledge import KnowledgeEntry, KnowledgeQuestion
 from db.models.sentiment import SentimentObservation
 from db.models.slack import DeliveryStatus, SlackDelivery
 
@@ -15,6 +16,8 @@ __all__ = [
     "DeliveryStatus",
     "Feedback",
     "Job",
+    "KnowledgeEntry",
+    "KnowledgeQuestion",
     "Message",
     "MessageRole",
     "Rating",

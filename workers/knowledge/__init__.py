@@ -1,0 +1,1 @@
+"""The knowledge base of approved answers: reading source files, storing entries, embedding them."""

