@@ -37,6 +37,7 @@ class SentimentDomain(StrEnum):
 class IntentData(StrEnum):
     BANKING77 = "banking77"
     CLINC150 = "clinc150"
+    SUPPORT = "support"
 
 
 Profile = Annotated[str, typer.Option(help="tiny (seconds), quick (minutes) or full (the quality recipe).")]
@@ -81,7 +82,12 @@ def sentiment(
 
 @train_app.command()
 def intent(
-    data: Annotated[IntentData, typer.Option(help="banking77, or clinc150 (with out-of-scope detection).")],
+    data: Annotated[
+        IntentData,
+        typer.Option(
+            help="banking77; clinc150 or support (customer-service intents): both detect out-of-scope."
+        ),
+    ],
     profile: Profile = "full",
     seed: Seed = 0,
     device: Device = "",

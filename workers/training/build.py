@@ -83,6 +83,7 @@ SPECS: dict[str, ModelSpec] = {
         _classifier("sentiment-finance"),
         _classifier("intent-banking77"),
         _classifier("intent-clinc150"),
+        _classifier("intent-support"),
         ModelSpec("reply-retriever", _reply_retriever),
         ModelSpec("gpt2-base", _gpt2_base),
         ModelSpec("generator", _generator, needs=("gpt2-base",)),

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from db.engine import session_scope
-from db.models import KnowledgeEntry, KnowledgeQuestion
+from db.models import KnowledgeEntry
 from workers.knowledge.embedding import (
     KB_ENCODER_NAME,
     bytes_to_vector,
@@ -83,18 +83,26 @@ def test_pending_questions_get_unit_length_minilm_embeddings() -> None:
     assert float(vectors[0] @ vectors[1]) > 0.5  # two ways to ask the same thing
 
 
-def test_kb_import_command_stores_and_embeds_a_folder_of_articles() -> None:
-    result = CliRunner().invoke(cli, ["kb", "import", str(FIXTURES / "articles"), "--source", "help-centre"])
+def test_kb_import_command_stores_and_embeds_a_folder_of_articles(tmp_path: Path) -> None:
+    intent = f"gift-cards-{uuid.uuid4().hex[:6]}"
+    (tmp_path / "gift-cards.md").write_text(
+        f"---\nintent: {intent}\ncategory: PAYMENT\ntags: payment, gifts\n"
+        "questions: can I pay with a voucher | do gift cards expire\n---\n"
+        "# Can I pay with a gift card?\n\nYes: enter its code at checkout.\n",
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(cli, ["kb", "import", str(tmp_path), "--source", "help-centre"])
 
     assert result.exit_code == 0, result.output
-    [entry] = _entries("change_shipping_address")
-    assert (entry.source, entry.category, entry.tags) == ("help-centre", "SHIPPING", ["shipping", "address"])
-    assert len(entry.questions) == 3
-    with session_scope() as session:
-        missing = session.scalars(
-            select(KnowledgeQuestion).where(KnowledgeQuestion.embedding.is_(None))
-        ).all()
-    assert missing == []
+    [entry] = _entries(intent)
+    assert (entry.source, entry.category, entry.tags, entry.answer) == (
+        "help-centre",
+        "PAYMENT",
+        ["payment", "gifts"],
+        "Yes: enter its code at checkout.",
+    )
+    assert [q.embedding_model for q in entry.questions] == [KB_ENCODER_NAME] * 3
 
 
 def test_kb_import_of_a_bad_file_stores_nothing_and_says_why(tmp_path: Path) -> None:
