@@ -134,7 +134,7 @@ def calibrate_out_of_scope_threshold(
         if accuracy >= min_in_scope_accuracy:
             best = float(threshold)
     log.info(
-        "out-of-scope threshold %.2f (validation in-scope accuracy floor %.2f)", best, min_in_scope_accuracy
+        "out-of-scope threshold %.2f (validation in-scope accuracy floor %.3f)", best, min_in_scope_accuracy
     )
     return best
 
