@@ -29,20 +29,12 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def register(app: Any) -> None:
-    app.event("app_mention")(answer_mention)
-    app.event("message", matchers=[is_direct_message])(answer_direct_message)
+    app.event("app_mention")(answer)
+    app.event("message", matchers=[is_direct_message])(answer)
 
 
 def is_direct_message(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im" and is_plain_user_message(event)
-
-
-def answer_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-    answer(body, event, client)
-
-
-def answer_direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-    answer(body, event, client)
 
 
 def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
