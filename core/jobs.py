@@ -57,10 +57,13 @@ TASK_ROUTES: dict[JobKind, TaskRoute] = {
     JobKind.GENERATE: TaskRoute(task_name="queuebot.generate", queue=Queue.BATCH),
 }
 
-# Tasks that are not jobs: they carry finished results and alerts out to Slack.
+# Tasks that are not jobs: they carry finished results and alerts out to Slack, and keep the
+# knowledge base's embeddings current.
 SLACK_DELIVERY_ROUTE = TaskRoute(task_name="queuebot.deliver_to_slack", queue=Queue.IO)
 SLACK_ALERT_ROUTE = TaskRoute(task_name="queuebot.post_alert_to_slack", queue=Queue.IO)
-OTHER_TASK_ROUTES = (SLACK_DELIVERY_ROUTE, SLACK_ALERT_ROUTE)
+# Embeds knowledge-base questions that have no embedding yet (after an import or an edit).
+KNOWLEDGE_EMBED_ROUTE = TaskRoute(task_name="queuebot.embed_knowledge", queue=Queue.BATCH)
+OTHER_TASK_ROUTES = (SLACK_DELIVERY_ROUTE, SLACK_ALERT_ROUTE, KNOWLEDGE_EMBED_ROUTE)
 
 # Names of the models jobs use; workers ask the registry for them by these names, and each stored
 # result records the name and version that produced it.

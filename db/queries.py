@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.jobs import JobKind, JobSource, JobStatus
-from db.models import Alert, AlertStatus, Feedback, Job, Message, Rating
+from db.models import Alert, AlertStatus, Feedback, Job, KnowledgeEntry, Message, Rating
 
 T = TypeVar("T")
 
@@ -89,3 +89,12 @@ def feedback_with_jobs(session: Session, *, rating: Rating | None = None) -> lis
     if rating is not None:
         query = query.where(Feedback.rating == rating)
     return [(feedback, job) for feedback, job in session.execute(query)]
+
+
+def list_knowledge(
+    session: Session, *, intent: str | None = None, limit: int = 50, offset: int = 0
+) -> Page[KnowledgeEntry]:
+    query = select(KnowledgeEntry).order_by(KnowledgeEntry.id)
+    if intent is not None:
+        query = query.where(KnowledgeEntry.intent == intent)
+    return _page(session, query, limit, offset)

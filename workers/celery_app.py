@@ -23,6 +23,7 @@ TASK_MODULES = [
     "workers.tasks.sentiment",
     "workers.tasks.generation",
     "workers.tasks.slack",
+    "workers.tasks.knowledge",
     "workers.tasks.baseline",  # the benchmark's naive comparison; nothing in the product sends it
 ]
 

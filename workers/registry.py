@@ -72,6 +72,7 @@ class ModelRegistry:
         self._checked_at: dict[str, float] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._knowledge_encoder: Any = None
 
     @property
     def models_dir(self) -> Path:
@@ -110,6 +111,16 @@ class ModelRegistry:
         if served.batcher is None:
             raise TypeError(f"model {name!r} is not a classifier")
         return served, served.batcher.submit(texts)
+
+    def knowledge_encoder(self) -> Any:
+        """The sentence encoder the knowledge base is embedded with (the pinned MiniLM wheel), loaded once."""
+        with self._lock_for("knowledge-encoder"):
+            if self._knowledge_encoder is None:
+                from workers.knowledge.embedding import load_kb_encoder
+                from workers.ml.device import resolve_device
+
+                self._knowledge_encoder = load_kb_encoder(resolve_device(self.settings.device))
+            return self._knowledge_encoder
 
     def warm_up(self, names: Iterable[str] = SERVED_MODELS) -> None:
         for name in names:

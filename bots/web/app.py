@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import require_token
-from bots.web.routers import alerts, chat, generate, health, jobs, sentiment
+from bots.web.routers import alerts, chat, generate, health, jobs, knowledge, sentiment
 from core.settings import get_settings
 
 # How long a client should wait before retrying when the queue is unreachable.
@@ -28,7 +28,14 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     api = [Depends(require_token)]
-    for router in (chat.router, generate.router, sentiment.router, jobs.router, alerts.router):
+    for router in (
+        chat.router,
+        generate.router,
+        sentiment.router,
+        jobs.router,
+        alerts.router,
+        knowledge.router,
+    ):
         app.include_router(router, prefix="/api", dependencies=api)
     if settings.slack_enabled and settings.slack_signing_secret is not None:
         # Imported here: a web app without Slack never loads bolt.

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
-from db.models import AlertStatus, Rating
+from db.models import AlertStatus, KnowledgeEntry, Rating
 
 
 class ChatRequest(BaseModel):
@@ -93,3 +93,59 @@ class FeedbackOut(BaseModel):
     source: JobSource
     user_id: str
     updated_at: datetime
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Question = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+]
+
+
+class KnowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    intent: ShortText
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    questions: list[Question] = Field(min_length=1, max_length=200, description="Ways customers ask for it.")
+    category: ShortText | None = None
+    tags: list[ShortText] = Field(default_factory=list, max_length=50)
+
+
+class KnowledgeQuestionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    text: str
+    embedded: bool = Field(description="Searchable: the worker has embedded it.")
+
+
+class KnowledgeOut(BaseModel):
+    id: int
+    intent: str
+    answer: str
+    category: str | None
+    tags: list[str]
+    source: str
+    questions: list[KnowledgeQuestionOut]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, entry: KnowledgeEntry) -> KnowledgeOut:
+        return cls(
+            id=entry.id,
+            intent=entry.intent,
+            answer=entry.answer,
+            category=entry.category,
+            tags=entry.tags,
+            source=entry.source,
+            questions=[
+                KnowledgeQuestionOut(text=q.text, embedded=q.embedding is not None) for q in entry.questions
+            ],
+            updated_at=entry.updated_at,
+        )
+
+
+class KnowledgePage(BaseModel):
+    items: list[KnowledgeOut]
+    total: int
+    limit: int
+    offset: int

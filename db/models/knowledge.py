@@ -7,6 +7,7 @@ their embeddings until they are embedded again.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
@@ -35,6 +36,10 @@ class KnowledgeEntry(Base):
     )
 
     __table_args__ = (Index("ix_knowledge_entries_intent", "intent"),)
+
+    @staticmethod
+    def key_for(intent: str, answer: str) -> str:
+        return hashlib.sha256(f"{intent}\n{answer}".encode()).hexdigest()
 
 
 class KnowledgeQuestion(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,10 +19,6 @@ class ImportCounts:
     unchanged: int  # items whose entry and questions were all stored already
 
 
-def content_key(intent: str, answer: str) -> str:
-    return hashlib.sha256(f"{intent}\n{answer}".encode()).hexdigest()
-
-
 def store_items(session: Session, items: Iterable[KnowledgeItem], source: str) -> ImportCounts:
     """Add the items' entries and question variants that are not stored yet (caller commits).
 
@@ -32,7 +27,7 @@ def store_items(session: Session, items: Iterable[KnowledgeItem], source: str) -
     """
     merged: dict[str, KnowledgeItem] = {}
     for item in items:
-        key = content_key(item.intent, item.answer)
+        key = KnowledgeEntry.key_for(item.intent, item.answer)
         seen = merged.get(key)
         merged[key] = item if seen is None else _merge(seen, item)
     existing = {
