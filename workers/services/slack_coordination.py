@@ -8,21 +8,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import redis
-
 from core.settings import get_settings
+from workers.redis_client import redis_client
 
 PACE_PREFIX = "queuebot:slack:channel-pace:"
 LEASE_PREFIX = "queuebot:slack:delivery-lease:"
 # Longer than one post can take (the Slack client times out after 10 s).
 LEASE_MS = 60_000
-
-
-@lru_cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
 
 
 def claim_channel_slot(channel: str) -> float:
@@ -31,7 +23,7 @@ def claim_channel_slot(channel: str) -> float:
     interval_ms = int(settings.slack_channel_interval_s * 1000)
     if interval_ms <= 0:
         return 0.0
-    client = _client(settings.redis_url)
+    client = redis_client()
     key = PACE_PREFIX + channel
     if client.set(key, 1, nx=True, px=interval_ms):
         return 0.0
@@ -41,9 +33,9 @@ def claim_channel_slot(channel: str) -> float:
 
 
 def take_delivery_lease(delivery_id: int) -> bool:
-    client = _client(get_settings().redis_url)
+    client = redis_client()
     return bool(client.set(f"{LEASE_PREFIX}{delivery_id}", 1, nx=True, px=LEASE_MS))
 
 
 def release_delivery_lease(delivery_id: int) -> None:
-    _client(get_settings().redis_url).delete(f"{LEASE_PREFIX}{delivery_id}")
+    redis_client().delete(f"{LEASE_PREFIX}{delivery_id}")

@@ -3,9 +3,12 @@
 from core.jobs import TASK_ROUTES, JobKind
 from workers.celery_app import celery_app
 from workers.job_runner import run_job
+from workers.services.conversation_turns import conversation_turn
 from workers.services.replies import answer_message
 
 
 @celery_app.task(name=TASK_ROUTES[JobKind.REPLY].task_name)
 def reply(job_id: str) -> None:
-    run_job(job_id, answer_message)
+    # The turn covers storing the reply too: answers are stored in the order of the questions.
+    with conversation_turn(job_id):
+        run_job(job_id, answer_message)
