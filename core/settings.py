@@ -78,6 +78,24 @@ class Settings(BaseSettings):
     # How often a worker looks for a newly promoted model version (a stat per job at most).
     model_reload_check_s: float = Field(default=2.0, ge=0)
 
+    # --- replies ---------------------------------------------------------------------------------
+    # Values for the site-fact placeholders of approved answers ({{Website Name}} and the like);
+    # set your own as JSON. Placeholders for identifiers are never filled from here: they take the
+    # customer's own or are removed (workers/services/reply_guard.py).
+    reply_slot_values: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Website Name": "our website",
+            "Website URL": "our website",
+            "Company Name": "our company",
+            "Customer Support Phone Number": "our customer support phone line",
+            "Support Phone Number": "our customer support phone line",
+            "Customer Support Email": "our customer support e-mail address",
+            "Customer Support Email Address": "our customer support e-mail address",
+            "Customer Support Availability": "our opening hours",
+            "Customer Support Hours": "our opening hours",
+        }
+    )
+
     # --- Slack ----------------------------------------------------------------------------------
     # With a bot token the Slack bot runs: over Socket Mode when an app token (xapp-...) is set, and
     # over HTTP at /slack/events of the web app when a signing secret is set (both may be set).

@@ -16,6 +16,7 @@ from db.models import Job, Message, MessageRole, SentimentObservation
 from tests.stack_fixtures import use_models_dir, wait_for_job
 from workers.model_store import ModelStore
 from workers.registry import get_registry
+from workers.services.reply_guard import IDENTIFIER
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -201,3 +202,26 @@ def test_redelivered_message_for_a_finished_job_changes_nothing(api: httpx.Clien
         )
         assert stored == 1
         assert session.get_one(Job, first["id"]).attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "allowed"),
+    [
+        ("I want to cancel my order", "please cancel purchase 00004587345 now", ["00004587345"]),
+        ("I want to cancel my order", "how do I cancel it?", []),
+    ],
+)
+def test_a_reply_never_shows_an_order_number_the_customer_did_not_give(
+    api: httpx.Client, first: str, second: str, allowed: list[str]
+) -> None:
+    conversation = api.post("/api/chat", json={"message": first}).json()
+    wait_for_job(api, conversation["job"]["id"])
+
+    accepted = api.post(
+        "/api/chat", json={"message": second, "conversation_id": conversation["conversation_id"]}
+    )
+    job = wait_for_job(api, accepted.json()["job"]["id"])
+
+    reply = job["result"]["reply"]
+    assert "{{" not in reply
+    assert [m.group(0) for m in IDENTIFIER.finditer(reply) if m.group(0) not in allowed] == []
