@@ -63,7 +63,9 @@ SLACK_DELIVERY_ROUTE = TaskRoute(task_name="queuebot.deliver_to_slack", queue=Qu
 SLACK_ALERT_ROUTE = TaskRoute(task_name="queuebot.post_alert_to_slack", queue=Queue.IO)
 # Embeds knowledge-base questions that have no embedding yet (after an import or an edit).
 KNOWLEDGE_EMBED_ROUTE = TaskRoute(task_name="queuebot.embed_knowledge", queue=Queue.BATCH)
-OTHER_TASK_ROUTES = (SLACK_DELIVERY_ROUTE, SLACK_ALERT_ROUTE, KNOWLEDGE_EMBED_ROUTE)
+# Tells the people on the Slack alerts channel that a customer was handed over to them.
+HANDOFF_NOTICE_ROUTE = TaskRoute(task_name="queuebot.notify_handoff", queue=Queue.IO)
+OTHER_TASK_ROUTES = (SLACK_DELIVERY_ROUTE, SLACK_ALERT_ROUTE, KNOWLEDGE_EMBED_ROUTE, HANDOFF_NOTICE_ROUTE)
 
 # Names of the models jobs use; workers ask the registry for them by these names, and each stored
 # result records the name and version that produced it.

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Executable, update
 
-from core.jobs import JobStatus
+from core.jobs import JobStatus, TaskRoute
 from db.base import Base, utcnow
 from db.engine import session_scope
 from db.models import Job
+from workers.celery_app import celery_app
 from workers.services.slack_delivery import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ class JobOutcome:
     model_version: str
     # Rows written in the same transaction that marks the job done (observations, bot messages).
     rows: list[Base] = field(default_factory=list)
+    # Statements run in that transaction too (a conversation handed over to a person).
+    updates: list[Executable] = field(default_factory=list)
+    # Tasks sent once the outcome is stored: (route, args).
+    follow_ups: list[tuple[TaskRoute, list[Any]]] = field(default_factory=list)
 
 
 # A job's work: (job id, stored input) -> outcome. It runs outside any write transaction, so a long
@@ -45,12 +50,16 @@ def run_job(job_id: str, work: JobWork) -> None:
     if job_input is None:
         return
     try:
-        _finish(job_id, work(job_id, job_input))
+        outcome = work(job_id, job_input)
+        stored = _finish(job_id, outcome)
     except Exception as exc:
         # Soft time limits arrive here too (SoftTimeLimitExceeded is an Exception).
         _fail(job_id, exc)
         enqueue_deliveries(job_id)
         raise
+    if stored:
+        for route, args in outcome.follow_ups:
+            celery_app.send_task(route.task_name, args=args, queue=route.queue.value)
     enqueue_deliveries(job_id)
 
 
@@ -77,7 +86,8 @@ def _claim(job_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _finish(job_id: str, outcome: JobOutcome) -> None:
+def _finish(job_id: str, outcome: JobOutcome) -> bool:
+    """Store the outcome unless another delivery of the job already did; returns whether it stored."""
     with session_scope() as session:
         stored = session.execute(
             update(Job)
@@ -93,9 +103,12 @@ def _finish(job_id: str, outcome: JobOutcome) -> None:
         ).rowcount
         if not stored:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
-            return
+            return False
         session.add_all(outcome.rows)
+        for statement in outcome.updates:
+            session.execute(statement)
     log.info("job %s: done (%s %s)", job_id, outcome.model_name, outcome.model_version)
+    return True
 
 
 def _fail(job_id: str, exc: BaseException) -> None:

@@ -2,6 +2,8 @@
 
 - Pacing: Slack allows about one message per second per channel. One key per channel lives for the
   interval after a post; a delivery that finds it waits for the key to expire instead of posting.
+- Notices sent once: a handoff notice is marked sent after it is posted; a redelivered task sees the
+  mark and posts nothing.
 - Delivery leases: a delivery task sent twice (the job's task ran twice, or a message came back
   after a crash) must not post twice; only the holder of the delivery's lease posts.
 """
@@ -13,6 +15,8 @@ from workers.redis_client import redis_client
 
 PACE_PREFIX = "queuebot:slack:channel-pace:"
 LEASE_PREFIX = "queuebot:slack:delivery-lease:"
+NOTICE_PREFIX = "queuebot:slack:notice-sent:"
+NOTICE_MEMORY_S = 7 * 24 * 3600
 # Longer than one post can take (the Slack client times out after 10 s).
 LEASE_MS = 60_000
 
@@ -39,3 +43,11 @@ def take_delivery_lease(delivery_id: int) -> bool:
 
 def release_delivery_lease(delivery_id: int) -> None:
     redis_client().delete(f"{LEASE_PREFIX}{delivery_id}")
+
+
+def notice_sent(name: str) -> bool:
+    return bool(redis_client().exists(f"{NOTICE_PREFIX}{name}"))
+
+
+def mark_notice_sent(name: str) -> None:
+    redis_client().set(f"{NOTICE_PREFIX}{name}", 1, ex=NOTICE_MEMORY_S)

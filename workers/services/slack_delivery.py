@@ -22,14 +22,16 @@ from core.jobs import SLACK_DELIVERY_ROUTE
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
-from db.models import Alert, DeliveryStatus, Job, SlackDelivery
+from db.models import Alert, Conversation, DeliveryStatus, Job, Message, MessageRole, SlackDelivery
 from workers.celery_app import celery_app
 from workers.services.slack_coordination import (
     claim_channel_slot,
+    mark_notice_sent,
+    notice_sent,
     release_delivery_lease,
     take_delivery_lease,
 )
-from workers.services.slack_messages import alert_message, job_message
+from workers.services.slack_messages import alert_message, handoff_message, job_message
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,32 @@ def post_alert(alert_id: int) -> None:
             .values(slack_message_ts=ts)
         )
     log.info("alert %d posted to %s", alert_id, channel)
+
+
+def post_handoff(conversation_id: int, job_id: str) -> None:
+    """Tell the alerts channel that a customer is waiting for a person (once per handing-over job)."""
+    channel = get_settings().slack_alerts_channel
+    if channel is None:
+        log.info("conversation %d handed over; no Slack alerts channel configured to say so", conversation_id)
+        return
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise LookupError(f"conversation {conversation_id} does not exist")
+        last = session.scalar(
+            select(Message.text)
+            .where(Message.conversation_id == conversation_id, Message.role == MessageRole.USER)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        text, blocks = handoff_message(conversation, last or "")
+    notice = f"handoff:{job_id}"
+    if notice_sent(notice):
+        return
+    _wait_for_channel(channel)
+    _post(channel, None, None, None, text, blocks)
+    mark_notice_sent(notice)
+    log.info("conversation %d: handoff posted to %s", conversation_id, channel)
 
 
 def _wait_for_channel(channel: str) -> None:

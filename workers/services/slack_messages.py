@@ -15,7 +15,7 @@ from core.slack import (
     result_text,
     section,
 )
-from db.models import Alert, Job
+from db.models import Alert, Conversation, Job
 
 EVIDENCE_SHOWN = 3
 
@@ -57,3 +57,11 @@ def alert_message(alert: Alert) -> tuple[str, list[Block]]:
         }
     )
     return text, blocks
+
+
+def handoff_message(conversation: Conversation, last_message: str) -> tuple[str, list[Block]]:
+    where = f"{conversation.source.value} conversation #{conversation.id}"
+    if conversation.external_id:
+        where += f" ({conversation.external_id})"
+    text = f":raising_hand: A customer is waiting for a person: {where}"
+    return text, [section(text), section(f"> {one_line(last_message)}")]

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Task
 
-from core.jobs import SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE
+from core.jobs import HANDOFF_NOTICE_ROUTE, SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE
 from workers.celery_app import celery_app
 from workers.services import slack_delivery
 from workers.services.slack_delivery import RetryLater
@@ -28,5 +28,13 @@ def deliver_to_slack(self: Task[Any, Any], delivery_id: int) -> None:
 def post_alert_to_slack(self: Task[Any, Any], alert_id: int) -> None:
     try:
         slack_delivery.post_alert(alert_id)
+    except RetryLater as wait:
+        raise self.retry(countdown=wait.seconds, exc=wait) from None
+
+
+@celery_app.task(name=HANDOFF_NOTICE_ROUTE.task_name, bind=True, max_retries=ALERT_MAX_RETRIES)
+def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str) -> None:
+    try:
+        slack_delivery.post_handoff(conversation_id, job_id)
     except RetryLater as wait:
         raise self.retry(countdown=wait.seconds, exc=wait) from None

@@ -1,0 +1,79 @@
+"""Handoff to a person: asked for one, or no confident answer. The bot says so plainly, the
+conversation waits for a person, and the Slack alerts channel is told once."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from db.engine import session_scope
+from db.models import Conversation, ConversationStatus
+from tests.slack_fake import FakeSlack
+from tests.slack_requests import SlackSender, mention
+from tests.stack_fixtures import wait_for_job
+from workers.services.replies import HANDOFF_TEXT, WAITING_TEXT
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def _status(conversation_id: int) -> ConversationStatus:
+    with session_scope() as session:
+        return session.get_one(Conversation, conversation_id).status
+
+
+def _notices(fake_slack: FakeSlack, conversation_id: int) -> list[object]:
+    return [
+        call
+        for call in fake_slack.calls_to("chat.postMessage", channel="CALERTS")
+        if f"conversation #{conversation_id}" in call.params["text"]
+    ]
+
+
+def test_asking_for_a_person_hands_over_and_tells_the_alerts_channel_once(
+    api: httpx.Client, fake_slack: FakeSlack
+) -> None:
+    accepted = api.post("/api/chat", json={"message": "I want to talk to a human agent"}).json()
+    conversation_id = accepted["conversation_id"]
+
+    job = wait_for_job(api, accepted["job"]["id"])
+
+    assert (job["result"]["path"], job["result"]["handoff_reason"]) == ("handoff", "asked for a person")
+    assert job["result"]["reply"] == HANDOFF_TEXT
+    assert _status(conversation_id) is ConversationStatus.HANDOFF
+    deadline = time.monotonic() + 30
+    while not _notices(fake_slack, conversation_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [notice] = _notices(fake_slack, conversation_id)
+    assert "I want to talk to a human agent" in notice.params["blocks"][1]["text"]["text"]
+
+    later = api.post("/api/chat", json={"message": "hello?", "conversation_id": conversation_id}).json()
+    waiting = wait_for_job(api, later["job"]["id"])
+
+    assert (waiting["result"]["reply"], waiting["result"]["handoff_reason"]) == (
+        WAITING_TEXT,
+        "waiting for a person",
+    )
+    time.sleep(1.5)  # a second notice, were one coming, would be posted by now
+    assert len(_notices(fake_slack, conversation_id)) == 1
+
+
+def test_a_question_nothing_in_the_knowledge_answers_is_handed_over(api: httpx.Client) -> None:
+    accepted = api.post("/api/chat", json={"message": "what's the weather like on Mars?"}).json()
+
+    job = wait_for_job(api, accepted["job"]["id"])
+
+    assert (job["result"]["path"], job["result"]["handoff_reason"]) == ("handoff", "no confident answer")
+    assert job["result"]["score"] < 0.45
+    assert _status(accepted["conversation_id"]) is ConversationStatus.HANDOFF
+
+
+def test_in_slack_the_thread_is_told_it_is_handed_over(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    slack.event(mention(channel, "UALICE", "can I speak with a real person please"))
+
+    [answer] = fake_slack.wait_for("chat.update", channel=channel)
+
+    assert answer.params["text"] == HANDOFF_TEXT
