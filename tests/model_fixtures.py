@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import get_settings
 from workers.training.build import build_models
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The settings' folder, so QUEUEBOT_DATA_DIR moves the tests' data too (a clone outside the
+# workspace has no ../shared/data beside it).
+DATA_DIR = get_settings().data_dir
 
 
 @pytest.fixture(scope="session")
