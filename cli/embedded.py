@@ -183,6 +183,7 @@ Try it:
 
 def run_embedded(settings: Settings) -> int:
     """Bring the whole product up and supervise it until Ctrl-C; returns the exit code."""
+    from workers.knowledge.importer import import_demo_knowledge_if_empty
     from workers.training.build import build_models
 
     stack = EmbeddedStack(settings)
@@ -190,6 +191,7 @@ def run_embedded(settings: Settings) -> int:
     try:
         stack.start_storage()
         build_models(settings.models_dir, settings.data_dir, settings.model_profile, settings.device)
+        import_demo_knowledge_if_empty(settings.data_dir, settings.device)
         stack.start_worker()
         stack.start_web()
         if settings.slack_enabled and settings.slack_app_token is not None:

@@ -74,3 +74,63 @@ def evaluate(
     if confusion is not None:
         save_confusion_png(report, confusion, f"{info.name} on {data}")
         console.print(f"confusion matrix written to {confusion}")
+
+
+def evaluate_replies(
+    limit: Annotated[int | None, typer.Option(help="Only the first N held-out questions.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the figures and every question's reply here (JSON).")
+    ] = None,
+) -> None:
+    """Score the reply pipeline on held-out customer-support questions and CLINC150 out-of-scope ones."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.jobs import INTENT_MODEL, REPLIES_MODEL
+    from workers.ml.classifier import TextClassifier
+    from workers.ml.device import resolve_device
+    from workers.ml.generator import TextGenerator
+    from workers.model_store import ModelStore
+    from workers.training.reply_evaluation import evaluate_replies as run_evaluation
+
+    settings = get_settings()
+    device = resolve_device(settings.device)
+    store = ModelStore(settings.models_dir)
+    intent_model = TextClassifier.load(store.folder(INTENT_MODEL), device)
+    replies_model = TextGenerator.load(store.folder(REPLIES_MODEL), device)
+    report = run_evaluation(
+        settings.data_dir,
+        intent_model,
+        replies_model,
+        settings.reply_slot_values,
+        settings.reply_min_grounding,
+        device,
+        limit,
+    )
+
+    console = Console()
+    models = ", ".join(f"{name} {version}" for name, version in report.models.items())
+    console.print(
+        f"[bold]reply pipeline[/bold] ({models}): {report.questions} held-out customer-support questions, "
+        f"{report.knowledge_entries} approved answers, {report.seconds:.0f} s"
+    )
+    console.print(f"right intent: {report.intent_accuracy:.4f}")
+    console.print(f"mean reply similarity to the reference (MiniLM cosine): {report.mean_similarity:.4f}")
+    table = Table("path", "share", "replies", "mean similarity")
+    for name, figures in report.paths.items():
+        similarity = "-" if figures.mean_similarity is None else f"{figures.mean_similarity:.4f}"
+        table.add_row(name, f"{figures.share:.4f}", str(figures.count), similarity)
+    console.print(table)
+    shares = ", ".join(f"{name} {share:.2f}" for name, share in report.out_of_scope_paths.items())
+    console.print(
+        f"CLINC150 out-of-scope queries ({report.out_of_scope_queries}, held out): recall "
+        f"{report.out_of_scope_recall:.4f}; paths: {shares}"
+    )
+    if out is not None:
+        out.write_text(
+            json.dumps({**report.as_dict(), "examples": report.examples}, indent=1, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        console.print(f"written to {out}")

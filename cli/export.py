@@ -41,6 +41,8 @@ def export_feedback(
                 "kind": job.kind.value,
                 "input": job.input["text"] if job.kind is JobKind.REPLY else job.input.get("prompt"),
                 "output": result_text(job.kind, job.result),
+                # How a reply was made (template, generation, handoff); null for other kinds.
+                "path": job.result.get("path") if job.kind is JobKind.REPLY else None,
                 "rating": feedback.rating.value,
                 "source": feedback.source.value,
                 "user": feedback.user_id,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.evaluate import evaluate
+from cli.evaluate import evaluate, evaluate_replies
 from cli.export import export_app
 from cli.kb import kb_app
 from cli.logging_setup import configure_logging
@@ -23,6 +23,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(export_app, name="export")
 app.add_typer(kb_app, name="kb")
 app.command()(evaluate)
+app.command("evaluate-replies")(evaluate_replies)
 log = logging.getLogger("queuebot")
 
 ProfileOption = Annotated[

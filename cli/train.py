@@ -18,6 +18,7 @@ from workers.model_store import ModelStore
 
 if TYPE_CHECKING:
     from workers.ml.info import ModelInfo
+    from workers.training.feedback_pairs import FeedbackPairs
 
 # (data folder, output folder, profile, device, seed, store) -> the trained model's metadata
 Trainer = Callable[[Path, Path, str, str, int, ModelStore], "ModelInfo"]
@@ -154,10 +155,20 @@ def replies(
     base: Base = None,
     extra_pairs: Annotated[
         Path | None,
-        typer.Option(help="Extra question/reply pairs (CSV or JSON lines), e.g. exported feedback."),
+        typer.Option(help="Extra pairs: CSV or JSON lines with question (or instruction) and reply fields."),
+    ] = None,
+    feedback: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A `queuebot export feedback` file (repeatable): its up-voted replies join the training "
+            "pairs; down votes and other jobs are skipped and counted."
+        ),
     ] = None,
 ) -> None:
     """Fine-tune GPT-2 on customer question -> agent reply pairs (loss on the reply only)."""
+    # Read first: a bad export is then a usage error naming its line, before the store is locked or
+    # anything is trained.
+    voted = _read_feedback(feedback) if feedback else None
     from workers.training.gpt2_finetune import finetune_replies
 
     _publish(
@@ -166,6 +177,15 @@ def replies(
         seed,
         device or None,
         lambda d, o, p, dev, s, store: finetune_replies(
-            d, o, p, dev, s, base=_base_folder(store, base), extra_pairs=extra_pairs
+            d, o, p, dev, s, base=_base_folder(store, base), extra_pairs=extra_pairs, feedback=voted
         ),
     )
+
+
+def _read_feedback(paths: list[Path]) -> FeedbackPairs:
+    from workers.training.feedback_pairs import read_feedback_pairs
+
+    try:
+        return read_feedback_pairs(paths)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--feedback") from exc

@@ -73,9 +73,12 @@ SENTIMENT_GENERAL_MODEL = "sentiment-general"
 SENTIMENT_FINANCE_MODEL = "sentiment-finance"
 SENTIMENT_MODELS = (SENTIMENT_GENERAL_MODEL, SENTIMENT_FINANCE_MODEL)
 GENERATOR_MODEL = "generator"
-REPLY_RETRIEVER_MODEL = "reply-retriever"
+# The reply pipeline: the customer's intent (with out-of-scope detection), and the GPT-2 that writes
+# a reply where no approved answer fits. Its retrieval runs over the knowledge base in the database.
+INTENT_MODEL = "intent-support"
+REPLIES_MODEL = "replies"
 # What a worker loads and warms at start: every model a job can ask for.
-SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, REPLY_RETRIEVER_MODEL)
+SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, INTENT_MODEL, REPLIES_MODEL)
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         }
     )
 
+    # A generated reply is sent only when its MiniLM cosine to the nearest approved answer it was
+    # written from reaches this; otherwise the customer is handed over (workers/services/
+    # reply_generation.py has the measurements). -1 sends every non-empty generated reply.
+    reply_min_grounding: float = Field(default=0.5, ge=-1.0, le=1.0)
+
     # --- Slack ----------------------------------------------------------------------------------
     # With a bot token the Slack bot runs: over Socket Mode when an app token (xapp-...) is set, and
     # over HTTP at /slack/events of the web app when a signing secret is set (both may be set).

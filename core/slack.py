@@ -15,6 +15,8 @@ from core.jobs import JobKind
 FEEDBACK_UP_ACTION = "feedback_up"
 FEEDBACK_DOWN_ACTION = "feedback_down"
 ALERT_ACKNOWLEDGE_ACTION = "alert_acknowledge"
+# On a handoff notice: the conversation goes back to the bot (the button's value is its id).
+HANDOFF_RESUME_ACTION = "handoff_resume"
 # Slack refuses section text over 3,000 characters.
 SECTION_TEXT_LIMIT = 3_000
 
@@ -73,6 +75,16 @@ def feedback_buttons(job_id: str) -> Block:
             for action, emoji in ((FEEDBACK_UP_ACTION, ":+1:"), (FEEDBACK_DOWN_ACTION, ":-1:"))
         ],
     }
+
+
+def conversation_path(conversation_id: int) -> str:
+    """The API path of a conversation (bots/web/routers/conversations.py), for messages that name it."""
+    return f"/api/conversations/{conversation_id}"
+
+
+def conversation_resume_path(conversation_id: int) -> str:
+    """The API path that hands a conversation back to the bot after a handoff."""
+    return f"{conversation_path(conversation_id)}/resume"
 
 
 def one_line(text: str, limit: int = 280) -> str:

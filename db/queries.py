@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.jobs import JobKind, JobSource, JobStatus
-from db.models import Alert, AlertStatus, Feedback, Job, KnowledgeEntry, Message, Rating
+from db.models import Alert, AlertStatus, Conversation, Feedback, Job, KnowledgeEntry, Message, Rating
 
 T = TypeVar("T")
 
@@ -70,6 +70,15 @@ def list_alerts(
     if topic is not None:
         query = query.where(Alert.topic == topic)
     return _page(session, query, limit, offset)
+
+
+def get_conversation(session: Session, conversation_id: int) -> Conversation | None:
+    """The conversation with all its messages loaded, oldest first."""
+    return session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .options(selectinload(Conversation.messages))
+    )
 
 
 def recent_messages(session: Session, conversation_id: int, *, before_id: int, limit: int) -> list[Message]:

@@ -21,6 +21,9 @@ os.environ.update(
         "QUEUEBOT_DEVICE": "cpu",
         # A wide batching window so that jobs sent together in a test reliably meet in one batch.
         "QUEUEBOT_CLASSIFY_BATCH_WAIT_MS": "100",
+        # The tiny GPT-2 writes word salad, which the grounding check rightly refuses; the end-to-end
+        # tests of the generation path send what it writes (the check has its own tests).
+        "QUEUEBOT_REPLY_MIN_GROUNDING": "-1",
         # Slack: the bot and the workers talk to a fake Web API on loopback (tests/slack_fake.py).
         "QUEUEBOT_SLACK_BOT_TOKEN": "xoxb-test-token",
         "QUEUEBOT_SLACK_SIGNING_SECRET": "test-signing-secret",
@@ -30,4 +33,4 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["tests.model_fixtures", "tests.stack_fixtures"]
+pytest_plugins = ["tests.model_fixtures", "tests.knowledge_fixtures", "tests.stack_fixtures"]

@@ -14,11 +14,12 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 BOT_USER_ID = "UQUEUEBOT"
 BOT_ID = "BQUEUEBOT"
 TEAM_ID = "TQUEUEBOT"
+WORKSPACE_URL = "https://queuebot-test.slack.com/"
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,10 @@ class FakeSlack:
                 "chat.postMessage": {"channel": params.get("channel"), "ts": ts},
                 "chat.update": {"channel": params.get("channel"), "ts": params.get("ts")},
                 "chat.postEphemeral": {"message_ts": ts},
+                "chat.getPermalink": {
+                    "channel": params.get("channel"),
+                    "permalink": permalink(str(params.get("channel")), str(params.get("message_ts"))),
+                },
                 "apps.connections.open": {"url": self.socket_mode_url},
             }
             answer = {"ok": True, **answers.get(method, {})}
@@ -134,10 +139,18 @@ class FakeSlack:
                     params = json.loads(body or "{}")
                 else:
                     params = dict(parse_qsl(body))
-                if self.path.startswith("/api/"):
-                    method = self.path.removeprefix("/api/")
-                elif self.path.startswith("/response/"):
-                    method = "response:" + self.path.removeprefix("/response/")
+                self._reply(self.path, params)
+
+            def do_GET(self) -> None:  # noqa: N802
+                # slack_sdk sends a few read methods (chat.getPermalink) as GET with a query string.
+                url = urlsplit(self.path)
+                self._reply(url.path, dict(parse_qsl(url.query)))
+
+            def _reply(self, path: str, params: dict[str, Any]) -> None:
+                if path.startswith("/api/"):
+                    method = path.removeprefix("/api/")
+                elif path.startswith("/response/"):
+                    method = "response:" + path.removeprefix("/response/")
                 else:
                     self.send_error(404)
                     return
@@ -155,3 +168,8 @@ class FakeSlack:
                 return None
 
         return Handler
+
+
+def permalink(channel: str, message_ts: str) -> str:
+    """The link Slack gives a message: the workspace, the channel, and the ts without its dot."""
+    return f"{WORKSPACE_URL}archives/{channel}/p{message_ts.replace('.', '')}"

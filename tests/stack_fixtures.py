@@ -63,7 +63,9 @@ def database() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(redis_server: RedisServer, database: str, tiny_models_dir: Path) -> Iterator[Any]:
+def celery_worker(
+    redis_server: RedisServer, database: str, tiny_models_dir: Path, knowledge_base: Path
+) -> Iterator[Any]:
     # Registers celery.ping, without which start_worker fails with a bare AssertionError.
     import celery.contrib.testing.tasks  # noqa: F401
     from celery.contrib.testing.worker import start_worker

@@ -25,6 +25,8 @@ from workers.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 
+KNOWLEDGE_INDEX = "knowledge-index"  # the registry's lock and check-time key for the index
+
 
 def _load_classifier(folder: Path, device: str) -> Any:
     from workers.ml.classifier import TextClassifier
@@ -38,19 +40,12 @@ def _load_generator(folder: Path, device: str) -> Any:
     return TextGenerator.load(folder, device)
 
 
-def _load_reply_retriever(folder: Path, device: str) -> Any:
-    from workers.ml.retriever import ReplyRetriever
-
-    return ReplyRetriever.load(folder, device)
-
-
 # By the kind in a model's metadata; loaders import their code lazily, keeping this module torch-free.
 LOADERS: dict[str, Callable[[Path, str], Any]] = {
     "sentiment": _load_classifier,
     "intent": _load_classifier,
     "generator": _load_generator,
     "replies": _load_generator,
-    "reply-retriever": _load_reply_retriever,
 }
 
 
@@ -73,6 +68,7 @@ class ModelRegistry:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._knowledge_encoder: Any = None
+        self._knowledge_index: Any = None
 
     @property
     def models_dir(self) -> Path:
@@ -122,9 +118,46 @@ class ModelRegistry:
                 self._knowledge_encoder = load_kb_encoder(resolve_device(self.settings.device))
             return self._knowledge_encoder
 
+    def knowledge_index(self) -> Any:
+        """The search index over the knowledge base as stored now.
+
+        Like a model version: at most every ``model_reload_check_s`` a query asks whether questions
+        were added, edited or re-embedded, and if so the next job builds a new index and swaps it in
+        (4,061 questions take about 0.1 s); jobs holding the old one finish with it.
+        """
+        now = time.monotonic()
+        current = self._knowledge_index
+        if (
+            current is not None
+            and now - self._checked_at.get(KNOWLEDGE_INDEX, 0.0) < self.settings.model_reload_check_s
+        ):
+            return current
+        encoder = self.knowledge_encoder()
+        with self._lock_for(KNOWLEDGE_INDEX):
+            from db.engine import session_scope
+            from workers.knowledge.embedding import KB_ENCODER_NAME
+            from workers.knowledge.index import KnowledgeIndex, knowledge_version
+
+            with session_scope() as session:
+                self._checked_at[KNOWLEDGE_INDEX] = time.monotonic()
+                current = self._knowledge_index
+                if current is not None and knowledge_version(session, KB_ENCODER_NAME) == current.version:
+                    return current
+                started = time.perf_counter()
+                fresh = KnowledgeIndex.build(session, encoder, KB_ENCODER_NAME)
+            self._knowledge_index = fresh
+            log.info(
+                "knowledge index: %d questions in %.2f s (%s)",
+                len(fresh),
+                time.perf_counter() - started,
+                fresh.version,
+            )
+            return fresh
+
     def warm_up(self, names: Iterable[str] = SERVED_MODELS) -> None:
         for name in names:
             self.served(name)
+        self.knowledge_index().search("hello", k=1)
 
     def loaded(self) -> dict[str, ServedModel]:
         return dict(self._served)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import require_token
-from bots.web.routers import alerts, chat, generate, health, jobs, knowledge, sentiment
+from bots.web.routers import alerts, chat, conversations, generate, health, jobs, knowledge, sentiment
 from core.settings import get_settings
 
 # How long a client should wait before retrying when the queue is unreachable.
@@ -30,6 +30,7 @@ def create_app() -> FastAPI:
     api = [Depends(require_token)]
     for router in (
         chat.router,
+        conversations.router,
         generate.router,
         sentiment.router,
         jobs.router,

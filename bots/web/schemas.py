@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
-from db.models import AlertStatus, KnowledgeEntry, Rating
+from db.models import AlertStatus, ConversationStatus, KnowledgeEntry, MessageRole, Rating
 
 
 class ChatRequest(BaseModel):
@@ -149,3 +149,39 @@ class KnowledgePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    role: MessageRole
+    text: str
+    job_id: str | None = Field(description="User message: the reply job it started. Bot message: its job.")
+    created_at: datetime
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: JobSource = Field(description="Where it came from: slack, web or api.")
+    external_id: str | None = Field(
+        description="Its address outside queuebot; for a Slack thread, 'channel:thread_ts'."
+    )
+    status: ConversationStatus = Field(description="'handoff' while it waits for a person.")
+    created_at: datetime
+    updated_at: datetime
+    messages: list[MessageOut] = Field(description="Oldest first.")
+
+
+class ResumeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: ShortText | None = Field(default=None, description="Who hands it back; written to the log.")
+
+
+class ResumeOut(BaseModel):
+    conversation_id: int
+    status: ConversationStatus
+    changed: bool = Field(description="False when the conversation was already with the bot.")

@@ -77,3 +77,19 @@ def test_in_slack_the_thread_is_told_it_is_handed_over(
     [answer] = fake_slack.wait_for("chat.update", channel=channel)
 
     assert answer.params["text"] == HANDOFF_TEXT
+
+
+def test_a_conversation_handed_back_is_answered_by_the_bot_again(api: httpx.Client) -> None:
+    accepted = api.post("/api/chat", json={"message": "I want to talk to a human agent"}).json()
+    conversation_id = accepted["conversation_id"]
+    assert wait_for_job(api, accepted["job"]["id"])["result"]["path"] == "handoff"
+
+    resumed = api.post(f"/api/conversations/{conversation_id}/resume", json={"by": "dana"})
+
+    assert resumed.status_code == 200 and resumed.json()["changed"] is True
+    later = api.post(
+        "/api/chat", json={"message": "I want to cancel my order", "conversation_id": conversation_id}
+    ).json()
+    result = wait_for_job(api, later["job"]["id"])["result"]
+    assert result["path"] == "template"
+    assert _status(conversation_id) is ConversationStatus.OPEN

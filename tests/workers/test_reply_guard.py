@@ -60,3 +60,50 @@ def test_site_facts_come_from_the_settings_and_interface_names_stay_names() -> N
 
     assert guarded.text == "Visit shop.example.com and open Order History."
     assert guarded.filled == {"Website Name": "shop.example.com"}
+
+
+def test_the_example_customers_amount_becomes_this_customers_or_goes() -> None:
+    answer = "I see you would like a refund of $1499. Explain your request for a refund of $1499."
+
+    mine = guard_reply(answer, ["I want a refund of $20"], SLOTS, example_texts=["refunding $1499"])
+    none = guard_reply(answer, ["I want a refund"], SLOTS, example_texts=["refunding $1499"])
+
+    assert mine.text == "I see you would like a refund of $20. Explain your request for a refund of $20."
+    assert none.text == "I see you would like a refund. Explain your request for a refund."
+    assert none.removed == ["$1499"]
+
+
+def test_a_policy_amount_of_the_approved_answer_stays() -> None:
+    guarded = guard_reply("The cancellation fee is $10.", ["what does cancelling cost"], SLOTS)
+
+    assert guarded.text == "The cancellation fee is $10."
+
+
+def test_the_example_customers_name_goes_with_its_comma() -> None:
+    guarded = guard_reply("No worries, {{Name Field Anonymized}}, I'm here to help.", ["hi"], SLOTS)
+
+    assert guarded.text == "No worries, I'm here to help."
+    assert guarded.removed == ["Name Field Anonymized"]
+
+
+def test_generated_sentences_with_amounts_or_links_nothing_backs_are_dropped_whole() -> None:
+    generated = (
+        "The fee is $10. You will get 50% back. See https://shop.example.com/help. "
+        "Or visit www.evil.example.com today. We are here to help."
+    )
+
+    guarded = guard_reply(
+        generated,
+        ["is the help page shop.example.com/help?"],
+        SLOTS,
+        approved_texts=["A cancellation fee of $10 applies."],
+    )
+
+    assert guarded.text == "The fee is $10. See https://shop.example.com/help. We are here to help."
+    assert guarded.removed == ["50%", "www.evil.example.com"]
+
+
+def test_a_site_fact_is_not_doubled_by_the_word_before_its_placeholder() -> None:
+    guarded = guard_reply("Log in on our {{Website Name}}.", ["hi"], {"Website Name": "our website"})
+
+    assert guarded.text == "Log in on our website."

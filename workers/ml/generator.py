@@ -14,12 +14,18 @@ from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
 from workers.ml.reply_prompt import ReplyTemplate
 
-__all__ = ["GENERATOR_KIND", "KINDS", "REPLIES_KIND", "GenerationRequest", "TextGenerator"]
+__all__ = ["GENERATOR_KIND", "KINDS", "REPLIES_KIND", "GenerationRequest", "TextGenerator", "reply_text"]
 
 GENERATOR_KIND = "generator"  # continues any text: a language model fine-tuned on a corpus
 REPLIES_KIND = "replies"  # answers customer questions in the prompt format stored in its info
 KINDS = (GENERATOR_KIND, REPLIES_KIND)
 DEFAULT_REPLY_TOKENS = 160  # most replies in the support data are 100-200 tokens
+
+
+def reply_text(generated: str) -> str:
+    """The agent's turn of a decoded reply: trained replies end with <|endoftext|>, but should the model
+    run on into a new turn, it is cut there."""
+    return generated.split("\nCustomer:", 1)[0].strip()
 
 
 def gpt2_tokenizer_path() -> Path:
@@ -141,12 +147,28 @@ class TextGenerator:
         top_p: float = 0.9,
         seed: int | None = None,
     ) -> str:
-        """An agent's reply to ``question`` from a ``replies`` model, in the prompt format it was trained on.
+        """An agent's reply to ``question`` from a ``replies`` model (see ``reply_request``)."""
+        request = self.reply_request(question, history, context, max_new_tokens, temperature, top_p, seed)
+        (text,) = self.generate_batch([request])[0]
+        return reply_text(text)
+
+    def reply_request(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        context: Sequence[str] = (),
+        max_new_tokens: int | None = None,
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        seed: int | None = None,
+    ) -> GenerationRequest:
+        """The request for an agent's reply to ``question``, in the prompt format the model was trained on.
 
         ``history`` holds earlier (customer question, agent reply) turns, oldest first; ``context`` holds
         short facts shown before them. When the prompt does not fit the context window together with
         ``max_new_tokens`` (default: 160, at most half the window), whole context lines and then the
-        oldest turns are dropped; a question that is still too long keeps its end.
+        oldest turns are dropped; a question that is still too long keeps its end. Decode it with
+        ``generate_batch`` (alone or batched with others) and pass the text through ``reply_text``.
         """
         if self.info.kind != REPLIES_KIND:
             raise ValueError(
@@ -167,10 +189,7 @@ class TextGenerator:
             else:
                 history.pop(0)
             prompt = template.format(question, history, context)
-        request = GenerationRequest(prompt, max_new_tokens, temperature, top_p, 1, seed)
-        (text,) = self.generate_batch([request])[0]
-        # Trained replies end with <|endoftext|>; should the model run on into a new turn, cut it there.
-        return text.split("\nCustomer:", 1)[0].strip()
+        return GenerationRequest(prompt, max_new_tokens, temperature, top_p, 1, seed)
 
     def warm_up(self) -> None:
         self.generate("Hello", max_new_tokens=1, temperature=0, top_p=1.0, num_return_sequences=1)

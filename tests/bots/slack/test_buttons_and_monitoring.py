@@ -75,6 +75,7 @@ def test_feedback_exports_as_question_answer_pairs(
             "kind": JobKind.REPLY.value,
             "input": "How do I get a refund?",
             "output": job.result["reply"],
+            "path": job.result["path"],
             "rating": "up",
             "source": "slack",
             "user": "UCAROL",

@@ -51,8 +51,8 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(
     blocks = answer.params["blocks"]
     assert [block["type"] for block in blocks] == ["section", "context", "actions"]
     assert answer.params["text"] == blocks[0]["text"]["text"]
-    assert "reply-retriever" not in answer.params["text"]
-    assert "reply-retriever" in blocks[1]["elements"][0]["text"]
+    assert "intent-support" not in answer.params["text"]
+    assert "intent-support" in blocks[1]["elements"][0]["text"]
     assert [button["action_id"] for button in blocks[2]["elements"]] == [
         FEEDBACK_UP_ACTION,
         FEEDBACK_DOWN_ACTION,

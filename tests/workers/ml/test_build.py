@@ -6,14 +6,14 @@ import pytest
 from transformers import AutoTokenizer
 
 from tests.model_fixtures import DATA_DIR
+from workers.ml.classifier import TextClassifier
 from workers.ml.generator import gpt2_tokenizer_path
 from workers.ml.info import read_info
-from workers.ml.retriever import ReplyRetriever
 from workers.model_store import ModelStore
 from workers.training.build import PRODUCT_MODELS, build_models
-from workers.training.reply_index import SUPPORT_FILE
+from workers.training.labelled_data import AIRLINE_TWEETS
 
-NAME = "reply-retriever"  # the quickest model to build, standing in for any
+NAME = "sentiment-general"  # quick to build in its tiny profile, standing in for any
 
 
 @pytest.fixture
@@ -46,16 +46,16 @@ def test_force_builds_a_new_current_version_and_keeps_the_old_one(models_copy: P
     infos = build_models(models_copy, DATA_DIR, "tiny", "cpu", names=[NAME], force=True)
     assert store.current_version(NAME) == infos[NAME].version != before
     assert set(store.versions(NAME)) == {before, infos[NAME].version}
-    ReplyRetriever.load(store.folder(NAME), "cpu")
+    TextClassifier.load(store.folder(NAME), "cpu")
 
 
 def test_a_failed_build_leaves_the_previous_version_current(models_copy: Path, tmp_path: Path) -> None:
     broken_data = tmp_path / "broken-data"
-    (broken_data / SUPPORT_FILE).parent.mkdir(parents=True)
-    (broken_data / SUPPORT_FILE).write_text("instruction,intent\nonly two columns,oops\n")
+    (broken_data / AIRLINE_TWEETS).parent.mkdir(parents=True)
+    (broken_data / AIRLINE_TWEETS).write_text("text,airline\nno sentiment column,oops\n")
     store = ModelStore(models_copy)
     before = store.current_version(NAME)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="missing column"):
         build_models(models_copy, broken_data, "tiny", "cpu", names=[NAME], force=True)
     assert store.current_version(NAME) == before
     assert store.versions(NAME) == [before]

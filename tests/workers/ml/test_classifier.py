@@ -76,7 +76,7 @@ def test_info_records_name_version_data_and_held_out_metrics(classifier: TextCla
 
 def test_loading_a_model_that_is_not_a_classifier_is_refused(tiny_models_dir: Path) -> None:
     with pytest.raises(ValueError, match="not a classifier"):
-        TextClassifier.load(ModelStore(tiny_models_dir).folder("reply-retriever"), "cpu")
+        TextClassifier.load(ModelStore(tiny_models_dir).folder("replies"), "cpu")
 
 
 def test_loading_a_missing_folder_names_it(tmp_path: Path) -> None:

@@ -1,0 +1,34 @@
+"""GET /api/conversations/{id} and POST /api/conversations/{id}/resume: read a conversation, and
+hand it back to the bot after a handoff (the same as the button on Slack's handoff notice)."""
+
+from fastapi import APIRouter, HTTPException, status
+
+from bots.conversations import UnknownConversation, resume_conversation
+from bots.web.deps import SessionDep
+from bots.web.schemas import ConversationOut, ResumeOut, ResumeRequest
+from db import queries
+
+router = APIRouter(tags=["conversations"])
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+def get_conversation(conversation_id: int, session: SessionDep) -> ConversationOut:
+    """The conversation, its status and every message, oldest first."""
+    conversation = queries.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"conversation {conversation_id} does not exist")
+    return ConversationOut.model_validate(conversation)
+
+
+@router.post("/conversations/{conversation_id}/resume", response_model=ResumeOut)
+def resume(conversation_id: int, body: ResumeRequest | None = None) -> ResumeOut:
+    """End a handoff: the bot answers the conversation's next message again.
+
+    Resuming a conversation that is already with the bot is not an error: it answers 200 with
+    ``changed: false``, so a retry or a second person doing the same is harmless.
+    """
+    try:
+        resumed = resume_conversation(conversation_id, by=body.by if body else None)
+    except UnknownConversation as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return ResumeOut(conversation_id=resumed.conversation_id, status=resumed.status, changed=resumed.changed)
