@@ -29,3 +29,13 @@ def import_knowledge(
         store_and_embed(path, source or str(path), get_settings().device)
     except SourceError as exc:
         raise typer.BadParameter(str(exc), param_hint="PATH") from None
+
+
+@kb_app.command("demo")
+def import_demo() -> None:
+    """Import the demo's approved answers (the customer-support pairs) when the knowledge base is empty."""
+    from workers.knowledge.importer import import_demo_knowledge_if_empty
+
+    settings = get_settings()
+    if import_demo_knowledge_if_empty(settings.data_dir, settings.device) is None:
+        log.info("the knowledge base holds entries already; the demo answers were not imported")

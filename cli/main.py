@@ -79,18 +79,29 @@ def measure(
     chats: Annotated[int, typer.Option(min=1, help="Chat jobs to time, one at a time.")] = 20,
     batch_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per sentiment batch.")] = 100,
     batches: Annotated[int, typer.Option(min=1, help="Sentiment batches to time.")] = 5,
+    conversations: Annotated[
+        int, typer.Option(min=0, help="Customers chatting at once (0: skip this measurement).")
+    ] = 10,
+    turns: Annotated[int, typer.Option(min=1, help="Messages each of those customers sends.")] = 10,
+    pause_ms: Annotated[
+        int, typer.Option(min=0, help="Each customer's pause between an answer and their next message.")
+    ] = 1000,
 ) -> None:
     """Time chat replies and sentiment batches end to end through a running product's REST API."""
     from rich.console import Console
     from rich.table import Table
 
     from cli.measure import measure as run_measurements
+    from cli.measure import measure_conversations
 
     settings = get_settings()
     base_url = url or f"http://{settings.web_host}:{settings.web_port}"
-    rows = run_measurements(
-        base_url, settings.api_token.get_secret_value(), settings.data_dir, chats, batch_size, batches
-    )
+    token = settings.api_token.get_secret_value()
+    rows = run_measurements(base_url, token, settings.data_dir, chats, batch_size, batches)
+    if conversations:
+        rows += measure_conversations(
+            base_url, token, settings.data_dir, conversations, turns, pause_ms / 1000
+        )
     table = Table(title=f"queuebot at {base_url}")
     for column in rows[0]:
         table.add_column(column)

@@ -7,8 +7,11 @@ database's (created_at to finished_at, which excludes HTTP and polling).
 from __future__ import annotations
 
 import csv
+import random
 import statistics
 import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +19,14 @@ from pathlib import Path
 import httpx
 
 POLL_INTERVAL_S = 0.005
+# Ten clients polling every 5 ms would keep the 2 cores busy answering GETs and slow the very jobs
+# they time; with many clients the database's clock (created_at to finished_at) is the figure.
+CONCURRENT_POLL_INTERVAL_S = 0.05
 JOB_TIMEOUT_S = 300.0
 SAMPLE_TEXTS_FILE = Path("sentiment/twitter_financial_news/sent_valid.csv")
+SUPPORT_QUESTIONS_FILE = Path("customer_support/bitext_train.csv")
+# Asked now and then among the support questions, so the handoff path is timed too.
+OFF_TOPIC_QUESTIONS = ("what's the weather like on Mars?", "I want to talk to a real person")
 
 
 @dataclass(frozen=True)
@@ -25,22 +34,29 @@ class JobTiming:
     client_s: float
     stored_s: float
     status: str
+    path: str | None = None  # a reply's path: template, generation or handoff
 
 
-def _timed_job(client: httpx.Client, path: str, body: dict) -> JobTiming:
+def _timed_job(
+    client: httpx.Client, path: str, body: dict, poll_interval_s: float = POLL_INTERVAL_S
+) -> JobTiming:
+    """POST a job and poll until it is final; a chat message's conversation id goes back into body."""
     started = time.perf_counter()
     response = client.post(path, json=body)
     response.raise_for_status()
     accepted = response.json()
     job_id = accepted["job"]["id"] if "job" in accepted else accepted["id"]
+    if "conversation_id" in accepted:
+        body["conversation_id"] = accepted["conversation_id"]
     deadline = started + JOB_TIMEOUT_S
     while time.perf_counter() < deadline:
         job = client.get(f"/api/jobs/{job_id}").json()
         if job["status"] in ("done", "failed"):
             elapsed = time.perf_counter() - started
             stored = _seconds_between(job["created_at"], job["finished_at"])
-            return JobTiming(client_s=elapsed, stored_s=stored, status=job["status"])
-        time.sleep(POLL_INTERVAL_S)
+            reply_path = (job.get("result") or {}).get("path")
+            return JobTiming(client_s=elapsed, stored_s=stored, status=job["status"], path=reply_path)
+        time.sleep(poll_interval_s)
     raise TimeoutError(f"job {job_id} not finished after {JOB_TIMEOUT_S} s")
 
 
@@ -63,11 +79,65 @@ def _summary(name: str, timings: list[JobTiming]) -> dict[str, object]:
         "measurement": name,
         "jobs": len(timings),
         "failed": sum(t.status != "done" for t in timings),
-        "client_p50_ms": round(statistics.median(client) * 1000, 1),
-        "client_max_ms": round(client[-1] * 1000, 1),
-        "stored_p50_ms": round(statistics.median(stored) * 1000, 1),
-        "stored_max_ms": round(stored[-1] * 1000, 1),
+        "client_p50_ms": _ms(statistics.median(client)),
+        "client_p95_ms": _ms(_p95(client)),
+        "client_max_ms": _ms(client[-1]),
+        "stored_p50_ms": _ms(statistics.median(stored)),
+        "stored_p95_ms": _ms(_p95(stored)),
+        "stored_max_ms": _ms(stored[-1]),
     }
+
+
+def _p95(ordered: list[float]) -> float:
+    return ordered[0] if len(ordered) == 1 else statistics.quantiles(ordered, n=20, method="inclusive")[18]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def support_questions(data_dir: Path, count: int, seed: int = 0) -> list[str]:
+    """A seeded sample of the customer-support questions, with an off-topic one every tenth."""
+    with (data_dir / SUPPORT_QUESTIONS_FILE).open(newline="", encoding="utf-8") as handle:
+        questions = [row["instruction"] for row in csv.DictReader(handle)]
+    chosen = random.Random(seed).sample(questions, count)
+    for i in range(9, count, 10):
+        chosen[i] = OFF_TOPIC_QUESTIONS[(i // 10) % len(OFF_TOPIC_QUESTIONS)]
+    return chosen
+
+
+def measure_conversations(
+    base_url: str, token: str, data_dir: Path, conversations: int, turns: int, pause_s: float
+) -> list[dict]:
+    """``conversations`` customers at once, each sending ``turns`` messages one after the other: the
+    next ``pause_s`` after the last was answered (a person reads and types; 0 keeps the worker
+    saturated). One summary row per reply path."""
+    questions = support_questions(data_dir, conversations * turns)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def customer(number: int) -> list[JobTiming]:
+        conversation: dict = {}
+        timings = []
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+            for turn in range(turns):
+                body = {**conversation, "message": questions[number * turns + turn]}
+                if turn:
+                    time.sleep(pause_s)
+                timings.append(_timed_job(client, "/api/chat", body, CONCURRENT_POLL_INTERVAL_S))
+                conversation = {"conversation_id": body["conversation_id"]}
+        return timings
+
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        _timed_job(client, "/api/chat", {"message": "warm up"})
+    with ThreadPoolExecutor(conversations) as pool:
+        timings = [timing for timings in pool.map(customer, range(conversations)) for timing in timings]
+    by_path: dict[str, list[JobTiming]] = defaultdict(list)
+    for timing in timings:
+        by_path[timing.path or timing.status].append(timing)
+    label = f"{conversations} conversations, {pause_s:g} s pauses"
+    rows = [_summary(f"{label}: template and handoff", by_path["template"] + by_path["handoff"])]
+    rows += [_summary(f"{label}: {path} only", group) for path, group in sorted(by_path.items())]
+    return rows
 
 
 def measure(

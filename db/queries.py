@@ -10,7 +10,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.jobs import JobKind, JobSource, JobStatus
-from db.models import Alert, AlertStatus, Conversation, Feedback, Job, KnowledgeEntry, Message, Rating
+from db.models import (
+    Alert,
+    AlertStatus,
+    Conversation,
+    ConversationStatus,
+    Feedback,
+    Job,
+    KnowledgeEntry,
+    Rating,
+)
 
 T = TypeVar("T")
 
@@ -81,15 +90,14 @@ def get_conversation(session: Session, conversation_id: int) -> Conversation | N
     )
 
 
-def recent_messages(session: Session, conversation_id: int, *, before_id: int, limit: int) -> list[Message]:
-    """The last ``limit`` messages of a conversation written before message ``before_id``, oldest first."""
-    newest_first = session.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.id < before_id)
-        .order_by(Message.id.desc())
-        .limit(limit)
-    ).all()
-    return list(reversed(newest_first))
+def list_conversations(
+    session: Session, *, status: ConversationStatus | None = None, limit: int = 50, offset: int = 0
+) -> Page[Conversation]:
+    """Most recently changed first: the conversation handed over last comes first."""
+    query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    if status is not None:
+        query = query.where(Conversation.status == status)
+    return _page(session, query, limit, offset)
 
 
 def feedback_with_jobs(session: Session, *, rating: Rating | None = None) -> list[tuple[Feedback, Job]]:

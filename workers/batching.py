@@ -54,6 +54,24 @@ class BatchStats:
         self.largest = max(self.largest, items)
 
 
+class Pending(Generic[Out]):
+    """The results of a request queued with :meth:`MicroBatcher.start`."""
+
+    def __init__(self, name: str, future: Future[list[Out]], timeout_s: float) -> None:
+        self._name = name
+        self._future = future
+        self._timeout_s = timeout_s
+
+    def result(self) -> list[Out]:
+        try:
+            return self._future.result(timeout=self._timeout_s)
+        except FutureTimeout:
+            self._future.cancel()
+            raise BatchTimeoutError(
+                f"{self._name}: no result after {self._timeout_s:.0f} s (the model is overloaded or stuck)"
+            ) from None
+
+
 class MicroBatcher(Generic[In, Out]):
     def __init__(
         self,
@@ -79,19 +97,19 @@ class MicroBatcher(Generic[In, Out]):
 
     def submit(self, items: Sequence[In]) -> list[Out]:
         """Run ``items`` in the next batch and return their results, in order."""
+        return self.start(items).result()
+
+    def start(self, items: Sequence[In]) -> Pending[Out]:
+        """Queue ``items`` for the next batch and return at once; ``result()`` waits for them. A job
+        that needs two models starts both, so their batching waits and forward passes overlap."""
         if self._closed:
             raise RuntimeError(f"batcher {self.name} is closed")
-        if not items:
-            return []
         request: _Request[In, Out] = _Request(list(items))
-        self._queue.put(request)
-        try:
-            return request.future.result(timeout=self.timeout_s)
-        except FutureTimeout:
-            request.future.cancel()
-            raise BatchTimeoutError(
-                f"{self.name}: no result after {self.timeout_s:.0f} s (the model is overloaded or stuck)"
-            ) from None
+        if not items:
+            request.future.set_result([])
+        else:
+            self._queue.put(request)
+        return Pending(self.name, request.future, self.timeout_s)
 
     def close(self) -> None:
         """Finish the requests already queued, then stop the batching thread."""

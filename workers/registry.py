@@ -20,7 +20,7 @@ from typing import Any
 
 from core.jobs import SERVED_MODELS
 from core.settings import Settings, get_settings
-from workers.batching import MicroBatcher
+from workers.batching import MicroBatcher, Pending
 from workers.model_store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class ModelRegistry:
         self._locks_guard = threading.Lock()
         self._knowledge_encoder: Any = None
         self._knowledge_index: Any = None
+        self._query_batcher: MicroBatcher[str, Any] | None = None
 
     @property
     def models_dir(self) -> Path:
@@ -118,6 +119,23 @@ class ModelRegistry:
                 self._knowledge_encoder = load_kb_encoder(resolve_device(self.settings.device))
             return self._knowledge_encoder
 
+    def embed_queries(self, texts: Sequence[str]) -> Pending[Any]:
+        """Knowledge-base query vectors, through a micro-batcher: under load, the messages of
+        concurrent reply jobs are embedded in one forward pass instead of one each. Returns at once;
+        ``.result()`` waits for the vectors."""
+        encoder = self.knowledge_encoder()
+        with self._lock_for("knowledge-queries"):
+            if self._query_batcher is None:
+                s = self.settings
+                self._query_batcher = MicroBatcher(
+                    lambda batch: list(encoder.encode(batch)),
+                    name="knowledge-queries",
+                    max_items=s.classify_batch_max_texts,
+                    max_wait_s=s.classify_batch_wait_ms / 1000,
+                    timeout_s=s.batch_timeout_s,
+                )
+        return self._query_batcher.start(texts)
+
     def knowledge_index(self) -> Any:
         """The search index over the knowledge base as stored now.
 
@@ -157,7 +175,7 @@ class ModelRegistry:
     def warm_up(self, names: Iterable[str] = SERVED_MODELS) -> None:
         for name in names:
             self.served(name)
-        self.knowledge_index().search("hello", k=1)
+        self.knowledge_index().search_vector(self.embed_queries(["hello"]).result()[0], k=1)
 
     def loaded(self) -> dict[str, ServedModel]:
         return dict(self._served)

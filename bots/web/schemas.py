@@ -175,6 +175,24 @@ class ConversationOut(BaseModel):
     messages: list[MessageOut] = Field(description="Oldest first.")
 
 
+class ConversationSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: JobSource
+    external_id: str | None
+    status: ConversationStatus
+    created_at: datetime
+    updated_at: datetime = Field(description="When it last changed, e.g. was handed over.")
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationSummary]
+    total: int
+    limit: int
+    offset: int
+
+
 class ResumeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -130,3 +130,18 @@ def test_the_openapi_schema_describes_both_endpoints_and_their_bodies(anonymous_
     assert {"ConversationOut", "MessageOut", "ResumeRequest", "ResumeOut"} <= schema["components"][
         "schemas"
     ].keys()
+
+
+def test_the_list_filtered_by_handoff_shows_only_customers_waiting_for_a_person(api: httpx.Client) -> None:
+    waiting = add_conversation(status=ConversationStatus.HANDOFF)
+    answered = add_conversation(status=ConversationStatus.OPEN)
+
+    response = api.get("/api/conversations", params={"status": "handoff", "limit": 200})
+
+    assert response.status_code == 200
+    page = response.json()
+    ids = [item["id"] for item in page["items"]]
+    assert waiting in ids and answered not in ids
+    assert {item["status"] for item in page["items"]} == {"handoff"}
+    assert page["total"] >= 1 and page["limit"] == 200
+    assert api.get("/api/conversations", params={"status": "lost"}).status_code == 422

@@ -109,3 +109,20 @@ def test_no_items_need_no_model_call() -> None:
     model = RecordingModel()
     assert make_batcher(model).submit([]) == []
     assert model.calls == []
+
+
+def test_requests_started_on_two_batchers_run_at_the_same_time() -> None:
+    def slow_double(items: list[int]) -> list[int]:
+        time.sleep(0.2)
+        return [2 * item for item in items]
+
+    first = MicroBatcher(slow_double, name="first", max_items=8, max_wait_s=0.0, timeout_s=5)
+    second = MicroBatcher(slow_double, name="second", max_items=8, max_wait_s=0.0, timeout_s=5)
+    started = time.perf_counter()
+
+    pending = first.start([1, 2])
+    assert second.submit([3]) == [6]
+    assert pending.result() == [2, 4]
+
+    assert time.perf_counter() - started < 0.35  # one 0.2 s call's time, not two
+    assert first.start([]).result() == []

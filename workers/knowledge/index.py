@@ -104,12 +104,17 @@ class KnowledgeIndex:
 
     def search(self, query: str, k: int = 3) -> list[KnowledgeHit]:
         """The k entries whose questions are nearest to ``query``, best first, one hit per entry."""
+        return self.search_vector(self.encoder.encode([query])[0], k)
+
+    def search_vector(self, vector: np.ndarray, k: int = 3) -> list[KnowledgeHit]:
+        """As ``search``, for a query already embedded by this index's encoder (the worker embeds
+        the queries of concurrent jobs in one batch)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not len(self):
             return []
-        vector = self.encoder.encode([query])
-        scores, rows = self._index.search(vector, min(len(self), k * CANDIDATES_PER_HIT))
+        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        scores, rows = self._index.search(query, min(len(self), k * CANDIDATES_PER_HIT))
         hits: dict[int, KnowledgeHit] = {}
         for score, row in zip(scores[0], rows[0], strict=True):
             if row < 0:

@@ -63,9 +63,10 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = ReplyPayload.model_validate(job_input)
     registry = get_registry()
     conversation = _conversation_context(payload)
-    intent_model, [prediction] = registry.classify(INTENT_MODEL, [payload.text])
     index = registry.knowledge_index()
-    hits = index.search(payload.text, k=SEARCH_DEPTH)
+    query = registry.embed_queries([payload.text])  # embeds while the intent model runs
+    intent_model, [prediction] = registry.classify(INTENT_MODEL, [payload.text])
+    hits = index.search_vector(query.result()[0], k=SEARCH_DEPTH)
     result: dict[str, Any] = {
         "intent": prediction.label,
         "intent_confidence": round(prediction.confidence, 4),

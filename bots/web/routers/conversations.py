@@ -1,14 +1,30 @@
-"""GET /api/conversations/{id} and POST /api/conversations/{id}/resume: read a conversation, and
-hand it back to the bot after a handoff (the same as the button on Slack's handoff notice)."""
+"""Conversations: list them (``?status=handoff``: the customers waiting for a person), read one,
+and hand one back to the bot after a handoff (the same as the button on Slack's handoff notice)."""
 
 from fastapi import APIRouter, HTTPException, status
 
 from bots.conversations import UnknownConversation, resume_conversation
 from bots.web.deps import SessionDep
-from bots.web.schemas import ConversationOut, ResumeOut, ResumeRequest
+from bots.web.routers._params import Limit, Offset
+from bots.web.schemas import ConversationOut, ConversationPage, ConversationSummary, ResumeOut, ResumeRequest
 from db import queries
+from db.models import ConversationStatus
 
 router = APIRouter(tags=["conversations"])
+
+
+@router.get("/conversations", response_model=ConversationPage)
+def list_conversations(
+    session: SessionDep, status: ConversationStatus | None = None, limit: Limit = 50, offset: Offset = 0
+) -> ConversationPage:
+    """Most recently changed first; ``status=handoff`` lists the customers waiting for a person."""
+    page = queries.list_conversations(session, status=status, limit=limit, offset=offset)
+    return ConversationPage(
+        items=[ConversationSummary.model_validate(item) for item in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
