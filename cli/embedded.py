@@ -109,6 +109,15 @@ class EmbeddedStack:
         upgrade_to_head(self.settings.sqlalchemy_url)
         log.info("database ready: %s", self.settings.sqlalchemy_url)
 
+    def import_demo_knowledge(self) -> None:
+        """The demo's approved answers into an empty knowledge base (``queuebot kb demo``), in a
+        child process with the stack's environment, so a private stack fills its own database."""
+        args = [sys.executable, "-m", "cli.main", "kb", "demo"]
+        log_file = self.log_dir / "knowledge.log"
+        log.info("importing the demo knowledge base if empty (log: %s)", log_file)
+        with log_file.open("ab") as output:
+            subprocess.run(args, stdout=output, stderr=subprocess.STDOUT, env=self.env, check=True)
+
     def start_worker(
         self,
         name: str = "worker",
@@ -183,7 +192,6 @@ Try it:
 
 def run_embedded(settings: Settings) -> int:
     """Bring the whole product up and supervise it until Ctrl-C; returns the exit code."""
-    from workers.knowledge.importer import import_demo_knowledge_if_empty
     from workers.training.build import build_models
 
     stack = EmbeddedStack(settings)
@@ -191,7 +199,7 @@ def run_embedded(settings: Settings) -> int:
     try:
         stack.start_storage()
         build_models(settings.models_dir, settings.data_dir, settings.model_profile, settings.device)
-        import_demo_knowledge_if_empty(settings.data_dir, settings.device)
+        stack.import_demo_knowledge()
         stack.start_worker()
         stack.start_web()
         if settings.slack_enabled and settings.slack_app_token is not None:

@@ -62,6 +62,7 @@ def measure(mentions: int, commands: int) -> list[tuple[str, ...]]:
         stack = EmbeddedStack(settings)
         try:
             stack.start_storage()
+            stack.import_demo_knowledge()
             stack.start_worker(pool=settings.worker_pool, concurrency=settings.worker_concurrency)
             stack.start_web()
             with httpx.Client(base_url=stack.base_url, timeout=10) as client:
