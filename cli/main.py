@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,6 +109,76 @@ def measure(
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     Console().print(table)
+
+
+@app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="The recorded stream.")],
+    stream_format: Annotated[
+        str, typer.Option("--format", help="airline, cnbc or jsonl (see cli/streams.py).")
+    ] = "airline",
+    speed: Annotated[
+        float, typer.Option(min=0, help="Stream seconds per wall second (60: an hour a minute); 0: at once.")
+    ] = 60.0,
+    model: Annotated[str, typer.Option(help="sentiment-general or sentiment-finance.")] = "sentiment-general",
+    topic: Annotated[str | None, typer.Option(help="Every item's topic (default: from the stream).")] = None,
+    labels: Annotated[
+        str, typer.Option(help="'model': classify; 'given': store the stream's own (human) labels.")
+    ] = "model",
+    batch_size: Annotated[int, typer.Option(min=1, max=256, help="Most items per job.")] = 256,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items (by time).")] = None,
+    url: Annotated[str, typer.Option(help="Base URL of a running product.")] = "",
+    run_id: Annotated[
+        str | None, typer.Option(help="Reuse to resume an interrupted replay without sending twice.")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Wait until every job is stored, and report items/s.")] = True,
+) -> None:
+    """Replay a recorded stream through the REST API at a chosen speed, with progress."""
+    import httpx
+    from tqdm import tqdm
+
+    from cli.replay import replay as run_replay
+    from cli.streams import StreamFormat, read_stream
+
+    settings = get_settings()
+    try:
+        items = read_stream(path, StreamFormat(stream_format), topic)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if labels not in ("model", "given"):
+        raise typer.BadParameter("labels must be 'model' or 'given'", param_hint="--labels")
+    items = items[:limit] if limit else items
+    if labels == "given" and any(item.label is None for item in items):
+        raise typer.BadParameter(f"{path} has items without a label", param_hint="--labels")
+    base_url = url or f"http://{settings.web_host}:{settings.web_port}"
+    headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}
+    span = items[-1].occurred_at - items[0].occurred_at
+    log.info("%s: %d items over %s of stream time, at speed %g", path, len(items), span, speed)
+    with (
+        httpx.Client(base_url=base_url, headers=headers, timeout=60) as client,
+        tqdm(total=len(items), unit="item", desc="replay", disable=None) as bar,
+    ):
+        report = run_replay(
+            client,
+            items,
+            speed=speed,
+            batch_size=batch_size,
+            model=model,
+            given_labels=labels == "given",
+            run_id=run_id,
+            wait=wait,
+            progress=bar.update,
+        )
+    log.info("sent %d items in %d jobs in %.1f s", report.items, len(report.jobs), report.sent_s)
+    if report.stored_s is not None:
+        log.info(
+            "all stored after %.1f s: %.1f items/s; %d jobs failed",
+            report.stored_s,
+            report.items_per_s,
+            report.failed_jobs,
+        )
+    if report.failed_jobs:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -6,11 +6,10 @@ payload with the same schema, so both sides agree on its shape by construction.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 
 class JobKind(StrEnum):
@@ -40,7 +39,8 @@ class Queue(StrEnum):
     # Chat replies wait for nobody: a person is watching. Batch work may queue up behind them.
     INTERACTIVE = "interactive"
     BATCH = "batch"
-    # Posting results to Slack waits on the network and on Slack's rate limits, never on a model.
+    # Light work that loads no model: posts to Slack (which wait on the network and Slack's rate
+    # limits) and spike detection (a few queries).
     IO = "io"
 
 
@@ -65,7 +65,15 @@ SLACK_ALERT_ROUTE = TaskRoute(task_name="queuebot.post_alert_to_slack", queue=Qu
 KNOWLEDGE_EMBED_ROUTE = TaskRoute(task_name="queuebot.embed_knowledge", queue=Queue.BATCH)
 # Tells the people on the Slack alerts channel that a customer was handed over to them.
 HANDOFF_NOTICE_ROUTE = TaskRoute(task_name="queuebot.notify_handoff", queue=Queue.IO)
-OTHER_TASK_ROUTES = (SLACK_DELIVERY_ROUTE, SLACK_ALERT_ROUTE, KNOWLEDGE_EMBED_ROUTE, HANDOFF_NOTICE_ROUTE)
+# Tests the topics a stored sentiment batch touched for negative spikes; database work only.
+SPIKE_DETECTION_ROUTE = TaskRoute(task_name="queuebot.detect_spikes", queue=Queue.IO)
+OTHER_TASK_ROUTES = (
+    SLACK_DELIVERY_ROUTE,
+    SLACK_ALERT_ROUTE,
+    KNOWLEDGE_EMBED_ROUTE,
+    HANDOFF_NOTICE_ROUTE,
+    SPIKE_DETECTION_ROUTE,
+)
 
 # Names of the models jobs use; workers ask the registry for them by these names, and each stored
 # result records the name and version that produced it.
@@ -81,6 +89,9 @@ REPLIES_MODEL = "replies"
 SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, INTENT_MODEL, REPLIES_MODEL)
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+SentimentLabel = Literal["negative", "neutral", "positive"]
+# Who labelled the items of a batch whose labels were given, where a model's name would be.
+GIVEN_LABELS_MODEL = "given-labels"
 
 # Input limits live in the schemas (not settings) so the OpenAPI schema states them and every way
 # in enforces the same numbers.
@@ -123,7 +134,13 @@ class SentimentItem(_Payload):
     ]
     topic: ShortLabel = "general"
     source: ShortLabel = "api"
-    occurred_at: datetime | None = None
+    # A time without a zone would be guessed at; the caller knows which it meant.
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with a time zone; default: now"
+    )
+    label: SentimentLabel | None = Field(
+        default=None, description="A person's label for the item; used when the batch's labels are 'given'"
+    )
 
 
 class SentimentPayload(_Payload):
@@ -132,6 +149,21 @@ class SentimentPayload(_Payload):
         default=SENTIMENT_GENERAL_MODEL,
         description="sentiment-general for messages and reviews; sentiment-finance for market news",
     )
+    labels: Literal["model", "given"] = Field(
+        default="model",
+        description=(
+            "'model' classifies the items; 'given' stores each item's own label instead (replaying "
+            "human-labelled data, to compare trends and alerts with the model's)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _given_labels_are_given(self) -> SentimentPayload:
+        if self.labels == "given":
+            missing = [index for index, item in enumerate(self.items) if item.label is None]
+            if missing:
+                raise ValueError(f"labels is 'given' but items {missing[:10]} have no label")
+        return self
 
 
 PAYLOAD_SCHEMAS: dict[JobKind, type[_Payload]] = {

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.monitoring import SpikeRule
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ModelProfile = Literal["tiny", "quick", "full"]
@@ -100,6 +102,18 @@ class Settings(BaseSettings):
     # written from reaches this; otherwise the customer is handed over (workers/services/
     # reply_generation.py has the measurements). -1 sends every non-empty generated reply.
     reply_min_grounding: float = Field(default=0.5, ge=-1.0, le=1.0)
+
+    # --- sentiment monitoring ---------------------------------------------------------------------
+    # Topics by keyword, on top of an item's own topic: {"refunds": ["refund", "money back"]}. A
+    # keyword matches whole words, case-insensitively; an item may get several topics.
+    topic_keywords: dict[str, list[str]] = Field(default_factory=dict)
+    # When negative sentiment on a topic is a spike (core/monitoring.py), and per-topic overrides:
+    # {"United": {"k": 2.5, "min_volume": 20}}.
+    spike_rule: SpikeRule = Field(default_factory=SpikeRule)
+    spike_rules: dict[str, SpikeRule] = Field(default_factory=dict)
+
+    def spike_rule_for(self, topic: str) -> SpikeRule:
+        return self.spike_rules.get(topic, self.spike_rule)
 
     # --- Slack ----------------------------------------------------------------------------------
     # With a bot token the Slack bot runs: over Socket Mode when an app token (xapp-...) is set, and

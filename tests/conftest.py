@@ -30,6 +30,7 @@ os.environ.update(
         "QUEUEBOT_SLACK_API_URL": f"http://127.0.0.1:{SLACK_API_PORT}/api/",
         "QUEUEBOT_SLACK_ALERTS_CHANNEL": "CALERTS",
         "QUEUEBOT_SLACK_MONITORED_CHANNELS": '{"CMONITORED": "billing", "CNOTOPIC": ""}',
+        "QUEUEBOT_TOPIC_KEYWORDS": '{"refunds": ["refund", "money back"]}',
     }
 )
 

@@ -24,6 +24,7 @@ TASK_MODULES = [
     "workers.tasks.generation",
     "workers.tasks.slack",
     "workers.tasks.knowledge",
+    "workers.tasks.monitoring",
     "workers.tasks.baseline",  # the benchmark's naive comparison; nothing in the product sends it
 ]
 

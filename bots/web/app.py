@@ -11,7 +11,17 @@ from fastapi.responses import JSONResponse
 from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import require_token
-from bots.web.routers import alerts, chat, conversations, generate, health, jobs, knowledge, sentiment
+from bots.web.routers import (
+    alerts,
+    chat,
+    conversations,
+    generate,
+    health,
+    jobs,
+    knowledge,
+    sentiment,
+    trends,
+)
 from core.settings import get_settings
 
 # How long a client should wait before retrying when the queue is unreachable.
@@ -36,6 +46,7 @@ def create_app() -> FastAPI:
         jobs.router,
         alerts.router,
         knowledge.router,
+        trends.router,
     ):
         app.include_router(router, prefix="/api", dependencies=api)
     if settings.slack_enabled and settings.slack_signing_secret is not None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
+from core.monitoring import Bucket
 from db.models import AlertStatus, ConversationStatus, KnowledgeEntry, MessageRole, Rating
 
 
@@ -203,3 +204,26 @@ class ResumeOut(BaseModel):
     conversation_id: int
     status: ConversationStatus
     changed: bool = Field(description="False when the conversation was already with the bot.")
+
+
+class TopicOut(BaseModel):
+    topic: str
+    volume: int
+    negatives: int
+    negative_share: float
+    first_at: datetime
+    last_at: datetime
+
+
+class TrendPointOut(BaseModel):
+    bucket_start: datetime
+    volume: int
+    negatives: int
+    negative_share: float
+    mean_score: float = Field(description="Mean of P(positive) - P(negative), in [-1, 1].")
+
+
+class TrendOut(BaseModel):
+    topic: str
+    bucket: Bucket
+    points: list[TrendPointOut]

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, Index, String
+from sqlalchemy import JSON, Float, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, enum_column, utcnow
@@ -40,4 +40,6 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_status_created_at", "status", "created_at"),
         Index("ix_alerts_topic_created_at", "topic", "created_at"),
+        # A spike is raised once, however many detector runs see its bucket.
+        UniqueConstraint("topic", "metric", "window_start"),
     )

@@ -15,7 +15,8 @@ class SentimentObservation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    # Position in the job's batch: with job_id it makes a redelivered job unable to insert twice.
+    # Position in the job's batch: with job_id and topic it makes a redelivered job unable to insert
+    # twice.
     item_index: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     topic: Mapped[str] = mapped_column(String(100))
@@ -32,7 +33,8 @@ class SentimentObservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("job_id", "item_index"),
+        # One row per topic of an item (its own and those its keywords add): trends are per topic.
+        UniqueConstraint("job_id", "item_index", "topic"),
         Index("ix_sentiment_observations_topic_occurred_at", "topic", "occurred_at"),
         Index("ix_sentiment_observations_occurred_at", "occurred_at"),
     )

@@ -3,43 +3,58 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
-from core.jobs import SENTIMENT_LABELS, SentimentPayload
+from core.jobs import GIVEN_LABELS_MODEL, SENTIMENT_LABELS, SPIKE_DETECTION_ROUTE, SentimentPayload
+from core.settings import get_settings
 from db.base import utcnow
 from db.models import SentimentObservation
 from workers.job_runner import JobOutcome
+from workers.ml.classifier import Prediction
+from workers.monitoring.topics import topic_rules
 from workers.registry import get_registry
 
 
 def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = SentimentPayload.model_validate(job_input)
-    # Through the model's micro-batcher: concurrent jobs' texts share forward passes.
-    served, predictions = get_registry().classify(payload.model, [item.text for item in payload.items])
+    if payload.labels == "given":
+        model_name, model_version = GIVEN_LABELS_MODEL, "human"
+        predictions = [_given(item.label) for item in payload.items]
+    else:
+        # Through the model's micro-batcher: concurrent jobs' texts share forward passes.
+        served, predictions = get_registry().classify(payload.model, [item.text for item in payload.items])
+        model_name, model_version = served.name, served.version
+    rules = topic_rules(get_settings().topic_keywords)
     received_at = utcnow()
     rows = []
     items = []
+    first_touched: dict[str, datetime] = {}
     for index, (item, prediction) in enumerate(zip(payload.items, predictions, strict=True)):
         scores = {label: float(prediction.scores[label]) for label in SENTIMENT_LABELS}
         score = scores["positive"] - scores["negative"]
-        rows.append(
-            SentimentObservation(
-                job_id=job_id,
-                item_index=index,
-                text=item.text,
-                topic=item.topic,
-                source=item.source,
-                label=prediction.label,
-                p_negative=scores["negative"],
-                p_neutral=scores["neutral"],
-                p_positive=scores["positive"],
-                score=score,
-                model_name=served.name,
-                model_version=served.version,
-                occurred_at=item.occurred_at or received_at,
+        occurred_at = item.occurred_at or received_at
+        topics = rules.topics_of(item.text, item.topic)
+        for topic in topics:
+            rows.append(
+                SentimentObservation(
+                    job_id=job_id,
+                    item_index=index,
+                    text=item.text,
+                    topic=topic,
+                    source=item.source,
+                    label=prediction.label,
+                    p_negative=scores["negative"],
+                    p_neutral=scores["neutral"],
+                    p_positive=scores["positive"],
+                    score=score,
+                    model_name=model_name,
+                    model_version=model_version,
+                    occurred_at=occurred_at,
+                )
             )
-        )
-        items.append({"topic": item.topic, "label": prediction.label, "scores": scores, "score": score})
+            first_touched[topic] = min(first_touched.get(topic, occurred_at), occurred_at)
+        items.append({"topics": topics, "label": prediction.label, "scores": scores, "score": score})
     counts = Counter(prediction.label for prediction in predictions)
     return JobOutcome(
         result={
@@ -47,7 +62,16 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
             "labels": {label: counts[label] for label in SENTIMENT_LABELS},
             "items": items,
         },
-        model_name=served.name,
-        model_version=served.version,
+        model_name=model_name,
+        model_version=model_version,
         rows=rows,
+        follow_ups=[
+            (SPIKE_DETECTION_ROUTE, [{topic: moment.isoformat() for topic, moment in first_touched.items()}])
+        ],
     )
+
+
+def _given(label: str | None) -> Prediction:
+    """A person's label as a prediction: certain of it, so trends and evidence treat it alike."""
+    assert label is not None  # the payload's validator requires it
+    return Prediction(label, 1.0, {name: float(name == label) for name in SENTIMENT_LABELS})

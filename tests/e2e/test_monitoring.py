@@ -1,0 +1,129 @@
+"""Sentiment monitoring end to end on real parts: a recorded stream replayed through the REST API
+becomes observations per topic, hourly trends, and an alert with its evidence when negatives surge,
+posted once to the Slack alerts channel."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from cli.replay import replay
+from cli.streams import StreamItem
+from db.engine import session_scope
+from db.models import SentimentObservation
+from tests.slack_fake import FakeSlack
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+START = datetime(2015, 2, 20, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def _stream(topic: str) -> list[StreamItem]:
+    """12 calm hours (2 of 12 items negative), an angry hour (10 of 12), one item the hour after,
+    which closes the angry hour."""
+    items = []
+    for hour, negatives in [*((h, 2) for h in range(12)), (12, 10)]:
+        for i in range(12):
+            label = "negative" if i < negatives else "neutral"
+            text = f"hour {hour} item {i}: " + ("this is awful" if label == "negative" else "fine, thanks")
+            items.append(StreamItem(text, START + HOUR * hour + timedelta(minutes=i), topic, "test", label))
+    items.append(StreamItem("a new hour", START + HOUR * 13, topic, "test", "neutral"))
+    return items
+
+
+def _alerts(api: httpx.Client, topic: str, timeout_s: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alerts = api.get("/api/alerts", params={"topic": topic}).raise_for_status().json()["items"]
+        if alerts:
+            return alerts
+        time.sleep(0.1)
+    return []
+
+
+def _alert_posts(fake_slack: FakeSlack, topic: str, wait: bool = False) -> list:
+    deadline = time.monotonic() + (30 if wait else 0)
+    while True:
+        posts = [
+            c for c in fake_slack.calls_to("chat.postMessage", channel="CALERTS") if topic in c.params["text"]
+        ]
+        if posts or time.monotonic() >= deadline:
+            return posts
+        time.sleep(0.1)
+
+
+def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_slack(
+    api: httpx.Client, fake_slack: FakeSlack
+) -> None:
+    topic = f"acme-{uuid.uuid4().hex[:6]}"
+    stream = _stream(topic)
+
+    report = replay(
+        api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=topic
+    )
+
+    assert report.failed_jobs == 0 and report.items == 157 and len(report.jobs) == 4
+    [alert] = _alerts(api, topic)
+    assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
+    assert alert["status"] == "open"
+    assert alert["metric"] in ("negative_share", "negative_volume") and alert["value"] > alert["baseline"]
+    assert len(alert["evidence"]) == 5
+    assert all(item["text"].startswith("hour 12 ") and "awful" in item["text"] for item in alert["evidence"])
+    [post] = _alert_posts(fake_slack, topic, wait=True)
+    assert "Acknowledge" in str(post.params["blocks"])
+
+    trend = api.get("/api/trends", params={"topic": topic, "bucket": "hour"}).raise_for_status().json()
+    assert [p["volume"] for p in trend["points"]] == [12] * 13 + [1]
+    assert [p["negatives"] for p in trend["points"]] == [2] * 12 + [10, 0]
+    assert trend["points"][12]["negative_share"] == pytest.approx(10 / 12)
+    [summary] = [t for t in api.get("/api/topics").json() if t["topic"] == topic]
+    assert (summary["volume"], summary["negatives"]) == (157, 34)
+
+    again = replay(
+        api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=topic
+    )
+
+    assert again.jobs == report.jobs  # the same run id: every batch is recognised, nothing is sent twice
+    time.sleep(1.0)
+    assert len(_alerts(api, topic)) == 1
+    assert len(_alert_posts(fake_slack, topic)) == 1
+
+
+def test_model_labelled_items_get_their_keyword_topics_too(api: httpx.Client) -> None:
+    topic = f"brand-{uuid.uuid4().hex[:6]}"
+    stream = [
+        StreamItem("I want my money back now", START, topic, "test"),
+        StreamItem("lovely crew on this flight", START + timedelta(minutes=1), topic, "test"),
+    ]
+
+    report = replay(api, stream, speed=0, batch_size=10, model="sentiment-general", run_id=topic)
+
+    assert report.failed_jobs == 0
+    with session_scope() as session:
+        rows = session.execute(
+            select(
+                SentimentObservation.text, SentimentObservation.topic, SentimentObservation.model_name
+            ).where(SentimentObservation.job_id == report.jobs[0])
+        ).all()
+    assert sorted((text, row_topic) for text, row_topic, _ in rows) == sorted(
+        [
+            ("I want my money back now", "refunds"),
+            ("I want my money back now", topic),
+            ("lovely crew on this flight", topic),
+        ]
+    )
+    assert {model for _, _, model in rows} == {"sentiment-general"}
+
+
+def test_given_labels_must_all_be_given_and_times_need_a_zone(api: httpx.Client) -> None:
+    missing = api.post("/api/sentiment", json={"labels": "given", "items": [{"text": "no label"}]})
+    naive = api.post("/api/sentiment", json={"items": [{"text": "x", "occurred_at": "2020-01-01T10:00:00"}]})
+
+    assert missing.status_code == 422 and "have no label" in missing.text
+    assert naive.status_code == 422 and "timezone" in naive.text.lower()

@@ -1,0 +1,1 @@
+"""Sentiment monitoring: topics of an item, spikes in a topic's trend."""
