@@ -213,6 +213,10 @@ def run_embedded(settings: Settings) -> int:
         log.info("%s received; shutting down", stop)
         return 0
     finally:
+        # A second Ctrl-C must not cut the clean-up short and leave a worker or Redis behind; each
+        # child gets STOP_TIMEOUT_S and is then killed, so this ends on its own.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
