@@ -122,6 +122,9 @@ def replay(
     ] = 60.0,
     model: Annotated[str, typer.Option(help="sentiment-general or sentiment-finance.")] = "sentiment-general",
     topic: Annotated[str | None, typer.Option(help="Every item's topic (default: from the stream).")] = None,
+    topic_prefix: Annotated[
+        str, typer.Option(help="Put before every topic, to keep two replays of one stream apart.")
+    ] = "",
     labels: Annotated[
         str, typer.Option(help="'model': classify; 'given': store the stream's own (human) labels.")
     ] = "model",
@@ -134,6 +137,8 @@ def replay(
     wait: Annotated[bool, typer.Option(help="Wait until every job is stored, and report items/s.")] = True,
 ) -> None:
     """Replay a recorded stream through the REST API at a chosen speed, with progress."""
+    from dataclasses import replace
+
     import httpx
     from tqdm import tqdm
 
@@ -148,6 +153,8 @@ def replay(
     if labels not in ("model", "given"):
         raise typer.BadParameter("labels must be 'model' or 'given'", param_hint="--labels")
     items = items[:limit] if limit else items
+    if topic_prefix:
+        items = [replace(item, topic=f"{topic_prefix}{item.topic}"[:100]) for item in items]
     if labels == "given" and any(item.label is None for item in items):
         raise typer.BadParameter(f"{path} has items without a label", param_hint="--labels")
     base_url = url or f"http://{settings.web_host}:{settings.web_port}"

@@ -43,7 +43,7 @@ class SpikeMetric(StrEnum):
 class SpikeRule(BaseModel):
     """When a topic's latest closed bucket is a spike (Huginn's PeakDetector, on buckets): its metric
     exceeds the mean of the ``window`` buckets before it by ``k`` standard deviations, it holds at least
-    ``min_volume`` items, and no alert on the topic started within ``cooldown`` buckets before it."""
+    ``min_volume`` items, and no other alert on the topic started within ``cooldown`` buckets of it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,7 +56,7 @@ class SpikeRule(BaseModel):
         default=6, ge=2, description="Buckets with items the baseline needs before anything is tested."
     )
     cooldown: int = Field(
-        default=6, ge=0, description="Buckets after an alert in which the topic raises none."
+        default=6, ge=0, description="Buckets either side of an alert in which the topic raises no other."
     )
     # A flat baseline (σ = 0) would make any rise a spike. σ of the negative share is at least this;
     # σ of the negative volume at least √mean, the noise of a Poisson count.

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,31 @@ class BatchStats:
 class Pending(Generic[Out]):
     """The results of a request queued with :meth:`MicroBatcher.start`."""
 
-    def __init__(self, name: str, future: Future[list[Out]], timeout_s: float) -> None:
-        self._name = name
+    def __init__(self, batcher: MicroBatcher[Any, Out], future: Future[list[Out]]) -> None:
+        self._batcher = batcher
         self._future = future
-        self._timeout_s = timeout_s
 
     def result(self) -> list[Out]:
-        try:
-            return self._future.result(timeout=self._timeout_s)
-        except FutureTimeout:
-            self._future.cancel()
-            raise BatchTimeoutError(
-                f"{self._name}: no result after {self._timeout_s:.0f} s (the model is overloaded or stuck)"
-            ) from None
+        """Wait for the results while the model makes progress.
+
+        Waiting behind a backlog is not a failure: as long as the batcher finished (or started) a
+        batch within ``timeout_s``, the wait goes on. Only a model that made no progress for
+        ``timeout_s`` (stuck, or one batch running that long) fails the request.
+        """
+        timeout_s = self._batcher.timeout_s
+        wait_s = timeout_s
+        while True:
+            try:
+                return self._future.result(timeout=wait_s)
+            except FutureTimeout:
+                idle_s = time.monotonic() - self._batcher.last_progress
+                if idle_s < timeout_s:
+                    wait_s = timeout_s - idle_s
+                    continue
+                self._future.cancel()
+                raise BatchTimeoutError(
+                    f"{self._batcher.name}: no batch finished for {timeout_s:.0f} s (the model is stuck)"
+                ) from None
 
 
 class MicroBatcher(Generic[In, Out]):
@@ -92,6 +104,8 @@ class MicroBatcher(Generic[In, Out]):
         self._run_batch = run_batch
         self._queue: queue.Queue[_Request[In, Out] | None] = queue.Queue()
         self._closed = False
+        # When the model last started or finished a batch: what tells a long queue from a stuck model.
+        self.last_progress = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self._thread.start()
 
@@ -109,7 +123,7 @@ class MicroBatcher(Generic[In, Out]):
             request.future.set_result([])
         else:
             self._queue.put(request)
-        return Pending(self.name, request.future, self.timeout_s)
+        return Pending(self, request.future)
 
     def close(self) -> None:
         """Finish the requests already queued, then stop the batching thread."""
@@ -155,6 +169,7 @@ class MicroBatcher(Generic[In, Out]):
         if not live:
             return
         items = [item for request in live for item in request.items]
+        self.last_progress = time.monotonic()
         try:
             results = list(self._run_batch(items))
             if len(results) != len(items):
@@ -162,9 +177,11 @@ class MicroBatcher(Generic[In, Out]):
                     f"{self.name}: model returned {len(results)} results for {len(items)} items"
                 )
         except BaseException as exc:  # noqa: BLE001 - every waiting caller must hear about it
+            self.last_progress = time.monotonic()
             for request in live:
                 request.future.set_exception(exc)
             return
+        self.last_progress = time.monotonic()
         self.stats.record(len(live), len(items))
         start = 0
         for request in live:

@@ -88,7 +88,7 @@ def test_a_model_returning_the_wrong_number_of_results_is_an_error() -> None:
 
 def test_a_stuck_model_times_out_instead_of_hanging_the_caller() -> None:
     batcher = make_batcher(RecordingModel(delay_s=2.0), wait_s=0.0, timeout_s=0.2)
-    with pytest.raises(BatchTimeoutError, match="no result after"):
+    with pytest.raises(BatchTimeoutError, match="no batch finished for"):
         batcher.submit([1])
 
 
@@ -126,3 +126,16 @@ def test_requests_started_on_two_batchers_run_at_the_same_time() -> None:
 
     assert time.perf_counter() - started < 0.35  # one 0.2 s call's time, not two
     assert first.start([]).result() == []
+
+
+def test_waiting_behind_a_backlog_is_not_a_timeout_while_the_model_makes_progress() -> None:
+    # Each call takes 0.15 s and serves one request; the fourth request waits 0.6 s in all, four
+    # times the timeout, but a batch finishes every 0.15 s.
+    model = RecordingModel(delay_s=0.15)
+    batcher = make_batcher(model, max_items=1, wait_s=0.0, timeout_s=0.25)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda item: batcher.submit([item]), [1, 2, 3, 4]))
+
+    assert results == [[2], [4], [6], [8]]
+    assert len(model.calls) == 4

@@ -22,10 +22,12 @@ from db.models import Alert, SentimentObservation
 from db.trends import most_negative, trend
 from workers.celery_app import celery_app
 from workers.monitoring.spikes import Spike, buckets_to_test, spike_in_bucket
+from workers.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
 EVIDENCE_ITEMS = 5
+LOCK_TIMEOUT_S = 60
 
 
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
@@ -35,7 +37,10 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     raised = []
     for topic, first in sorted(first_touched.items()):
         rule = settings.spike_rule_for(topic)
-        with session_scope() as session:
+        # One detector per topic at a time: concurrent batches (a fast replay) would otherwise each
+        # pass the cooldown check before either stored its alert.
+        lock = redis_client().lock(f"spikes:{topic}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
+        with lock, session_scope() as session:
             raised += _detect_topic(session, topic, datetime.fromisoformat(first), rule)
     for alert_id in raised:
         celery_app.send_task(
@@ -69,13 +74,18 @@ def _detect_topic(session: Session, topic: str, first: datetime, rule: SpikeRule
 
 
 def _cooling_down(session: Session, topic: str, bucket: datetime, rule: SpikeRule) -> bool:
-    """An alert on the topic started within ``cooldown`` buckets before this one (or on it)."""
-    since = bucket - rule.bucket.length * rule.cooldown
+    """An alert on the topic started within ``cooldown`` buckets of this one. Both ways: batches
+    stored out of order (a fast replay) may have raised the later bucket's alert first."""
+    reach = rule.bucket.length * rule.cooldown
     return bool(
         session.scalar(
             select(func.count())
             .select_from(Alert)
-            .where(Alert.topic == topic, Alert.window_start >= since, Alert.window_start <= bucket)
+            .where(
+                Alert.topic == topic,
+                Alert.window_start >= bucket - reach,
+                Alert.window_start <= bucket + reach,
+            )
         )
     )
 
