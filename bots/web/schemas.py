@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
 from core.monitoring import Bucket
 from db.models import AlertStatus, ConversationStatus, KnowledgeEntry, MessageRole, Rating
+from db.queries import Page
 
 
 class ChatRequest(BaseModel):
@@ -47,11 +49,21 @@ class ChatAccepted(BaseModel):
     job: JobOut
 
 
-class JobPage(BaseModel):
-    items: list[JobOut]
+class _Page(BaseModel):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, page: Page[Any], convert: Callable[[Any], BaseModel]) -> Self:
+        """A page of rows from ``db.queries`` as this response, each row converted by ``convert``."""
+        return cls(
+            items=[convert(row) for row in page.items], total=page.total, limit=page.limit, offset=page.offset
+        )
+
+
+class JobPage(_Page):
+    items: list[JobOut]
 
 
 class AlertOut(BaseModel):
@@ -70,11 +82,8 @@ class AlertOut(BaseModel):
     updated_at: datetime
 
 
-class AlertPage(BaseModel):
+class AlertPage(_Page):
     items: list[AlertOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class FeedbackRequest(BaseModel):
@@ -145,11 +154,8 @@ class KnowledgeOut(BaseModel):
         )
 
 
-class KnowledgePage(BaseModel):
+class KnowledgePage(_Page):
     items: list[KnowledgeOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class MessageOut(BaseModel):
@@ -187,11 +193,8 @@ class ConversationSummary(BaseModel):
     updated_at: datetime = Field(description="When it last changed, e.g. was handed over.")
 
 
-class ConversationPage(BaseModel):
+class ConversationPage(_Page):
     items: list[ConversationSummary]
-    total: int
-    limit: int
-    offset: int
 
 
 class ResumeRequest(BaseModel):

@@ -21,9 +21,4 @@ def list_alerts(
 ) -> AlertPage:
     """Newest first."""
     page = queries.list_alerts(session, status=status, topic=topic, limit=limit, offset=offset)
-    return AlertPage(
-        items=[AlertOut.model_validate(alert) for alert in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return AlertPage.of(page, AlertOut.model_validate)

@@ -19,12 +19,7 @@ def list_conversations(
 ) -> ConversationPage:
     """Most recently changed first; ``status=handoff`` lists the customers waiting for a person."""
     page = queries.list_conversations(session, status=status, limit=limit, offset=offset)
-    return ConversationPage(
-        items=[ConversationSummary.model_validate(item) for item in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return ConversationPage.of(page, ConversationSummary.model_validate)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)

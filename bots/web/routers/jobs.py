@@ -31,12 +31,7 @@ def list_jobs(
 ) -> JobPage:
     """Newest first."""
     page = queries.list_jobs(session, kind=kind, status=status, source=source, limit=limit, offset=offset)
-    return JobPage(
-        items=[JobOut.model_validate(job) for job in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return JobPage.of(page, JobOut.model_validate)
 
 
 @router.post("/jobs/{job_id}/feedback", response_model=FeedbackOut)

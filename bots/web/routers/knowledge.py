@@ -21,9 +21,7 @@ def list_knowledge(
     offset: Offset = 0,
 ) -> KnowledgePage:
     page = queries.list_knowledge(session, intent=intent, limit=limit, offset=offset)
-    return KnowledgePage(
-        items=[KnowledgeOut.of(entry) for entry in page.items], total=page.total, limit=limit, offset=offset
-    )
+    return KnowledgePage.of(page, KnowledgeOut.of)
 
 
 @router.get("/kb/{entry_id}", response_model=KnowledgeOut)
