@@ -134,3 +134,33 @@ def evaluate_replies(
             encoding="utf-8",
         )
         console.print(f"written to {out}")
+
+
+def evaluate_monitoring(
+    human_prefix: Annotated[
+        str, typer.Option(help="The topic prefix of the replay with given (human) labels.")
+    ] = "human:",
+) -> None:
+    """Compare monitoring on a stream replayed twice: the model's labels against people's."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from db.engine import new_session
+    from workers.monitoring.evaluation import evaluate_monitoring as run_evaluation
+
+    settings = get_settings()
+    with new_session() as session:
+        try:
+            report = run_evaluation(session, settings, human_prefix)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--human-prefix") from None
+    console = Console()
+    console.print(f"model labels vs human labels on {report.items} items: accuracy {report.accuracy:.4f}")
+    table = Table("topic", "model alerts", "human alerts", "same bucket")
+    for topic in report.topics:
+        table.add_row(topic.topic, str(topic.model_alerts), str(topic.human_alerts), str(topic.matched))
+    console.print(table)
+    console.print(
+        f"model alerts matched by human ones: {report.model_alerts_matched:.2f}; "
+        f"human alerts matched by model ones: {report.human_alerts_matched:.2f}"
+    )

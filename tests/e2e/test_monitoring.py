@@ -127,3 +127,33 @@ def test_given_labels_must_all_be_given_and_times_need_a_zone(api: httpx.Client)
 
     assert missing.status_code == 422 and "have no label" in missing.text
     assert naive.status_code == 422 and "timezone" in naive.text.lower()
+
+
+def test_the_evaluation_compares_alerts_of_two_replays_bucket_by_bucket(api: httpx.Client) -> None:
+    from core.settings import get_settings
+    from workers.monitoring.evaluation import evaluate_monitoring
+
+    topic = f"eval-{uuid.uuid4().hex[:6]}"
+    prefix = f"h{uuid.uuid4().hex[:4]}:"
+    stream = _stream(topic)
+    as_people = [StreamItem(i.text, i.occurred_at, prefix + topic, i.source, i.label) for i in stream]
+    for items, run in ((stream, f"{topic}-a"), (as_people, f"{topic}-b")):
+        assert (
+            replay(
+                api, items, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=run
+            ).failed_jobs
+            == 0
+        )
+
+    with session_scope() as session:
+        report = evaluate_monitoring(session, get_settings(), prefix)
+
+    [agreement] = report.topics
+    assert (agreement.topic, agreement.model_alerts, agreement.human_alerts, agreement.matched) == (
+        topic,
+        1,
+        1,
+        1,
+    )
+    assert (report.items, report.accuracy) == (157, 1.0)
+    assert report.model_alerts_matched == report.human_alerts_matched == 1.0

@@ -78,3 +78,20 @@ def buckets_to_test(first_touched: datetime, latest: datetime, rule: SpikeRule) 
         buckets.append(start)
         start += length
     return buckets
+
+
+def spikes_in_order(series: Sequence[TrendPoint], rule: SpikeRule) -> list[Spike]:
+    """Every alert the rule raises on a finished series, bucket by bucket in time order, as a live
+    stream in order would raise them (cooldown included). What the evaluation compares."""
+    if not series:
+        return []
+    raised: list[Spike] = []
+    length = rule.bucket.length
+    bucket = series[0].bucket_start
+    while bucket <= series[-1].bucket_start:
+        cooling = raised and bucket - raised[-1].bucket_start <= length * rule.cooldown
+        spike = None if cooling else spike_in_bucket(series, bucket, rule)
+        if spike is not None:
+            raised.append(spike)
+        bucket += length
+    return raised

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.monitoring import Bucket, SpikeMetric, SpikeRule
 from db.trends import TrendPoint
-from workers.monitoring.spikes import buckets_to_test, spike_in_bucket
+from workers.monitoring.spikes import buckets_to_test, spike_in_bucket, spikes_in_order
 
 START = datetime(2015, 2, 20, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -58,3 +58,14 @@ def test_only_closed_buckets_are_tested_starting_with_the_one_a_batch_may_have_c
 
     assert buckets_to_test(first, latest, RULE) == [START + HOUR * h for h in (4, 5, 6, 7)]
     assert buckets_to_test(latest, latest, RULE) == [START + HOUR * 7]
+
+
+def test_a_finished_series_raises_in_time_order_and_respects_the_cooldown() -> None:
+    rule = RULE.model_copy(update={"cooldown": 2})
+    calm = [4, 5, 4, 6, 5, 4, 5, 6, 4, 5, 5, 4]
+    series = _series([*calm, 16, 17, *calm, 18])
+
+    raised = spikes_in_order(series, rule)
+
+    # Hour 13 falls in hour 12's cooldown; hour 26 is far past it, after a calm baseline.
+    assert [spike.bucket_start for spike in raised] == [START + HOUR * 12, START + HOUR * 26]
