@@ -21,7 +21,6 @@ sources, what the guard changed, and the versions of every model and index used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,15 +33,13 @@ from db.models import Conversation, ConversationStatus, Message, MessageRole
 from workers.job_runner import JobOutcome
 from workers.knowledge.embedding import KB_ENCODER_NAME
 from workers.knowledge.index import KnowledgeHit
-from workers.ml.generator import reply_text
 from workers.registry import ServedModel, get_registry
 from workers.services.reply_generation import (
     CONTEXT_ANSWERS,
-    clean_generated,
     generation_request,
-    grounding,
+    vet_generated,
 )
-from workers.services.reply_guard import GuardedReply, guard_reply
+from workers.services.reply_guard import guard_reply
 from workers.services.reply_routing import SEARCH_DEPTH, SOURCES_SHOWN, ReplyPath, Route, choose_route
 
 HANDOFF_TEXT = (
@@ -87,7 +84,12 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         text = ""
         if route.path is ReplyPath.TEMPLATE:
             assert route.answer is not None
-            guarded = _guard(route.answer.answer, conversation, example=[route.answer.question])
+            guarded = guard_reply(
+                route.answer.answer,
+                conversation.customer_texts,
+                get_settings().reply_slot_values,
+                example_texts=[route.answer.question],
+            )
             text = guarded.text
             result["answer_entry_id"] = route.answer.entry_id
             result["guard"] = {"filled": guarded.filled, "removed": guarded.removed}
@@ -96,17 +98,22 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
             produced_by = replies_model
             result["models"][replies_model.name] = replies_model.version
             context = [hit.answer for hit in hits[:CONTEXT_ANSWERS]]
-            generated = _generate(replies_model, job_id, payload.text, conversation.turns, context)
-            guarded = _guard(generated, conversation, approved=context)
-            text = guarded.text
-            result["generated"] = generated
-            result["guard"] = {"filled": guarded.filled, "removed": guarded.removed}
-            if not text:
-                route = Route(ReplyPath.HANDOFF, "the generated reply held nothing that could be sent")
-            else:
-                result["grounding"] = round(grounding(registry.knowledge_encoder(), text, context), 4)
-                if result["grounding"] < get_settings().reply_min_grounding:
-                    route = Route(ReplyPath.HANDOFF, "the generated reply strays from the approved answers")
+            settings = get_settings()
+            vetted = vet_generated(
+                _generate(replies_model, job_id, payload.text, conversation.turns, context),
+                conversation.customer_texts,
+                context,
+                settings.reply_slot_values,
+                registry.knowledge_encoder(),
+                settings.reply_min_grounding,
+            )
+            text = vetted.guarded.text
+            result["generated"] = vetted.generated
+            result["guard"] = {"filled": vetted.guarded.filled, "removed": vetted.guarded.removed}
+            if vetted.grounding is not None:
+                result["grounding"] = round(vetted.grounding, 4)
+            if vetted.refusal is not None:
+                route = Route(ReplyPath.HANDOFF, vetted.refusal)
         if route.path is ReplyPath.HANDOFF:
             text = HANDOFF_TEXT
 
@@ -136,28 +143,13 @@ def _source(hit: KnowledgeHit) -> dict[str, Any]:
     }
 
 
-def _guard(
-    text: str,
-    conversation: ConversationContext,
-    example: Sequence[str] = (),
-    approved: Sequence[str] | None = None,
-) -> GuardedReply:
-    return guard_reply(
-        text,
-        conversation.customer_texts,
-        get_settings().reply_slot_values,
-        example_texts=example,
-        approved_texts=approved,
-    )
-
-
 def _generate(
     served: ServedModel, job_id: str, question: str, turns: list[tuple[str, str]], context: list[str]
 ) -> str:
     request = generation_request(served.model, question, turns, context, seed_text=job_id)
     assert served.batcher is not None
-    [[generated]] = served.batcher.submit([request])
-    return clean_generated(reply_text(generated))
+    [[decoded]] = served.batcher.submit([request])
+    return decoded
 
 
 def _hand_over(conversation_id: int) -> Any:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from workers.ml.embedding import SentenceEncoder
-from workers.ml.generator import GenerationRequest, TextGenerator
+from workers.ml.generator import GenerationRequest, TextGenerator, reply_text
+from workers.services.reply_guard import GuardedReply, guard_reply
 
 # Generation sees the conversation's last turns and the best approved answers as context.
 HISTORY_TURNS = 2
@@ -70,3 +72,34 @@ def grounding(encoder: SentenceEncoder, reply: str, context: Sequence[str]) -> f
         return -1.0
     vectors = encoder.encode([reply, *context])
     return float(np.max(vectors[1:] @ vectors[0]))
+
+
+@dataclass(frozen=True)
+class VettedReply:
+    """A generated reply after the guard and the grounding check."""
+
+    generated: str  # what the model wrote, cleaned
+    guarded: GuardedReply
+    grounding: float | None  # None when the guard left nothing to measure
+    refusal: str | None  # why it must not be sent; None: send ``guarded.text``
+
+
+def vet_generated(
+    decoded: str,
+    customer_texts: Sequence[str],
+    context: Sequence[str],
+    slot_values: Mapping[str, str],
+    encoder: SentenceEncoder,
+    min_grounding: float,
+) -> VettedReply:
+    """What of one decoded reply may reach the customer: cleaned, guarded against amounts and links
+    the ``context`` answers and the customer's messages do not hold, and refused when empty or when
+    it strays from those answers. The worker and ``evaluate-replies`` both decide through here."""
+    generated = clean_generated(reply_text(decoded))
+    guarded = guard_reply(generated, customer_texts, slot_values, approved_texts=context)
+    if not guarded.text:
+        return VettedReply(generated, guarded, None, "the generated reply held nothing that could be sent")
+    score = grounding(encoder, guarded.text, context)
+    if score < min_grounding:
+        return VettedReply(generated, guarded, score, "the generated reply strays from the approved answers")
+    return VettedReply(generated, guarded, score, None)

@@ -32,13 +32,12 @@ from db.models import KnowledgeEntry
 from workers.knowledge.embedding import load_kb_encoder
 from workers.knowledge.index import KnowledgeIndex, KnowledgeVersion
 from workers.ml.classifier import TextClassifier
-from workers.ml.generator import TextGenerator, reply_text
+from workers.ml.generator import TextGenerator
 from workers.services.replies import HANDOFF_TEXT
 from workers.services.reply_generation import (
     CONTEXT_ANSWERS,
-    clean_generated,
     generation_request,
-    grounding,
+    vet_generated,
 )
 from workers.services.reply_guard import guard_reply
 from workers.services.reply_routing import OUT_OF_SCOPE, SEARCH_DEPTH, ReplyPath, Route, choose_route
@@ -228,14 +227,13 @@ def _write_replies(
             generation_request(replies_model, questions[i], [], context, seed_text=questions[i])
             for i, context in zip(batch, contexts, strict=True)
         ]
-        for i, context, [text] in zip(batch, contexts, replies_model.generate_batch(requests), strict=True):
-            guarded = guard_reply(
-                clean_generated(reply_text(text)), [questions[i]], slot_values, approved_texts=context
-            )
-            # As in the worker: a generated reply with nothing sendable, or one that strays from the
-            # approved answers, hands over.
-            if guarded.text and grounding(encoder, guarded.text, context) >= min_grounding:
-                replies[i] = guarded.text
+        for i, context, [decoded] in zip(
+            batch, contexts, replies_model.generate_batch(requests), strict=True
+        ):
+            # As in the worker: a reply with nothing sendable, or one that strays, hands over.
+            vetted = vet_generated(decoded, [questions[i]], context, slot_values, encoder, min_grounding)
+            if vetted.refusal is None:
+                replies[i] = vetted.guarded.text
             else:
                 paths[i] = ReplyPath.HANDOFF.value
     return replies, paths
