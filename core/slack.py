@@ -15,6 +15,7 @@ from core.jobs import JobKind
 FEEDBACK_UP_ACTION = "feedback_up"
 FEEDBACK_DOWN_ACTION = "feedback_down"
 ALERT_ACKNOWLEDGE_ACTION = "alert_acknowledge"
+ALERT_RESOLVE_ACTION = "alert_resolve"
 # On a handoff notice: the conversation goes back to the bot (the button's value is its id).
 HANDOFF_RESUME_ACTION = "handoff_resume"
 # Slack refuses section text over 3,000 characters.
@@ -73,6 +74,32 @@ def feedback_buttons(job_id: str) -> Block:
                 "value": job_id,
             }
             for action, emoji in ((FEEDBACK_UP_ACTION, ":+1:"), (FEEDBACK_DOWN_ACTION, ":-1:"))
+        ],
+    }
+
+
+def alert_buttons(alert_id: int, status: str) -> Block | None:
+    """The buttons an alert in ``status`` offers: Acknowledge and Resolve while open, Resolve once
+    acknowledged, none once resolved (bots/alerts.py has the rules)."""
+    buttons = []
+    if status == "open":
+        buttons.append((ALERT_ACKNOWLEDGE_ACTION, "Acknowledge", "primary"))
+    if status in ("open", "acknowledged"):
+        buttons.append((ALERT_RESOLVE_ACTION, "Resolve", None))
+    if not buttons:
+        return None
+    return {
+        "type": "actions",
+        "block_id": f"alert:{alert_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action,
+                "text": {"type": "plain_text", "text": label},
+                "value": str(alert_id),
+                **({"style": style} if style else {}),
+            }
+            for action, label, style in buttons
         ],
     }
 

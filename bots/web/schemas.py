@@ -13,6 +13,8 @@ from core.monitoring import Bucket
 from db.models import AlertStatus, ConversationStatus, KnowledgeEntry, MessageRole, Rating
 from db.queries import Page
 
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -78,12 +80,30 @@ class AlertOut(BaseModel):
     value: float
     evidence: list[dict[str, Any]]
     status: AlertStatus
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
 
 class AlertPage(_Page):
     items: list[AlertOut]
+
+
+class AlertStatusRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: ShortText = Field(default="web API", description="Who moves the alert on; stored on the alert.")
+
+
+class AlertStatusOut(BaseModel):
+    alert_id: int
+    status: AlertStatus = Field(description="The alert's status after the call.")
+    changed: bool = Field(
+        description="False when the move did not apply: already done, or the alert is further along."
+    )
 
 
 class FeedbackRequest(BaseModel):
@@ -105,7 +125,6 @@ class FeedbackOut(BaseModel):
     updated_at: datetime
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Question = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
 ]

@@ -34,6 +34,13 @@ class Alert(Base):
     # The alert's message in the Slack alerts channel, once posted: a redelivered post task sees it
     # and posts nothing more.
     slack_message_ts: Mapped[str | None] = mapped_column(String(30), default=None)
+    # The trend chart uploaded into the alert's Slack thread, once uploaded (same reason).
+    slack_chart_file_id: Mapped[str | None] = mapped_column(String(30), default=None)
+    # Who moved the alert on, and when: the Slack user or the API caller's name.
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from core.jobs import JobKind, JobSource, JobStatus
 from core.slack import (
-    ALERT_ACKNOWLEDGE_ACTION,
     HANDOFF_RESUME_ACTION,
     Block,
+    alert_buttons,
     context,
     conversation_path,
     conversation_resume_path,
@@ -65,20 +65,9 @@ def alert_message(alert: Alert) -> tuple[str, list[Block]]:
     evidence = [str(item.get("text", "")) for item in alert.evidence[:EVIDENCE_SHOWN]]
     if evidence:
         blocks.append(section("\n".join(f"> {one_line(quote)}" for quote in evidence)))
-    blocks.append(
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": ALERT_ACKNOWLEDGE_ACTION,
-                    "text": {"type": "plain_text", "text": "Acknowledge"},
-                    "style": "primary",
-                    "value": str(alert.id),
-                }
-            ],
-        }
-    )
+    buttons = alert_buttons(alert.id, alert.status.value)
+    if buttons is not None:
+        blocks.append(buttons)
     return text, blocks
 
 

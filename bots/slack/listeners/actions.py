@@ -1,4 +1,5 @@
-"""Buttons: 👍 / 👎 on every bot answer, Acknowledge on alerts, Hand back to the bot on handoff notices."""
+"""Buttons: 👍 / 👎 on every bot answer, Acknowledge and Resolve on alerts, Hand back to the bot on
+handoff notices."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bots.alerts import UnknownAlert, change_alert_status
 from bots.conversations import UnknownConversation, resume_conversation
 from bots.feedback import UnknownJob, record_feedback
 from core.jobs import JobSource
 from core.slack import (
     ALERT_ACKNOWLEDGE_ACTION,
+    ALERT_RESOLVE_ACTION,
     FEEDBACK_DOWN_ACTION,
     FEEDBACK_UP_ACTION,
     HANDOFF_RESUME_ACTION,
     Block,
+    alert_buttons,
     context,
 )
-from db.engine import session_scope
-from db.models import Alert, AlertStatus, Rating
+from db.models import AlertStatus, Rating
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ def register(app: Any) -> None:
     app.action(FEEDBACK_UP_ACTION)(rate_answer)
     app.action(FEEDBACK_DOWN_ACTION)(rate_answer)
     app.action(ALERT_ACKNOWLEDGE_ACTION)(acknowledge_alert)
+    app.action(ALERT_RESOLVE_ACTION)(resolve_alert)
     app.action(HANDOFF_RESUME_ACTION)(hand_back_to_bot)
 
 
@@ -47,18 +51,40 @@ def rate_answer(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond:
 
 def acknowledge_alert(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond) -> None:
     ack()
+    _move_alert(AlertStatus.ACKNOWLEDGED, action, body, respond)
+
+
+def resolve_alert(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond) -> None:
+    ack()
+    _move_alert(AlertStatus.RESOLVED, action, body, respond)
+
+
+def _move_alert(to: AlertStatus, action: dict[str, Any], body: dict[str, Any], respond: Respond) -> None:
     user = body["user"]["id"]
-    with session_scope() as session:
-        alert = session.get(Alert, int(action["value"]))
-        if alert is None:
-            respond(text=f"Alert {action['value']} no longer exists.", replace_original=False)
-            return
-        if alert.status is AlertStatus.OPEN:
-            alert.status = AlertStatus.ACKNOWLEDGED
-        status = alert.status.value
-    # Keep the alert's text and evidence; the button gives way to who acknowledged it.
-    _replace_buttons(body, respond, context(f":white_check_mark: {status} by <@{user}>"))
-    log.info("alert %s %s by %s", action["value"], status, user)
+    try:
+        change = change_alert_status(_alert_id(action["value"]), to, by=f"slack user {user}")
+    except UnknownAlert:
+        respond(
+            text=f":warning: Alert {action['value']} no longer exists.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    # Keep the alert's text and evidence; the buttons become those its new status still offers,
+    # with who moved it (or, when the click changed nothing, where the alert already is).
+    if change.changed:
+        icon = ":white_check_mark:" if to is AlertStatus.RESOLVED else ":eyes:"
+        note = f"{icon} {change.status.value} by <@{user}>"
+    else:
+        note = f"already {change.status.value}; <@{user}>'s click changed nothing"
+    _replace_buttons(body, respond, context(note), alert_buttons(change.alert_id, change.status.value))
+
+
+def _alert_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UnknownAlert(f"alert {value!r} does not exist") from None
 
 
 def hand_back_to_bot(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond) -> None:
@@ -85,8 +111,13 @@ def _conversation_id(value: str) -> int:
         raise UnknownConversation(f"conversation {value!r} does not exist") from None
 
 
-def _replace_buttons(body: dict[str, Any], respond: Respond, note: Block) -> None:
-    """Rewrite the clicked message without its buttons, ``note`` saying who clicked in their place."""
+def _replace_buttons(
+    body: dict[str, Any], respond: Respond, note: Block, buttons: Block | None = None
+) -> None:
+    """Rewrite the clicked message with ``buttons`` (or none) in place of its buttons, and ``note``
+    saying who clicked. Notes of earlier clicks stay, so the message keeps its history."""
     blocks = [block for block in body["message"]["blocks"] if block["type"] != "actions"]
     blocks.append(note)
+    if buttons is not None:
+        blocks.append(buttons)
     respond(text=body["message"].get("text", ""), blocks=blocks, replace_original=True)

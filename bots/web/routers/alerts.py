@@ -1,12 +1,14 @@
-"""GET /api/alerts: alerts raised by sentiment monitoring."""
+"""Alerts raised by sentiment monitoring: list them, read one, acknowledge and resolve them (the
+same moves as the buttons on the alert in Slack)."""
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 
+from bots.alerts import UnknownAlert, change_alert_status
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset
-from bots.web.schemas import AlertOut, AlertPage
+from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
 from db import queries
-from db.models import AlertStatus
+from db.models import Alert, AlertStatus
 
 router = APIRouter(tags=["alerts"])
 
@@ -22,3 +24,34 @@ def list_alerts(
     """Newest first."""
     page = queries.list_alerts(session, status=status, topic=topic, limit=limit, offset=offset)
     return AlertPage.of(page, AlertOut.model_validate)
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertOut)
+def get_alert(alert_id: int, session: SessionDep) -> AlertOut:
+    """The alert with its evidence and who moved it on."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} does not exist")
+    return AlertOut.model_validate(alert)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertStatusOut)
+def acknowledge_alert(alert_id: int, body: AlertStatusRequest | None = None) -> AlertStatusOut:
+    """Someone is looking at it. Applies to an open alert; on one already acknowledged or resolved
+    it answers 200 with ``changed: false`` and the status the alert has."""
+    return _move(alert_id, AlertStatus.ACKNOWLEDGED, body)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertStatusOut)
+def resolve_alert(alert_id: int, body: AlertStatusRequest | None = None) -> AlertStatusOut:
+    """Dealt with. Applies to an open or acknowledged alert; resolving twice answers
+    ``changed: false``."""
+    return _move(alert_id, AlertStatus.RESOLVED, body)
+
+
+def _move(alert_id: int, to: AlertStatus, body: AlertStatusRequest | None) -> AlertStatusOut:
+    try:
+        change = change_alert_status(alert_id, to, by=(body or AlertStatusRequest()).by)
+    except UnknownAlert as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return AlertStatusOut(alert_id=change.alert_id, status=change.status, changed=change.changed)

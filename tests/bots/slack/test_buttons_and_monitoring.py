@@ -1,5 +1,6 @@
-"""Feedback buttons store one vote per person per answer and export as training data; Acknowledge on
-an alert; messages in monitored channels become sentiment observations under the channel's topic."""
+"""Feedback buttons store one vote per person per answer and export as training data; Acknowledge and
+Resolve on an alert; messages in monitored channels become sentiment observations under the channel's
+topic."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from core.jobs import JobKind
-from core.slack import ALERT_ACKNOWLEDGE_ACTION, FEEDBACK_DOWN_ACTION, FEEDBACK_UP_ACTION
+from core.slack import (
+    ALERT_ACKNOWLEDGE_ACTION,
+    ALERT_RESOLVE_ACTION,
+    FEEDBACK_DOWN_ACTION,
+    FEEDBACK_UP_ACTION,
+    alert_buttons,
+)
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating, SentimentObservation
 from tests.bots.slack.test_commands import add_alert
@@ -87,36 +94,74 @@ def test_feedback_exports_as_question_answer_pairs(
     assert all(r["rating"] == "up" for r in records)
 
 
-def test_acknowledge_marks_the_alert_and_replaces_the_button_with_who_did_it(
-    slack: SlackSender, fake_slack: FakeSlack, channel: str
-) -> None:
-    alert_id = add_alert(f"topic-{uuid.uuid4().hex[:6]}", value=0.8)
-    message = {
-        "type": "message",
-        "text": "spike",
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": "spike"}},
-            {"type": "actions", "elements": []},
-        ],
-    }
+def _click_alert_button(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str, action: str, alert_id: int, blocks: list
+) -> list:
+    """Click ``action`` on an alert message made of ``blocks``; the blocks Slack is told to show."""
     url_name = uuid.uuid4().hex
-
     response = slack.click(
-        ALERT_ACKNOWLEDGE_ACTION,
+        action,
         str(alert_id),
         user="UOPS",
         channel=channel,
         response_url=fake_slack.response_url(url_name),
-        message=message,
+        message={"type": "message", "text": "spike", "blocks": blocks},
     )
-
     assert response.status_code == 200
     [updated] = fake_slack.wait_for(f"response:{url_name}")
     assert updated.params["replace_original"] is True
-    assert [b["type"] for b in updated.params["blocks"]] == ["section", "context"]
-    assert "acknowledged by <@UOPS>" in updated.params["blocks"][1]["elements"][0]["text"]
+    return list(updated.params["blocks"])
+
+
+def _alert_status(alert_id: int) -> Alert:
     with session_scope() as session:
-        assert session.get_one(Alert, alert_id).status is AlertStatus.ACKNOWLEDGED
+        alert = session.get_one(Alert, alert_id)
+        session.expunge(alert)
+        return alert
+
+
+def test_acknowledge_then_resolve_move_the_alert_on_and_leave_only_the_buttons_that_still_apply(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    alert_id = add_alert(f"topic-{uuid.uuid4().hex[:6]}", value=0.8)
+    posted = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "spike"}},
+        alert_buttons(alert_id, "open"),
+    ]
+
+    acknowledged = _click_alert_button(slack, fake_slack, channel, ALERT_ACKNOWLEDGE_ACTION, alert_id, posted)
+
+    assert [b["type"] for b in acknowledged] == ["section", "context", "actions"]
+    assert "acknowledged by <@UOPS>" in acknowledged[1]["elements"][0]["text"]
+    assert [e["action_id"] for e in acknowledged[2]["elements"]] == [ALERT_RESOLVE_ACTION]
+    alert = _alert_status(alert_id)
+    assert (alert.status, alert.acknowledged_by) == (AlertStatus.ACKNOWLEDGED, "slack user UOPS")
+    assert alert.acknowledged_at is not None
+
+    resolved = _click_alert_button(slack, fake_slack, channel, ALERT_RESOLVE_ACTION, alert_id, acknowledged)
+
+    assert [b["type"] for b in resolved] == ["section", "context", "context"]
+    assert "resolved by <@UOPS>" in resolved[2]["elements"][0]["text"]
+    alert = _alert_status(alert_id)
+    assert (alert.status, alert.resolved_by) == (AlertStatus.RESOLVED, "slack user UOPS")
+
+
+def test_a_click_on_a_stale_button_of_a_resolved_alert_changes_nothing_and_says_so(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    alert_id = add_alert(f"topic-{uuid.uuid4().hex[:6]}", value=0.8)
+    stale = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "spike"}},
+        alert_buttons(alert_id, "open"),
+    ]
+    _click_alert_button(slack, fake_slack, channel, ALERT_RESOLVE_ACTION, alert_id, stale)
+
+    again = _click_alert_button(slack, fake_slack, channel, ALERT_ACKNOWLEDGE_ACTION, alert_id, stale)
+
+    assert [b["type"] for b in again] == ["section", "context"]
+    assert "already resolved" in again[1]["elements"][0]["text"]
+    alert = _alert_status(alert_id)
+    assert (alert.status, alert.acknowledged_by) == (AlertStatus.RESOLVED, None)
 
 
 def _observations(text: str) -> list[SentimentObservation]:
