@@ -1,4 +1,5 @@
-"""The embedded product on one machine: Redis, database migrations, models, a worker and the web app.
+"""The embedded product on one machine: Redis, database migrations, models, a worker, Celery beat and
+the web app.
 
 Children run in their own process sessions so that Ctrl-C reaches only this supervisor, which then
 stops them in order: web first (no new jobs), then the worker (it finishes the job in hand), then
@@ -136,6 +137,16 @@ class EmbeddedStack:
         self.children.append(child)
         return child
 
+    def start_beat(self) -> Child:
+        """Celery beat: sends the periodic tasks (reports). Exactly one per deployment, or each
+        tick is sent twice (harmless, reports are unique per period, but wasted work)."""
+        schedule = self.settings.var_dir / "celerybeat-schedule"
+        args = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
+                "--loglevel", "INFO", "--schedule", str(schedule)]  # fmt: skip
+        child = _start("beat", args, self.log_dir / "beat.log", self.env)
+        self.children.append(child)
+        return child
+
     def start_web(self) -> Child:
         args = [sys.executable, "-m", "uvicorn", "bots.web.app:create_app", "--factory",
                 "--host", self.settings.web_host, "--port", str(self.settings.web_port)]  # fmt: skip
@@ -201,6 +212,7 @@ def run_embedded(settings: Settings) -> int:
         build_models(settings.models_dir, settings.data_dir, settings.model_profile, settings.device)
         stack.import_demo_knowledge()
         stack.start_worker()
+        stack.start_beat()
         stack.start_web()
         if settings.slack_enabled and settings.slack_app_token is not None:
             stack.start_slack_socket_mode()

@@ -67,12 +67,17 @@ KNOWLEDGE_EMBED_ROUTE = TaskRoute(task_name="queuebot.embed_knowledge", queue=Qu
 HANDOFF_NOTICE_ROUTE = TaskRoute(task_name="queuebot.notify_handoff", queue=Queue.IO)
 # Tests the topics a stored sentiment batch touched for negative spikes; database work only.
 SPIKE_DETECTION_ROUTE = TaskRoute(task_name="queuebot.detect_spikes", queue=Queue.IO)
+# Celery beat sends this every report_check_s: the reports of closed periods (database work only).
+REPORTS_ROUTE = TaskRoute(task_name="queuebot.make_reports", queue=Queue.IO)
+SLACK_REPORT_ROUTE = TaskRoute(task_name="queuebot.post_report_to_slack", queue=Queue.IO)
 OTHER_TASK_ROUTES = (
     SLACK_DELIVERY_ROUTE,
     SLACK_ALERT_ROUTE,
     KNOWLEDGE_EMBED_ROUTE,
     HANDOFF_NOTICE_ROUTE,
     SPIKE_DETECTION_ROUTE,
+    REPORTS_ROUTE,
+    SLACK_REPORT_ROUTE,
 )
 
 # Names of the models jobs use; workers ask the registry for them by these names, and each stored

@@ -117,6 +117,15 @@ class Settings(BaseSettings):
     def spike_rule_for(self, topic: str) -> SpikeRule:
         return self.spike_rules.get(topic, self.spike_rule)
 
+    # Periodic reports (Celery beat): one per topic and period, over the items that *arrived* in the
+    # period, so a replay of old data is reported as it comes in. Periods are aligned to the Unix
+    # epoch: 86400 makes daily reports from 00:00 UTC, 3600 hourly ones.
+    report_period_s: int = Field(default=86_400, ge=1)
+    # How often beat asks for the reports of closed periods (catching up on missed ones), and how
+    # long after its end a period counts as closed: a batch being stored at the boundary lands first.
+    report_check_s: float = Field(default=60.0, gt=0)
+    report_grace_s: float = Field(default=30.0, ge=0)
+
     # --- Slack ----------------------------------------------------------------------------------
     # With a bot token the Slack bot runs: over Socket Mode when an app token (xapp-...) is set, and
     # over HTTP at /slack/events of the web app when a signing secret is set (both may be set).
@@ -127,6 +136,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     # Channel id (C...) that receives sentiment alerts and handoff notices; none: alerts stay in the app.
     slack_alerts_channel: str | None = None
+    # Channel id that receives the periodic reports; none: reports are stored and served by the API only.
+    slack_reports_channel: str | None = None
     # Channels whose messages go to sentiment monitoring: channel id -> topic, as JSON, e.g.
     # {"C0123456789": "billing"}; an empty topic uses the channel id.
     slack_monitored_channels: dict[str, str] = Field(default_factory=dict)

@@ -19,6 +19,7 @@ from db.models import (
     Job,
     KnowledgeEntry,
     Rating,
+    Report,
 )
 
 T = TypeVar("T")
@@ -78,6 +79,15 @@ def list_alerts(
         query = query.where(Alert.status == status)
     if topic is not None:
         query = query.where(Alert.topic == topic)
+    return _page(session, query, limit, offset)
+
+
+def list_reports(
+    session: Session, *, topic: str | None = None, limit: int = 50, offset: int = 0
+) -> Page[Report]:
+    query = select(Report).order_by(Report.period_start.desc(), Report.topic, Report.id)
+    if topic is not None:
+        query = query.where(Report.topic == topic)
     return _page(session, query, limit, offset)
 
 

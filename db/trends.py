@@ -106,19 +106,62 @@ def topics(session: Session) -> list[TopicSummary]:
     ]
 
 
+@dataclass(frozen=True)
+class SentimentMix:
+    """What arrived on one topic in a period."""
+
+    volume: int
+    negatives: int
+    neutrals: int
+    positives: int
+    mean_score: float
+
+    @property
+    def negative_share(self) -> float:
+        return self.negatives / self.volume if self.volume else 0.0
+
+
+def arrived_by_topic(session: Session, since: datetime, until: datetime) -> dict[str, SentimentMix]:
+    """Per topic, the items stored in [since, until): the periods reports cover."""
+    label = SentimentObservation.label
+    query = (
+        select(
+            SentimentObservation.topic,
+            func.count(),
+            *(func.sum(case((label == name, 1), else_=0)) for name in ("negative", "neutral", "positive")),
+            func.avg(SentimentObservation.score),
+        )
+        .where(SentimentObservation.created_at >= since, SentimentObservation.created_at < until)
+        .group_by(SentimentObservation.topic)
+    )
+    return {
+        topic: SentimentMix(int(volume), int(neg or 0), int(neu or 0), int(pos or 0), float(mean or 0.0))
+        for topic, volume, neg, neu, pos, mean in session.execute(query)
+    }
+
+
 def most_negative(
-    session: Session, topic: str, since: datetime, until: datetime, limit: int
+    session: Session, topic: str, since: datetime, until: datetime, limit: int, *, arrived: bool = False
 ) -> list[SentimentObservation]:
-    """The topic's items in [since, until) most surely negative: an alert's evidence."""
+    """The topic's items in [since, until) most surely negative: an alert's evidence, or with
+    ``arrived`` (stored rather than happened in the period) a report's."""
+    moment = SentimentObservation.created_at if arrived else SentimentObservation.occurred_at
     return list(
         session.scalars(
             select(SentimentObservation)
-            .where(
-                SentimentObservation.topic == topic,
-                SentimentObservation.occurred_at >= since,
-                SentimentObservation.occurred_at < until,
-            )
+            .where(SentimentObservation.topic == topic, moment >= since, moment < until)
             .order_by(SentimentObservation.p_negative.desc(), SentimentObservation.id)
             .limit(limit)
         )
     )
+
+
+def as_evidence(item: SentimentObservation) -> dict[str, Any]:
+    """How an item is kept as the evidence of an alert or a report: enough to read it and find it."""
+    return {
+        "observation_id": item.id,
+        "text": item.text,
+        "source": item.source,
+        "p_negative": round(item.p_negative, 4),
+        "occurred_at": item.occurred_at.isoformat(),
+    }

@@ -31,6 +31,12 @@ os.environ.update(
         "QUEUEBOT_SLACK_ALERTS_CHANNEL": "CALERTS",
         "QUEUEBOT_SLACK_MONITORED_CHANNELS": '{"CMONITORED": "billing", "CNOTOPIC": ""}',
         "QUEUEBOT_TOPIC_KEYWORDS": '{"refunds": ["refund", "money back"]}',
+        # Reports every 3 s of arrivals, so a test sees beat make one; tests of older periods pass
+        # their own clock.
+        "QUEUEBOT_SLACK_REPORTS_CHANNEL": "CREPORTS",
+        "QUEUEBOT_REPORT_PERIOD_S": "3",
+        "QUEUEBOT_REPORT_CHECK_S": "1",
+        "QUEUEBOT_REPORT_GRACE_S": "0.5",
     }
 )
 

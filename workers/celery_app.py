@@ -13,7 +13,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import Queue as KombuQueue
 
-from core.jobs import OTHER_TASK_ROUTES, TASK_ROUTES, Queue
+from core.jobs import OTHER_TASK_ROUTES, REPORTS_ROUTE, TASK_ROUTES, Queue
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_concurrency": settings.worker_concurrency,
         "task_send_sent_event": True,
         "worker_send_task_events": True,
+        # `celery beat` (one per deployment) sends these. A tick nobody ran before the next is dropped
+        # rather than queued: each run catches up on the periods before it anyway.
+        "beat_schedule": {
+            "monitoring-reports": {
+                "task": REPORTS_ROUTE.task_name,
+                "schedule": settings.report_check_s,
+                "options": {"queue": REPORTS_ROUTE.queue.value, "expires": settings.report_check_s},
+            }
+        },
     }
 
 

@@ -19,6 +19,7 @@ from bots.web.routers import (
     health,
     jobs,
     knowledge,
+    reports,
     sentiment,
     trends,
 )
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
         sentiment.router,
         jobs.router,
         alerts.router,
+        reports.router,
         knowledge.router,
         trends.router,
     ):

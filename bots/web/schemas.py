@@ -92,6 +92,33 @@ class AlertPage(_Page):
     items: list[AlertOut]
 
 
+class ReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    topic: str
+    period_start: datetime
+    period_end: datetime
+    volume: int
+    negatives: int
+    neutrals: int
+    positives: int
+    negative_share: float
+    mean_score: float
+    previous: dict[str, Any] | None = Field(
+        description="volume, negative_share and mean_score of the period before; null when it had none."
+    )
+    alerts_raised: int
+    top_negative: list[dict[str, Any]]
+    key_terms: list[str]
+    summary: str
+    created_at: datetime
+
+
+class ReportPage(_Page):
+    items: list[ReportOut]
+
+
 class AlertStatusRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

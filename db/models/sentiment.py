@@ -37,4 +37,6 @@ class SentimentObservation(Base):
         UniqueConstraint("job_id", "item_index", "topic"),
         Index("ix_sentiment_observations_topic_occurred_at", "topic", "occurred_at"),
         Index("ix_sentiment_observations_occurred_at", "occurred_at"),
+        # Reports cover what arrived in a period.
+        Index("ix_sentiment_observations_created_at", "created_at"),
     )

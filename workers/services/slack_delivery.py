@@ -22,7 +22,16 @@ from core.jobs import SLACK_DELIVERY_ROUTE, JobSource
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
-from db.models import Alert, Conversation, DeliveryStatus, Job, Message, MessageRole, SlackDelivery
+from db.models import (
+    Alert,
+    Conversation,
+    DeliveryStatus,
+    Job,
+    Message,
+    MessageRole,
+    Report,
+    SlackDelivery,
+)
 from workers.celery_app import celery_app
 from workers.services.slack_coordination import (
     claim_channel_slot,
@@ -31,7 +40,7 @@ from workers.services.slack_coordination import (
     release_delivery_lease,
     take_delivery_lease,
 )
-from workers.services.slack_messages import alert_message, handoff_message, job_message
+from workers.services.slack_messages import alert_message, handoff_message, job_message, report_message
 
 log = logging.getLogger(__name__)
 
@@ -284,3 +293,27 @@ def _mark_delivery(
             .where(SlackDelivery.id == delivery_id, SlackDelivery.status == DeliveryStatus.PENDING)
             .values(status=status, message_ts=message_ts, error=error, sent_at=utcnow())
         )
+
+
+def post_report(report_id: int) -> None:
+    """Post a periodic report to the reports channel, once (a redelivered task sees its ts)."""
+    channel = get_settings().slack_reports_channel
+    if channel is None:
+        log.info("report %d: no Slack reports channel configured; not posted", report_id)
+        return
+    with session_scope() as session:
+        report = session.get(Report, report_id)
+        if report is None:
+            raise LookupError(f"report {report_id} does not exist")
+        if report.slack_message_ts is not None:
+            return
+        text, blocks = report_message(report)
+    _wait_for_channel(channel)
+    ts = _post(channel, None, None, None, text, blocks)
+    with session_scope() as session:
+        session.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.slack_message_ts.is_(None))
+            .values(slack_message_ts=ts)
+        )
+    log.info("report %d posted to %s", report_id, channel)

@@ -1,4 +1,5 @@
-"""Block Kit messages the workers post: a finished job's answer, a sentiment alert, a handoff notice.
+"""Block Kit messages the workers post: a finished job's answer, a sentiment alert, a periodic report,
+a handoff notice.
 
 The model and version appear only in a context block (small grey text), never in the answer itself.
 """
@@ -20,7 +21,7 @@ from core.slack import (
     result_text,
     section,
 )
-from db.models import Alert, Conversation, Job
+from db.models import Alert, Conversation, Job, Report
 
 EVIDENCE_SHOWN = 3
 
@@ -68,6 +69,18 @@ def alert_message(alert: Alert) -> tuple[str, list[Block]]:
     buttons = alert_buttons(alert.id, alert.status.value)
     if buttons is not None:
         blocks.append(buttons)
+    return text, blocks
+
+
+def report_message(report: Report) -> tuple[str, list[Block]]:
+    """A periodic report: its summary, the figures at a glance, the most negative items."""
+    period = f"{report.period_start:%Y-%m-%d %H:%M} to {report.period_end:%Y-%m-%d %H:%M} UTC"
+    text = f":bar_chart: Report on *{report.topic}*, {period}"
+    blocks = [section(text), section(report.summary)]
+    quotes = [str(item.get("text", "")) for item in report.top_negative[:EVIDENCE_SHOWN]]
+    if quotes:
+        blocks.append(section("Most negative:\n" + "\n".join(f"> {one_line(quote)}" for quote in quotes)))
+    blocks.append(context(f"report #{report.id} · {report.volume} items · /api/reports/{report.id}"))
     return text, blocks
 
 

@@ -19,7 +19,7 @@ from core.monitoring import SpikeRule
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Alert, SentimentObservation
-from db.trends import most_negative, trend
+from db.trends import as_evidence, most_negative, trend
 from workers.celery_app import celery_app
 from workers.monitoring.spikes import Spike, buckets_to_test, spike_in_bucket
 from workers.redis_client import redis_client
@@ -93,14 +93,7 @@ def _cooling_down(session: Session, topic: str, bucket: datetime, rule: SpikeRul
 def _store_alert(session: Session, topic: str, spike: Spike, rule: SpikeRule) -> int | None:
     end = spike.bucket_start + rule.bucket.length
     evidence = [
-        {
-            "observation_id": item.id,
-            "text": item.text,
-            "source": item.source,
-            "p_negative": round(item.p_negative, 4),
-            "occurred_at": item.occurred_at.isoformat(),
-        }
-        for item in most_negative(session, topic, spike.bucket_start, end, EVIDENCE_ITEMS)
+        as_evidence(item) for item in most_negative(session, topic, spike.bucket_start, end, EVIDENCE_ITEMS)
     ]
     alert = Alert(
         topic=topic,

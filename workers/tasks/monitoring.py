@@ -1,12 +1,19 @@
-"""Celery task: spike detection after each stored sentiment batch (io queue: database work only)."""
+"""Celery tasks of sentiment monitoring, on the io queue (database work only): spike detection after
+each stored sentiment batch, and the periodic reports Celery beat asks for."""
 
 from __future__ import annotations
 
-from core.jobs import SPIKE_DETECTION_ROUTE
+from core.jobs import REPORTS_ROUTE, SPIKE_DETECTION_ROUTE
 from workers.celery_app import celery_app
+from workers.services.reports import make_due_reports
 from workers.services.spike_detection import detect_spikes as run_detection
 
 
 @celery_app.task(name=SPIKE_DETECTION_ROUTE.task_name)
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     return run_detection(first_touched)
+
+
+@celery_app.task(name=REPORTS_ROUTE.task_name)
+def make_reports() -> list[int]:
+    return make_due_reports()

@@ -1,4 +1,5 @@
-"""Celery tasks on the io queue: post finished jobs and alerts to Slack (never from the web process)."""
+"""Celery tasks on the io queue: post finished jobs, alerts and reports to Slack (never from the web
+process)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from typing import Any
 
 from celery import Task
 
-from core.jobs import HANDOFF_NOTICE_ROUTE, SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE
+from core.jobs import HANDOFF_NOTICE_ROUTE, SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE, SLACK_REPORT_ROUTE
 from workers.celery_app import celery_app
 from workers.services import slack_delivery
 from workers.services.slack_delivery import RetryLater
 
-# Alerts have no attempt counter of their own: Celery's bounds them.
+# Alerts, notices and reports have no attempt counter of their own: Celery's bounds them.
 ALERT_MAX_RETRIES = 20
 
 
@@ -36,5 +37,13 @@ def post_alert_to_slack(self: Task[Any, Any], alert_id: int) -> None:
 def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str) -> None:
     try:
         slack_delivery.post_handoff(conversation_id, job_id)
+    except RetryLater as wait:
+        raise self.retry(countdown=wait.seconds, exc=wait) from None
+
+
+@celery_app.task(name=SLACK_REPORT_ROUTE.task_name, bind=True, max_retries=ALERT_MAX_RETRIES)
+def post_report_to_slack(self: Task[Any, Any], report_id: int) -> None:
+    try:
+        slack_delivery.post_report(report_id)
     except RetryLater as wait:
         raise self.retry(countdown=wait.seconds, exc=wait) from None

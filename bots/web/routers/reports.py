@@ -1,0 +1,31 @@
+"""Periodic monitoring reports (made by Celery beat's ``queuebot.make_reports``): list and read them."""
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from bots.web.deps import SessionDep
+from bots.web.routers._params import Limit, Offset
+from bots.web.schemas import ReportOut, ReportPage
+from db import queries
+from db.models import Report
+
+router = APIRouter(tags=["reports"])
+
+
+@router.get("/reports", response_model=ReportPage)
+def list_reports(
+    session: SessionDep,
+    topic: str | None = Query(default=None, max_length=100),
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ReportPage:
+    """Newest period first."""
+    page = queries.list_reports(session, topic=topic, limit=limit, offset=offset)
+    return ReportPage.of(page, ReportOut.model_validate)
+
+
+@router.get("/reports/{report_id}", response_model=ReportOut)
+def get_report(report_id: int, session: SessionDep) -> ReportOut:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} does not exist")
+    return ReportOut.model_validate(report)

@@ -1,0 +1,174 @@
+"""Periodic reports on real parts: a `celery beat` process asks, the worker stores one report per
+topic and period of arrivals with its figures, comparison and evidence, the API serves it and Slack
+gets it once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.replay import replay
+from cli.streams import StreamItem
+from core.jobs import JobKind, JobSource, JobStatus
+from core.settings import get_settings
+from db.engine import session_scope
+from db.models import Job, Report, SentimentObservation
+from tests.slack_fake import FakeSlack
+from workers.services.reports import closed_periods, make_due_reports
+
+START = datetime(2015, 2, 20, tzinfo=UTC)
+
+
+@pytest.fixture
+def beat(tmp_path: Path, celery_worker: object) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery beat` on the tests' Redis, sending the report task every second."""
+    log = (tmp_path / "beat.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(tmp_path / "schedule"),
+        ],  # fmt: skip
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def _reports(api: httpx.Client, topic: str, volume: int, timeout_s: float = 30) -> list[dict]:
+    """The topic's reports once they account for ``volume`` items (arrivals may straddle periods)."""
+    deadline = time.monotonic() + timeout_s
+    reports: list[dict] = []
+    while time.monotonic() < deadline:
+        reports = api.get("/api/reports", params={"topic": topic}).raise_for_status().json()["items"]
+        if sum(report["volume"] for report in reports) >= volume:
+            return reports
+        time.sleep(0.2)
+    raise AssertionError(f"reports on {topic} covering {volume} items expected; got {reports}")
+
+
+def test_beat_has_the_worker_report_each_topic_once_per_period_with_evidence_and_post_it_to_slack(
+    api: httpx.Client, fake_slack: FakeSlack, beat: subprocess.Popen[bytes]
+) -> None:
+    topic = f"report-{uuid.uuid4().hex[:6]}"
+    stream = [
+        StreamItem(
+            f"item {i}: " + ("flight delayed, baggage lost" if i % 3 else "lovely crew"),
+            START + timedelta(minutes=i),
+            topic,
+            "test",
+            "negative" if i % 3 else "positive",
+        )
+        for i in range(30)
+    ]
+
+    replay(api, stream, speed=0, batch_size=10, model="sentiment-general", given_labels=True, run_id=topic)
+
+    reports = _reports(api, topic, volume=30)
+    assert sum(r["negatives"] for r in reports) == 20 and sum(r["positives"] for r in reports) == 10
+    busiest = max(reports, key=lambda r: r["volume"])
+    assert busiest["summary"].startswith(f"{busiest['volume']} items on {topic}: ")
+    assert busiest["key_terms"][:3] == ["baggage", "delayed", "flight"]
+    assert busiest["top_negative"] and all("delayed" in item["text"] for item in busiest["top_negative"])
+    for report in reports:
+        period = datetime.fromisoformat(report["period_end"]) - datetime.fromisoformat(report["period_start"])
+        assert period == timedelta(seconds=get_settings().report_period_s)
+        assert api.get(f"/api/reports/{report['id']}").json() == report
+        fake_slack.wait_for("chat.postMessage", channel="CREPORTS", text=_report_heading(report))
+    time.sleep(3.0)  # more beat ticks: nothing is reported or posted twice
+    assert len(api.get("/api/reports", params={"topic": topic}).json()["items"]) == len(reports)
+    for report in reports:
+        assert (
+            len(fake_slack.calls_to("chat.postMessage", channel="CREPORTS", text=_report_heading(report)))
+            == 1
+        )
+
+
+def _report_heading(report: dict) -> str:
+    start = datetime.fromisoformat(report["period_start"])
+    end = datetime.fromisoformat(report["period_end"])
+    return f":bar_chart: Report on *{report['topic']}*, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+def _store_arrivals(topic: str, arrived_at: datetime, labels: list[str]) -> None:
+    with session_scope() as session:
+        job = Job(kind=JobKind.SENTIMENT, source=JobSource.API, input={}, status=JobStatus.DONE)
+        session.add(job)
+        session.flush()
+        for index, label in enumerate(labels):
+            p_negative = 0.9 if label == "negative" else 0.05
+            session.add(
+                SentimentObservation(
+                    job_id=job.id,
+                    item_index=index,
+                    text=f"refund {index}" if label == "negative" else f"fine {index}",
+                    topic=topic,
+                    source="test",
+                    label=label,
+                    p_negative=p_negative,
+                    p_neutral=0.05,
+                    p_positive=0.95 - p_negative,
+                    score=0.95 - 2 * p_negative,
+                    model_name="given-labels",
+                    model_version="test",
+                    occurred_at=START,
+                    created_at=arrived_at,
+                )
+            )
+
+
+def test_a_report_compares_with_the_period_before_and_missed_periods_are_caught_up(
+    celery_worker: object,
+) -> None:
+    # Long ago, so no other test's arrivals share these periods.
+    period = timedelta(seconds=get_settings().report_period_s)
+    now = datetime(2001, 1, 1, tzinfo=UTC)
+    settings = get_settings()
+    [(first_start, _), (second_start, _), (third_start, third_end)] = closed_periods(
+        now, settings.report_period_s, settings.report_grace_s, count=3
+    )
+    topic = f"compare-{uuid.uuid4().hex[:6]}"
+    _store_arrivals(topic, first_start, ["negative"] * 2 + ["neutral"] * 8)
+    _store_arrivals(topic, third_start - period, ["negative"] * 6 + ["neutral"] * 4)  # the second
+    _store_arrivals(topic, third_start + period / 2, ["neutral"] * 3)
+
+    made = make_due_reports(now)
+    again = make_due_reports(now)
+
+    assert again == []
+    with session_scope() as session:
+        reports = [session.get_one(Report, report_id) for report_id in made]
+        mine = sorted((r for r in reports if r.topic == topic), key=lambda r: r.period_start)
+        assert [(r.period_start, r.volume, r.negatives) for r in mine] == [
+            (first_start, 10, 2),
+            (second_start, 10, 6),
+            (third_start, 3, 0),
+        ]
+        assert mine[0].previous is None
+        assert mine[1].previous == {"volume": 10, "negative_share": 0.2, "mean_score": pytest.approx(0.51)}
+        assert (
+            "Negative share up 40 points on the period before (20% of 10); volume unchanged."
+            in mine[1].summary
+        )
+        assert mine[1].key_terms == ["refund"] and len(mine[1].top_negative) == 5
+        assert mine[2].period_end == third_end
