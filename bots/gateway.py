@@ -15,7 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.jobs import PAYLOAD_SCHEMAS, TASK_ROUTES, JobKind, JobSource, JobStatus, ReplyPayload
+from core.jobs import (
+    PAYLOAD_SCHEMAS,
+    TASK_ROUTES,
+    JobKind,
+    JobSource,
+    JobStatus,
+    ReplyPayload,
+    SentimentPayload,
+)
 from core.slack import SlackTarget
 from db import queries
 from db.base import utcnow
@@ -115,6 +123,7 @@ def _add_job(
 ) -> Job:
     if not isinstance(payload, PAYLOAD_SCHEMAS[kind]):
         raise TypeError(f"a {kind.value} job needs a {PAYLOAD_SCHEMAS[kind].__name__}")
+    now = utcnow()
     job = Job(
         id=str(uuid4()),
         kind=kind,
@@ -122,6 +131,8 @@ def _add_job(
         source=source,
         input=payload.model_dump(mode="json"),
         idempotency_key=idempotency_key,
+        events_from=payload.earliest_occurred_at(now) if isinstance(payload, SentimentPayload) else None,
+        created_at=now,
     )
     session.add(job)
     if slack_target is not None:

@@ -6,6 +6,7 @@ payload with the same schema, so both sides agree on its shape by construction.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -169,6 +170,11 @@ class SentimentPayload(_Payload):
             if missing:
                 raise ValueError(f"labels is 'given' but items {missing[:10]} have no label")
         return self
+
+    def earliest_occurred_at(self, received_at: datetime) -> datetime:
+        """The earliest time the batch's items will be stored under; an item without a time is
+        stored at its arrival, which is no earlier than ``received_at``."""
+        return min(item.occurred_at or received_at for item in self.items)
 
 
 PAYLOAD_SCHEMAS: dict[JobKind, type[_Payload]] = {

@@ -13,7 +13,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import Queue as KombuQueue
 
-from core.jobs import OTHER_TASK_ROUTES, REPORTS_ROUTE, TASK_ROUTES, Queue
+from core.jobs import OTHER_TASK_ROUTES, REPORTS_ROUTE, SPIKE_DETECTION_ROUTE, TASK_ROUTES, Queue
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "task": REPORTS_ROUTE.task_name,
                 "schedule": settings.report_check_s,
                 "options": {"queue": REPORTS_ROUTE.queue.value, "expires": settings.report_check_s},
-            }
+            },
+            # Buckets held back for batches that then failed, or whose last run raced another, are
+            # otherwise tested only when the next batch is stored.
+            "monitoring-held-back-spikes": {
+                "task": SPIKE_DETECTION_ROUTE.task_name,
+                "schedule": settings.report_check_s,
+                "args": [{}],
+                "options": {"queue": SPIKE_DETECTION_ROUTE.queue.value, "expires": settings.report_check_s},
+            },
         },
     }
 

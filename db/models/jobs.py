@@ -29,6 +29,9 @@ class Job(Base):
     # A client that retries a request with the same key gets the first job back, not a second one.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A sentiment batch's earliest item time. While the job is unfinished, spike detection leaves the
+    # buckets from then on untested: their counts are not complete (workers/services/spike_detection.py).
+    events_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

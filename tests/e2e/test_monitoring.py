@@ -14,9 +14,11 @@ from sqlalchemy import select
 
 from cli.replay import replay
 from cli.streams import StreamItem
+from core.jobs import TASK_ROUTES, JobKind, JobSource, Queue, SentimentItem, SentimentPayload
 from db.engine import session_scope
-from db.models import SentimentObservation
+from db.models import Job, SentimentObservation
 from tests.slack_fake import FakeSlack
+from workers.celery_app import celery_app
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -157,3 +159,74 @@ def test_the_evaluation_compares_alerts_of_two_replays_bucket_by_bucket(api: htt
     )
     assert (report.items, report.accuracy) == (157, 1.0)
     assert report.model_alerts_matched == report.human_alerts_matched == 1.0
+
+
+def test_a_bucket_is_judged_only_once_every_batch_with_earlier_items_is_stored(
+    api: httpx.Client, fake_slack: FakeSlack
+) -> None:
+    """A batch of hour 12's first half (all neutral) is still queued while the rest of the stream is
+    stored: judged then, hour 12 would look 100 % negative. The alert waits for the batch and measures
+    the whole hour: 12 negatives out of 24."""
+    topic = f"late-{uuid.uuid4().hex[:6]}"
+    calm = [item for item in _stream(topic) if not item.text.startswith(("hour 12 ", "a new hour"))]
+    first_half = [
+        StreamItem(
+            f"hour 12 early {i}: fine, thanks",
+            START + HOUR * 12 + timedelta(minutes=i),
+            topic,
+            "test",
+            "neutral",
+        )
+        for i in range(12)
+    ]
+    second_half = [
+        StreamItem(
+            f"hour 12 late {i}: this is awful",
+            START + HOUR * 12 + timedelta(minutes=30 + i),
+            topic,
+            "test",
+            "negative",
+        )
+        for i in range(12)
+    ]
+    closing = [StreamItem("a new hour", START + HOUR * 13, topic, "test", "neutral")]
+    # The early batch's job row exists (the gateway wrote it) but its message has not reached a worker.
+    payload = SentimentPayload(
+        items=[
+            SentimentItem(
+                text=i.text, topic=i.topic, source=i.source, occurred_at=i.occurred_at, label=i.label
+            )
+            for i in first_half
+        ],
+        labels="given",
+    )
+    with session_scope() as session:
+        job = Job(
+            kind=JobKind.SENTIMENT,
+            source=JobSource.API,
+            input=payload.model_dump(mode="json"),
+            events_from=first_half[0].occurred_at,
+        )
+        session.add(job)
+        session.flush()
+        early_job = job.id
+
+    replay(
+        api,
+        calm + second_half + closing,
+        speed=0,
+        batch_size=40,
+        model="sentiment-general",
+        given_labels=True,
+        run_id=topic,
+    )
+
+    time.sleep(1.0)
+    assert _alerts(api, topic, timeout_s=0) == []
+
+    celery_app.send_task(TASK_ROUTES[JobKind.SENTIMENT].task_name, args=[early_job], queue=Queue.BATCH.value)
+
+    [alert] = _alerts(api, topic)
+    assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
+    assert alert["value"] == {"negative_share": 0.5, "negative_volume": 12.0}[alert["metric"]]
+    assert len(_alert_posts(fake_slack, topic, wait=True)) == 1

@@ -8,17 +8,18 @@ twice: an alert is unique per topic, metric and bucket, and a topic in its coold
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.jobs import SLACK_ALERT_ROUTE
+from core.jobs import SLACK_ALERT_ROUTE, JobKind, JobStatus
 from core.monitoring import SpikeRule
 from core.settings import get_settings
+from db.base import utcnow
 from db.engine import session_scope
-from db.models import Alert, SentimentObservation
+from db.models import Alert, Job, SentimentObservation
 from db.trends import as_evidence, most_negative, trend
 from workers.celery_app import celery_app
 from workers.monitoring.spikes import Spike, buckets_to_test, spike_in_bucket
@@ -28,20 +29,42 @@ log = logging.getLogger(__name__)
 
 EVIDENCE_ITEMS = 5
 LOCK_TIMEOUT_S = 60
+# topic -> the first bucket (ISO) held back because batches with earlier items were still unfinished.
+HELD_BACK_KEY = "spikes:held-back"
 
 
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     """``first_touched``: topic -> the earliest ``occurred_at`` (ISO) of the batch's items on it.
-    Returns the ids of the alerts raised, each already sent on to Slack."""
+    Returns the ids of the alerts raised, each already sent on to Slack.
+
+    A bucket is tested only once its counts are final: a later item on the topic exists (the stream
+    has moved past it) and no unfinished sentiment job holds items from before its end. Batches are
+    stored out of order when a fast replay or several workers run them at once; without the second
+    condition a bucket would be judged on part of its items and part of its baseline. Buckets held
+    back that way are remembered per topic and tested by whichever later run finds them final; beat
+    also sends an empty run every ``report_check_s`` for those no later batch comes to.
+    """
     settings = get_settings()
+    redis = redis_client()
+    touched = {topic: datetime.fromisoformat(first) for topic, first in first_touched.items()}
+    for topic, first in redis.hgetall(HELD_BACK_KEY).items():
+        touched.setdefault(topic.decode(), datetime.fromisoformat(first.decode()))
     raised = []
-    for topic, first in sorted(first_touched.items()):
+    for topic, first in sorted(touched.items()):
         rule = settings.spike_rule_for(topic)
         # One detector per topic at a time: concurrent batches (a fast replay) would otherwise each
         # pass the cooldown check before either stored its alert.
-        lock = redis_client().lock(f"spikes:{topic}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
+        lock = redis.lock(f"spikes:{topic}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
         with lock, session_scope() as session:
-            raised += _detect_topic(session, topic, datetime.fromisoformat(first), rule)
+            held = redis.hget(HELD_BACK_KEY, topic)
+            if held is not None:
+                first = min(first, datetime.fromisoformat(held.decode()))
+            tested, held_from = _detect_topic(session, topic, first, rule)
+            raised += tested
+            if held_from is None:
+                redis.hdel(HELD_BACK_KEY, topic)
+            else:
+                redis.hset(HELD_BACK_KEY, topic, held_from.isoformat())
     for alert_id in raised:
         celery_app.send_task(
             SLACK_ALERT_ROUTE.task_name, args=[alert_id], queue=SLACK_ALERT_ROUTE.queue.value
@@ -49,15 +72,36 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     return raised
 
 
-def _detect_topic(session: Session, topic: str, first: datetime, rule: SpikeRule) -> list[int]:
+def unfinished_batches_from(session: Session) -> datetime | None:
+    """The earliest item time of the sentiment jobs not stored yet; buckets ending after it may still
+    grow. A job queued longer than the broker's visibility timeout is left out: its message is lost
+    or failing, and it must not stop detection for good."""
+    stale = utcnow() - timedelta(seconds=get_settings().broker_visibility_timeout_s)
+    return session.scalar(
+        select(func.min(Job.events_from)).where(
+            Job.kind == JobKind.SENTIMENT,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            Job.created_at > stale,
+        )
+    )
+
+
+def _detect_topic(
+    session: Session, topic: str, first: datetime, rule: SpikeRule
+) -> tuple[list[int], datetime | None]:
+    """(alerts raised, the first bucket held back for unfinished batches or None)."""
     latest = session.scalar(
         select(func.max(SentimentObservation.occurred_at)).where(SentimentObservation.topic == topic)
     )
     if latest is None:
-        return []
-    buckets = buckets_to_test(first, latest, rule)
+        return [], None
+    pending_from = unfinished_batches_from(session)
+    closed_until = latest if pending_from is None else min(latest, pending_from)
+    buckets = buckets_to_test(first, closed_until, rule)
+    open_buckets = buckets_to_test(first, latest, rule)
+    held_from = open_buckets[len(buckets)] if len(open_buckets) > len(buckets) else None
     if not buckets:
-        return []
+        return [], held_from
     length = rule.bucket.length
     series = trend(
         session, topic, rule.bucket, since=buckets[0] - length * rule.window, until=buckets[-1] + length
@@ -70,7 +114,7 @@ def _detect_topic(session: Session, topic: str, first: datetime, rule: SpikeRule
         alert_id = _store_alert(session, topic, spike, rule)
         if alert_id is not None:
             raised.append(alert_id)
-    return raised
+    return raised, held_from
 
 
 def _cooling_down(session: Session, topic: str, bucket: datetime, rule: SpikeRule) -> bool:
