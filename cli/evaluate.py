@@ -156,11 +156,16 @@ def evaluate_monitoring(
             raise typer.BadParameter(str(exc), param_hint="--human-prefix") from None
     console = Console()
     console.print(f"model labels vs human labels on {report.items} items: accuracy {report.accuracy:.4f}")
-    table = Table("topic", "model alerts", "human alerts", "same bucket")
+    table = Table("topic", "model alerts", "human alerts", "same bucket", "live = in order (model, human)")
     for topic in report.topics:
-        table.add_row(topic.topic, str(topic.model_alerts), str(topic.human_alerts), str(topic.matched))
+        live = f"{_yes(topic.model_live_as_in_order)}, {_yes(topic.human_live_as_in_order)}"
+        table.add_row(topic.topic, str(topic.model_alerts), str(topic.human_alerts), str(topic.matched), live)
     console.print(table)
     console.print(
         f"model alerts matched by human ones: {report.model_alerts_matched:.2f}; "
         f"human alerts matched by model ones: {report.human_alerts_matched:.2f}"
     )
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

@@ -157,6 +157,7 @@ def test_the_evaluation_compares_alerts_of_two_replays_bucket_by_bucket(api: htt
         1,
         1,
     )
+    assert agreement.model_live_as_in_order and agreement.human_live_as_in_order
     assert (report.items, report.accuracy) == (157, 1.0)
     assert report.model_alerts_matched == report.human_alerts_matched == 1.0
 
@@ -230,3 +231,29 @@ def test_a_bucket_is_judged_only_once_every_batch_with_earlier_items_is_stored(
     assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
     assert alert["value"] == {"negative_share": 0.5, "negative_volume": 12.0}[alert["metric"]]
     assert len(_alert_posts(fake_slack, topic, wait=True)) == 1
+
+
+def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: httpx.Client) -> None:
+    """The angry hour 12 ends a batch and is still filling when that batch is judged; the next batch
+    starts two hours later. Judging goes on from where it stopped, so hour 12 is still judged."""
+    topic = f"gap-{uuid.uuid4().hex[:6]}"
+    stream = [item for item in _stream(topic) if item.text != "a new hour"]
+    assert len(stream) == 156
+    later = StreamItem("two hours later", START + HOUR * 14, topic, "test", "neutral")
+
+    replay(api, stream, speed=0, batch_size=39, model="sentiment-general", given_labels=True, run_id=topic)
+    time.sleep(1.0)
+    assert _alerts(api, topic, timeout_s=0) == []  # hour 12 is the latest: nothing says it is over
+
+    replay(
+        api,
+        [later],
+        speed=0,
+        batch_size=1,
+        model="sentiment-general",
+        given_labels=True,
+        run_id=f"{topic}-later",
+    )
+
+    [alert] = _alerts(api, topic)
+    assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12

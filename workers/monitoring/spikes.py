@@ -66,17 +66,16 @@ def spike_in_bucket(series: Sequence[TrendPoint], tested: datetime, rule: SpikeR
     return max(spikes, key=lambda spike: spike.z, default=None)
 
 
-def buckets_to_test(first_touched: datetime, latest: datetime, rule: SpikeRule) -> list[datetime]:
-    """The closed buckets a batch of items may have changed: from the one before the batch's first
-    bucket (which the batch may just have closed) up to, not including, the topic's latest bucket
-    (still filling)."""
+def closed_buckets(start: datetime, latest: datetime, rule: SpikeRule) -> list[datetime]:
+    """The buckets from the one holding ``start`` up to, not including, the one holding ``latest``
+    (still filling: the stream has not moved past it)."""
     length = rule.bucket.length
-    start = rule.bucket.start_of(first_touched) - length
+    bucket = rule.bucket.start_of(start)
     end = rule.bucket.start_of(latest)
     buckets = []
-    while start < end:
-        buckets.append(start)
-        start += length
+    while bucket < end:
+        buckets.append(bucket)
+        bucket += length
     return buckets
 
 

@@ -22,14 +22,17 @@ from db.engine import session_scope
 from db.models import Alert, Job, SentimentObservation
 from db.trends import as_evidence, most_negative, trend
 from workers.celery_app import celery_app
-from workers.monitoring.spikes import Spike, buckets_to_test, spike_in_bucket
+from workers.monitoring.spikes import Spike, closed_buckets, spike_in_bucket
 from workers.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
 EVIDENCE_ITEMS = 5
 LOCK_TIMEOUT_S = 60
-# topic -> the first bucket (ISO) held back because batches with earlier items were still unfinished.
+# topic -> the first bucket (ISO) not judged yet. Every run goes on from there, so no bucket is skipped
+# however far apart the items of successive batches fall.
+JUDGED_UNTIL_KEY = "spikes:judged-until"
+# Topics whose next bucket waits for an unfinished batch with earlier items.
 HELD_BACK_KEY = "spikes:held-back"
 
 
@@ -37,39 +40,56 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     """``first_touched``: topic -> the earliest ``occurred_at`` (ISO) of the batch's items on it.
     Returns the ids of the alerts raised, each already sent on to Slack.
 
-    A bucket is tested only once its counts are final: a later item on the topic exists (the stream
-    has moved past it) and no unfinished sentiment job holds items from before its end. Batches are
-    stored out of order when a fast replay or several workers run them at once; without the second
-    condition a bucket would be judged on part of its items and part of its baseline. Buckets held
-    back that way are remembered per topic and tested by whichever later run finds them final; beat
-    also sends an empty run every ``report_check_s`` for those no later batch comes to.
+    Each topic's buckets are judged in time order, each once its counts are final: a later item on
+    the topic exists (the stream has moved past it) and no unfinished sentiment job holds items from
+    before its end. Batches are stored out of order when a fast replay or several workers run them
+    at once; without the second condition a bucket would be judged on part of its items and part of
+    its baseline. Topics held back that way are retried by every later run; beat also sends an empty
+    run every ``report_check_s`` for those no later batch comes to. Items arriving for a bucket
+    already judged (a late batch) have it judged again.
     """
     settings = get_settings()
     redis = redis_client()
-    touched = {topic: datetime.fromisoformat(first) for topic, first in first_touched.items()}
-    for topic, first in redis.hgetall(HELD_BACK_KEY).items():
-        touched.setdefault(topic.decode(), datetime.fromisoformat(first.decode()))
+    touched: dict[str, datetime | None] = {
+        topic: datetime.fromisoformat(first) for topic, first in first_touched.items()
+    }
+    for topic in redis.smembers(HELD_BACK_KEY):
+        touched.setdefault(topic.decode(), None)
     raised = []
     for topic, first in sorted(touched.items()):
         rule = settings.spike_rule_for(topic)
         # One detector per topic at a time: concurrent batches (a fast replay) would otherwise each
-        # pass the cooldown check before either stored its alert.
+        # pass the cooldown check before either stored its alert, or move the cursor past each other.
         lock = redis.lock(f"spikes:{topic}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
         with lock, session_scope() as session:
-            held = redis.hget(HELD_BACK_KEY, topic)
-            if held is not None:
-                first = min(first, datetime.fromisoformat(held.decode()))
-            tested, held_from = _detect_topic(session, topic, first, rule)
+            start = _judge_from(redis.hget(JUDGED_UNTIL_KEY, topic), first, rule)
+            if start is None:
+                redis.srem(HELD_BACK_KEY, topic)
+                continue
+            tested, judged_until, held = _detect_topic(session, topic, start, rule)
             raised += tested
-            if held_from is None:
-                redis.hdel(HELD_BACK_KEY, topic)
+            previous = redis.hget(JUDGED_UNTIL_KEY, topic)
+            if previous is None or datetime.fromisoformat(previous.decode()) < judged_until:
+                redis.hset(JUDGED_UNTIL_KEY, topic, judged_until.isoformat())
+            if held:
+                redis.sadd(HELD_BACK_KEY, topic)
             else:
-                redis.hset(HELD_BACK_KEY, topic, held_from.isoformat())
+                redis.srem(HELD_BACK_KEY, topic)
     for alert_id in raised:
         celery_app.send_task(
             SLACK_ALERT_ROUTE.task_name, args=[alert_id], queue=SLACK_ALERT_ROUTE.queue.value
         )
     return raised
+
+
+def _judge_from(judged_until: bytes | None, first: datetime | None, rule: SpikeRule) -> datetime | None:
+    """The first bucket this run judges: where the topic's judging stopped, or earlier when the batch
+    brought items to buckets judged already. Without a cursor (the topic's first batch, or Redis lost
+    it) the bucket before the batch's first is included: the batch may just have closed it."""
+    if judged_until is None:
+        return None if first is None else rule.bucket.start_of(first) - rule.bucket.length
+    cursor = datetime.fromisoformat(judged_until.decode())
+    return cursor if first is None else min(cursor, rule.bucket.start_of(first))
 
 
 def unfinished_batches_from(session: Session) -> datetime | None:
@@ -87,21 +107,31 @@ def unfinished_batches_from(session: Session) -> datetime | None:
 
 
 def _detect_topic(
-    session: Session, topic: str, first: datetime, rule: SpikeRule
-) -> tuple[list[int], datetime | None]:
-    """(alerts raised, the first bucket held back for unfinished batches or None)."""
+    session: Session, topic: str, start: datetime, rule: SpikeRule
+) -> tuple[list[int], datetime, bool]:
+    """Judges the topic's final buckets from ``start`` on. Returns the alerts raised, the first bucket
+    left unjudged, and whether it waits for an unfinished batch (rather than for the stream to move
+    past it)."""
     latest = session.scalar(
         select(func.max(SentimentObservation.occurred_at)).where(SentimentObservation.topic == topic)
     )
     if latest is None:
-        return [], None
+        return [], start, False
     pending_from = unfinished_batches_from(session)
-    closed_until = latest if pending_from is None else min(latest, pending_from)
-    buckets = buckets_to_test(first, closed_until, rule)
-    open_buckets = buckets_to_test(first, latest, rule)
-    held_from = open_buckets[len(buckets)] if len(open_buckets) > len(buckets) else None
+    final_until = latest if pending_from is None else min(latest, pending_from)
+    buckets = closed_buckets(start, final_until, rule)
+    judged_until = max(start, rule.bucket.start_of(final_until))
+    held = rule.bucket.start_of(final_until) < rule.bucket.start_of(latest)
+    log.debug(
+        "spikes on %s: judging %s to %s (latest item %s, unfinished batches from %s)",
+        topic,
+        start.isoformat(),
+        judged_until.isoformat(),
+        latest.isoformat(),
+        pending_from.isoformat() if pending_from else "-",
+    )
     if not buckets:
-        return [], held_from
+        return [], judged_until, held
     length = rule.bucket.length
     series = trend(
         session, topic, rule.bucket, since=buckets[0] - length * rule.window, until=buckets[-1] + length
@@ -114,7 +144,7 @@ def _detect_topic(
         alert_id = _store_alert(session, topic, spike, rule)
         if alert_id is not None:
             raised.append(alert_id)
-    return raised, held_from
+    return raised, judged_until, held
 
 
 def _cooling_down(session: Session, topic: str, bucket: datetime, rule: SpikeRule) -> bool:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.monitoring import Bucket, SpikeMetric, SpikeRule
 from db.trends import TrendPoint
-from workers.monitoring.spikes import buckets_to_test, spike_in_bucket, spikes_in_order
+from workers.monitoring.spikes import closed_buckets, spike_in_bucket, spikes_in_order
 
 START = datetime(2015, 2, 20, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -52,12 +52,12 @@ def test_a_flat_baseline_needs_a_real_rise_not_any_rise() -> None:
     assert spike_in_bucket(_series([5] * 12 + [15]), START + HOUR * 12, RULE) is not None
 
 
-def test_only_closed_buckets_are_tested_starting_with_the_one_a_batch_may_have_closed() -> None:
-    first = START + HOUR * 5 + timedelta(minutes=10)
+def test_closed_buckets_run_from_the_start_to_the_one_still_filling() -> None:
+    start = START + HOUR * 5 + timedelta(minutes=10)
     latest = START + HOUR * 8 + timedelta(minutes=1)
 
-    assert buckets_to_test(first, latest, RULE) == [START + HOUR * h for h in (4, 5, 6, 7)]
-    assert buckets_to_test(latest, latest, RULE) == [START + HOUR * 7]
+    assert closed_buckets(start, latest, RULE) == [START + HOUR * h for h in (5, 6, 7)]
+    assert closed_buckets(latest, latest, RULE) == []
 
 
 def test_a_finished_series_raises_in_time_order_and_respects_the_cooldown() -> None:
