@@ -48,6 +48,9 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        # file id -> the bytes uploaded to the URL files.getUploadURLExternal gave for it.
+        self.uploads: dict[str, bytes] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
 
@@ -124,7 +127,16 @@ class FakeSlack:
                     "permalink": permalink(str(params.get("channel")), str(params.get("message_ts"))),
                 },
                 "apps.connections.open": {"url": self.socket_mode_url},
+                "files.completeUploadExternal": {
+                    "files": [{"id": f["id"], "title": f.get("title")} for f in _files(params)]
+                },
             }
+            if method == "files.getUploadURLExternal":
+                file_id = f"F{next(self._file_ids):08d}"
+                answers[method] = {
+                    "file_id": file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+                }
             answer = {"ok": True, **answers.get(method, {})}
             self.calls.append(SlackCall(method, params, time.monotonic(), answer))
         return 200, answer, {}
@@ -134,7 +146,17 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):
+                    # The second step of files_upload_v2: the file's bytes, to the URL step one gave.
+                    with fake._lock:
+                        fake.uploads[self.path.removeprefix("/upload/")] = raw
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                body = raw.decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     params = json.loads(body or "{}")
                 else:
@@ -168,6 +190,12 @@ class FakeSlack:
                 return None
 
         return Handler
+
+
+def _files(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """files.completeUploadExternal's ``files``: a JSON list in a form field, or a list in JSON."""
+    files = params.get("files", "[]")
+    return json.loads(files) if isinstance(files, str) else list(files)
 
 
 def permalink(channel: str, message_ts: str) -> str:

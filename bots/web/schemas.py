@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
 from core.monitoring import Bucket
@@ -86,6 +86,12 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    has_chart: bool = Field(exclude=True)
+
+    @computed_field(description="The trend chart drawn when the alert was raised (PNG); null if none.")
+    @property
+    def chart_url(self) -> str | None:
+        return f"/api/alerts/{self.id}/chart.png" if self.has_chart else None
 
 
 class AlertPage(_Page):

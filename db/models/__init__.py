@@ -1,6 +1,6 @@
 """Every table of the project; importing this package registers them all on ``Base.metadata``."""
 
-from db.models.alerts import Alert, AlertStatus
+from db.models.alerts import Alert, AlertChart, AlertStatus
 from db.models.conversations import Conversation, ConversationStatus, Message, MessageRole
 from db.models.feedback import Feedback, Rating
 from db.models.jobs import Job
@@ -11,6 +11,7 @@ from db.models.slack import DeliveryStatus, SlackDelivery
 
 __all__ = [
     "Alert",
+    "AlertChart",
     "AlertStatus",
     "Conversation",
     "ConversationStatus",

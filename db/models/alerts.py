@@ -6,8 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint, exists
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from db.base import Base, UTCDateTime, enum_column, utcnow
 
@@ -16,6 +16,17 @@ class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+class AlertChart(Base):
+    """The trend chart (PNG) drawn when the alert was raised. A table of its own so that listing
+    alerts never reads the images."""
+
+    __tablename__ = "alert_charts"
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Alert(Base):
@@ -43,6 +54,7 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    has_chart: Mapped[bool] = column_property(exists().where(AlertChart.alert_id == id))
 
     __table_args__ = (
         Index("ix_alerts_status_created_at", "status", "created_at"),

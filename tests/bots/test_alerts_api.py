@@ -68,3 +68,13 @@ def test_moving_an_alert_needs_the_token(anonymous_api: httpx.Client) -> None:
 
     assert anonymous_api.post(f"/api/alerts/{alert_id}/resolve").status_code == 401
     assert anonymous_api.get(f"/api/alerts/{alert_id}").status_code == 401
+
+
+def test_a_chart_that_was_never_drawn_is_404_saying_so(api: httpx.Client) -> None:
+    alert_id = _new_alert()  # stored directly, as no detector run: no chart
+
+    assert api.get(f"/api/alerts/{alert_id}").json()["chart_url"] is None
+    missing_chart = api.get(f"/api/alerts/{alert_id}/chart.png")
+    assert missing_chart.status_code == 404 and "has no chart" in missing_chart.json()["detail"]
+    unknown = api.get("/api/alerts/999999999/chart.png")
+    assert unknown.status_code == 404 and "does not exist" in unknown.json()["detail"]

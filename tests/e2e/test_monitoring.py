@@ -4,6 +4,7 @@ posted once to the Slack alerts channel."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,13 @@ def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_
     assert all(item["text"].startswith("hour 12 ") and "awful" in item["text"] for item in alert["evidence"])
     [post] = _alert_posts(fake_slack, topic, wait=True)
     assert "Acknowledge" in str(post.params["blocks"])
+    # The trend chart goes into the alert's thread, and the API serves the same image.
+    [upload] = fake_slack.wait_for("files.completeUploadExternal", thread_ts=fake_slack.posted_ts(post))
+    assert upload.params["channel_id"] == "CALERTS"
+    [uploaded] = json.loads(upload.params["files"])
+    chart = api.get(alert["chart_url"]).raise_for_status()
+    assert chart.headers["content-type"] == "image/png"
+    assert fake_slack.uploads[uploaded["id"]] == chart.content and chart.content.startswith(b"\x89PNG")
 
     trend = api.get("/api/trends", params={"topic": topic, "bucket": "hour"}).raise_for_status().json()
     assert [p["volume"] for p in trend["points"]] == [12] * 13 + [1]
@@ -95,6 +103,7 @@ def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_
     time.sleep(1.0)
     assert len(_alerts(api, topic)) == 1
     assert len(_alert_posts(fake_slack, topic)) == 1
+    assert len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=fake_slack.posted_ts(post))) == 1
 
 
 def test_model_labelled_items_get_their_keyword_topics_too(api: httpx.Client) -> None:
@@ -147,6 +156,8 @@ def test_the_evaluation_compares_alerts_of_two_replays_bucket_by_bucket(api: htt
             == 0
         )
 
+    # Detection runs after each batch is stored, so its alerts may land after the replay returns.
+    assert _alerts(api, topic) and _alerts(api, prefix + topic)
     with session_scope() as session:
         report = evaluate_monitoring(session, get_settings(), prefix)
 
@@ -257,3 +268,22 @@ def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: h
 
     [alert] = _alerts(api, topic)
     assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
+
+
+def test_a_chart_upload_slack_refuses_for_now_is_retried_without_posting_the_alert_twice(
+    api: httpx.Client, fake_slack: FakeSlack
+) -> None:
+    topic = f"upload-{uuid.uuid4().hex[:6]}"
+    fake_slack.fail_next("files.getUploadURLExternal", 429, "ratelimited", retry_after=1)
+
+    stream = _stream(topic)
+    replay(api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=topic)
+
+    [post] = _alert_posts(fake_slack, topic, wait=True)
+    thread_ts = fake_slack.posted_ts(post)
+    [upload] = fake_slack.wait_for("files.completeUploadExternal", thread_ts=thread_ts)
+    refused = [c for c in fake_slack.calls_to("files.getUploadURLExternal") if c.answer.get("ok") is False]
+    assert refused and refused[-1].at < upload.at
+    time.sleep(1.0)
+    assert len(_alert_posts(fake_slack, topic)) == 1
+    assert len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=thread_ts)) == 1

@@ -19,9 +19,10 @@ from core.monitoring import SpikeRule
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
-from db.models import Alert, Job, SentimentObservation
-from db.trends import as_evidence, most_negative, trend
+from db.models import Alert, AlertChart, Job, SentimentObservation
+from db.trends import TrendPoint, as_evidence, most_negative, trend
 from workers.celery_app import celery_app
+from workers.monitoring.alert_chart import render_alert_chart
 from workers.monitoring.spikes import Spike, closed_buckets, spike_in_bucket
 from workers.redis_client import redis_client
 
@@ -141,7 +142,7 @@ def _detect_topic(
         spike = spike_in_bucket(series, bucket, rule)
         if spike is None or _cooling_down(session, topic, bucket, rule):
             continue
-        alert_id = _store_alert(session, topic, spike, rule)
+        alert_id = _store_alert(session, topic, spike, rule, _chart(topic, series, spike, rule))
         if alert_id is not None:
             raised.append(alert_id)
     return raised, judged_until, held
@@ -164,7 +165,19 @@ def _cooling_down(session: Session, topic: str, bucket: datetime, rule: SpikeRul
     )
 
 
-def _store_alert(session: Session, topic: str, spike: Spike, rule: SpikeRule) -> int | None:
+def _chart(topic: str, series: list[TrendPoint], spike: Spike, rule: SpikeRule) -> bytes | None:
+    """The alert's trend chart. An alert matters more than its picture: a chart that cannot be drawn
+    is logged with its error, and the alert is raised without one."""
+    try:
+        return render_alert_chart(topic, series, spike, rule)
+    except Exception:
+        log.exception("%s: no chart for the spike in %s", topic, spike.bucket_start.isoformat())
+        return None
+
+
+def _store_alert(
+    session: Session, topic: str, spike: Spike, rule: SpikeRule, chart: bytes | None
+) -> int | None:
     end = spike.bucket_start + rule.bucket.length
     evidence = [
         as_evidence(item) for item in most_negative(session, topic, spike.bucket_start, end, EVIDENCE_ITEMS)
@@ -181,6 +194,9 @@ def _store_alert(session: Session, topic: str, spike: Spike, rule: SpikeRule) ->
     try:
         with session.begin_nested():
             session.add(alert)
+            session.flush()
+            if chart is not None:
+                session.add(AlertChart(alert_id=alert.id, png=chart))
     except IntegrityError:
         # A concurrent run raised the same spike first.
         return None

@@ -1,14 +1,14 @@
 """Alerts raised by sentiment monitoring: list them, read one, acknowledge and resolve them (the
 same moves as the buttons on the alert in Slack)."""
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from bots.alerts import UnknownAlert, change_alert_status
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset
 from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
 from db import queries
-from db.models import Alert, AlertStatus
+from db.models import Alert, AlertChart, AlertStatus
 
 router = APIRouter(tags=["alerts"])
 
@@ -33,6 +33,21 @@ def get_alert(alert_id: int, session: SessionDep) -> AlertOut:
     if alert is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} does not exist")
     return AlertOut.model_validate(alert)
+
+
+@router.get(
+    "/alerts/{alert_id}/chart.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The chart as a PNG image."}},
+)
+def get_alert_chart(alert_id: int, session: SessionDep) -> Response:
+    """The trend chart drawn when the alert was raised: the spiking bucket against its baseline."""
+    chart = session.get(AlertChart, alert_id)
+    if chart is None:
+        exists = session.get(Alert, alert_id) is not None
+        detail = f"alert {alert_id} has no chart" if exists else f"alert {alert_id} does not exist"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+    return Response(chart.png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertStatusOut)

@@ -29,8 +29,7 @@ def test_manifest_subscribes_to_the_events_and_scopes_the_listeners_need() -> No
     assert {"app_mention", "message.im", "message.channels"} <= set(
         manifest["settings"]["event_subscriptions"]["bot_events"]
     )
-    assert {"app_mentions:read", "chat:write", "commands", "im:history", "channels:history"} <= set(
-        manifest["oauth_config"]["scopes"]["bot"]
-    )
+    needed = {"app_mentions:read", "chat:write", "files:write", "commands", "im:history", "channels:history"}
+    assert needed <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
