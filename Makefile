@@ -9,7 +9,7 @@ PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint models
+.PHONY: install system-packages run test lint models
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/queuebot up
 
-test: install
+# Redis, docker-compose and Chromium for the tests: installed when missing (scripts/system-packages).
+system-packages:
+	scripts/system-packages
+
+test: install system-packages
 	$(VENV)/bin/pytest
 
 lint: install
