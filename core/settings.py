@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.logs import LogFormat
 from core.monitoring import SpikeRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +44,24 @@ class Settings(BaseSettings):
 
     # --- web API -------------------------------------------------------------------------------
     api_token: SecretStr = SecretStr("dev-token-change-me")
+    # How long the web page's sign-in lasts (its session cookie; bots/web/web_session.py).
+    web_session_hours: float = Field(default=12.0, gt=0)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
 
     # Bodies above this are refused with 413 before they are parsed.
     max_request_bytes: int = 1_000_000
+
+    # --- observability ---------------------------------------------------------------------------
+    # "json": one JSON object per log line (web, workers, beat, command line), for a log collector.
+    log_format: LogFormat = "text"
+    # Prometheus usually scrapes without credentials from inside the network; set this when the web
+    # port is reachable from outside and the counts of jobs and alerts should not be.
+    metrics_require_token: bool = False
+    # Each process that runs jobs serves its own /metrics (job latency, model inference time, alerts
+    # raised) on this port; 0 serves none. A prefork child serves on port + its index (1, 2, ...).
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
 
     # --- Celery ---------------------------------------------------------------------------------
     # Soft limit raises inside the task so it can store `failed`; the hard limit kills the child.

@@ -50,7 +50,12 @@ def _factory(url: str) -> sessionmaker[Session]:
 
 
 def get_engine() -> Engine:
-    engine = _factory(get_settings().sqlalchemy_url).kw["bind"]
+    return engine_for(get_settings().sqlalchemy_url)
+
+
+def engine_for(url: str) -> Engine:
+    """This process's engine for ``url``: a web app built with settings of its own probes its own database."""
+    engine = _factory(url).kw["bind"]
     assert isinstance(engine, Engine)
     return engine
 

@@ -22,6 +22,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from workers.metrics import MODEL_INFERENCE
+
 log = logging.getLogger(__name__)
 
 In = TypeVar("In")
@@ -171,7 +173,10 @@ class MicroBatcher(Generic[In, Out]):
         items = [item for request in live for item in request.items]
         self.last_progress = time.monotonic()
         try:
-            results = list(self._run_batch(items))
+            # Timed here, where every job's inference happens, and labelled by the batcher's name (the
+            # model's). A call that raises is timed too: the model was busy for that long either way.
+            with MODEL_INFERENCE.labels(model=self.name).time():
+                results = list(self._run_batch(items))
             if len(results) != len(items):
                 raise RuntimeError(
                     f"{self.name}: model returned {len(results)} results for {len(items)} items"

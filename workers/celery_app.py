@@ -7,13 +7,22 @@ tasks themselves are listed in ``include`` and imported only by worker processes
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+)
 from kombu import Queue as KombuQueue
 
 from core.jobs import OTHER_TASK_ROUTES, REPORTS_ROUTE, SPIKE_DETECTION_ROUTE, TASK_ROUTES, Queue
+from core.logs import JOB_FIELD_DEFAULTS, install_record_factory, reset_task_id, set_task_id, use_format
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -95,12 +104,14 @@ def _runs_tasks_in_this_process(worker: Any) -> bool:
     return "solo" in pool_cls or "thread" in pool_cls
 
 
-def _prepare_process_for_jobs() -> None:
+def _prepare_process_for_jobs(process_index: int | None = None) -> None:
     from db.engine import dispose_engines
+    from workers.metrics import serve_worker_metrics
     from workers.registry import get_registry
 
     # Connections inherited through fork are shared with the parent; start with none.
     dispose_engines()
+    serve_worker_metrics(get_settings(), process_index)
     if get_settings().warm_up_models:
         get_registry().warm_up()
 
@@ -113,4 +124,56 @@ def _warm_up_in_main_process(sender: Any = None, **_: Any) -> None:
 
 @worker_process_init.connect
 def _warm_up_in_child_process(**_: Any) -> None:
-    _prepare_process_for_jobs()
+    from celery.utils.log import current_process_index
+
+    # 1, 2, ... for prefork children, so each serves its metrics on a port of its own.
+    _prepare_process_for_jobs(current_process_index())
+
+
+@after_setup_logger.connect
+def _format_worker_logs(logger: logging.Logger, format: str, colorize: bool, **_: Any) -> None:
+    # Celery (worker and beat) has just given the root logger its handlers; put the job id in their
+    # lines, or make them JSON. The text keeps Celery's own layout and colours.
+    from celery.utils.log import ColorFormatter
+
+    class JobTagFormatter(ColorFormatter):
+        def format(self, record: logging.LogRecord) -> str:
+            for name, default in JOB_FIELD_DEFAULTS.items():
+                if not hasattr(record, name):
+                    setattr(record, name, default)
+            return super().format(record)
+
+    install_record_factory()
+    if get_settings().log_format == "json":
+        use_format(logger.handlers, "json")
+        return
+    text = format.replace(" %(message)s", "%(job_tag)s %(message)s")
+    for handler in logger.handlers:
+        handler.setFormatter(JobTagFormatter(text, use_color=colorize))
+
+
+@after_setup_task_logger.connect
+def _format_task_logs(logger: logging.Logger, **_: Any) -> None:
+    # Celery's task logger does not propagate to the root; in JSON mode its lines must be JSON too.
+    if get_settings().log_format == "json":
+        use_format(logger.handlers, "json")
+
+
+# (task id, thread) -> the context token to restore when the task ends. The thread is part of the key:
+# a redelivered message can run while its first delivery still does, under the same task id.
+_task_tokens: dict[tuple[str, int], object] = {}
+
+
+@task_prerun.connect
+def _name_task_in_logs(task_id: str | None = None, **_: Any) -> None:
+    # Every task's lines name it (deliveries and spike detection too, which are not jobs). prerun and
+    # postrun run in the thread that runs the task, so each task thread sets only its own context.
+    if task_id is not None:
+        _task_tokens[task_id, threading.get_ident()] = set_task_id(task_id)
+
+
+@task_postrun.connect
+def _forget_task_in_logs(task_id: str | None = None, **_: Any) -> None:
+    token = _task_tokens.pop((task_id, threading.get_ident()), None) if task_id is not None else None
+    if token is not None:
+        reset_task_id(token)

@@ -10,15 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import Executable, update
 
+from core.job_events import job_channel
 from core.jobs import JobStatus, TaskRoute
+from core.logs import job_context
 from db.base import Base, utcnow
 from db.engine import session_scope
 from db.models import Job
 from workers.celery_app import celery_app
+from workers.metrics import observe_job_finished
+from workers.redis_client import redis_client
 from workers.services.slack_delivery import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -46,25 +52,52 @@ JobWork = Callable[[str, dict[str, Any]], JobOutcome]
 
 
 def run_job(job_id: str, work: JobWork) -> None:
-    job_input = _claim(job_id)
-    if job_input is None:
+    # Every line logged while the job runs, in this module or any code it calls, names the job.
+    with job_context(job_id):
+        _run(job_id, work)
+
+
+def _run(job_id: str, work: JobWork) -> None:
+    job = _claim(job_id)
+    if job is None:
         return
+    _announce(job_id, JobStatus.RUNNING)
     try:
-        outcome = work(job_id, job_input)
-        stored = _finish(job_id, outcome)
+        outcome = work(job_id, job.input)
+        finished_at = _finish(job_id, outcome)
     except Exception as exc:
         # Soft time limits arrive here too (SoftTimeLimitExceeded is an Exception).
-        _fail(job_id, exc)
+        failed_at = _fail(job_id, exc)
+        if failed_at is not None:
+            _announce(job_id, JobStatus.FAILED)
+            _observe(job, JobStatus.FAILED, failed_at)
         enqueue_deliveries(job_id)
         raise
-    if stored:
+    if finished_at is not None:
+        _announce(job_id, JobStatus.DONE)
+        _observe(job, JobStatus.DONE, finished_at)
         for route, args in outcome.follow_ups:
             celery_app.send_task(route.task_name, args=args, queue=route.queue.value)
     enqueue_deliveries(job_id)
 
 
-def _claim(job_id: str) -> dict[str, Any] | None:
-    """Mark the job running and return its input, or None when there is nothing to do."""
+def _announce(job_id: str, status: JobStatus) -> None:
+    """Wake whoever follows the job (the web page's event streams). After the commit, so a follower
+    that reads the row sees the change; a failed announcement only delays it (followers reread)."""
+    try:
+        redis_client().publish(job_channel(job_id), status.value)
+    except RedisError as exc:
+        log.warning("job %s: could not announce %s: %s", job_id, status.value, exc)
+
+
+def _observe(job: Job, status: JobStatus, finished_at: datetime) -> None:
+    # Only the delivery that stored the final state counts the job, so a redelivery never counts twice.
+    assert job.started_at is not None  # set by the claim
+    observe_job_finished(job.kind, status, job.created_at, job.started_at, finished_at)
+
+
+def _claim(job_id: str) -> Job | None:
+    """Mark the job running and return its row, or None when there is nothing to do."""
     with session_scope() as session:
         claimed = session.execute(
             update(Job)
@@ -72,7 +105,7 @@ def _claim(job_id: str) -> dict[str, Any] | None:
             .values(status=JobStatus.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1)
         ).rowcount
         if claimed:
-            return session.get_one(Job, job_id).input
+            return session.get_one(Job, job_id)
         job = session.get(Job, job_id)
     if job is None:
         # Rows are written before their messages are sent, so this is a message from another
@@ -86,8 +119,10 @@ def _claim(job_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _finish(job_id: str, outcome: JobOutcome) -> bool:
-    """Store the outcome unless another delivery of the job already did; returns whether it stored."""
+def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
+    """Store the outcome unless another delivery of the job already did; returns when it was stored,
+    or None when it was not."""
+    finished_at = utcnow()
     with session_scope() as session:
         stored = session.execute(
             update(Job)
@@ -98,25 +133,28 @@ def _finish(job_id: str, outcome: JobOutcome) -> bool:
                 error=None,
                 model_name=outcome.model_name,
                 model_version=outcome.model_version,
-                finished_at=utcnow(),
+                finished_at=finished_at,
             )
         ).rowcount
         if not stored:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
-            return False
+            return None
         session.add_all(outcome.rows)
         for statement in outcome.updates:
             session.execute(statement)
     log.info("job %s: done (%s %s)", job_id, outcome.model_name, outcome.model_version)
-    return True
+    return finished_at
 
 
-def _fail(job_id: str, exc: BaseException) -> None:
+def _fail(job_id: str, exc: BaseException) -> datetime | None:
+    """Store the failure unless the job is already final; returns when it was stored, or None."""
     error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+    failed_at = utcnow()
     with session_scope() as session:
-        session.execute(
+        stored = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
-            .values(status=JobStatus.FAILED, error=error, finished_at=utcnow())
-        )
+            .values(status=JobStatus.FAILED, error=error, finished_at=failed_at)
+        ).rowcount
     log.error("job %s: failed: %s", job_id, error)
+    return failed_at if stored else None

@@ -1,9 +1,12 @@
-"""The web application: the REST API under /api, with bearer-token auth.
+"""The web application: the REST API under /api (a bearer token, or the web page's session cookie),
+the web page at /, health, readiness and metrics.
 
 Run with ``uvicorn bots.web.app:create_app --factory``. This process never imports torch.
 """
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -11,46 +14,64 @@ from fastapi.responses import JSONResponse
 from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import require_token
+from bots.web.metrics import web_registry
 from bots.web.routers import (
     alerts,
     chat,
     conversations,
     generate,
     health,
+    job_events,
     jobs,
     knowledge,
+    metrics,
+    page,
     reports,
     sentiment,
+    session,
     trends,
 )
-from core.settings import get_settings
+from core.logs import use_format
+from core.settings import Settings, get_settings
 
 # How long a client should wait before retrying when the queue is unreachable.
 RETRY_AFTER_S = 5
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; ``settings`` (default: the environment's) decide how it is built and what /readyz and
+    /metrics look at. Request handlers read the process's settings."""
+    settings = settings or get_settings()
+    if settings.log_format == "json":
+        _log_json()
     app = FastAPI(
         title="queuebot",
         version="0.1.0",
         description="Chat replies, sentiment monitoring and text generation, run by Celery workers.",
     )
+    app.state.settings = settings
+    app.state.metrics_registry = web_registry(settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     api = [Depends(require_token)]
+    app.include_router(metrics.router, dependencies=api if settings.metrics_require_token else [])
     for router in (
         chat.router,
         conversations.router,
         generate.router,
         sentiment.router,
         jobs.router,
+        job_events.router,
         alerts.router,
         reports.router,
         knowledge.router,
         trends.router,
     ):
         app.include_router(router, prefix="/api", dependencies=api)
+    # The web page: its files are open (they hold no data), everything they show needs sign-in.
+    app.include_router(session.router)
+    app.include_router(page.router)
+    app.mount("/static", page.static_files(), name="static")
     if settings.slack_enabled and settings.slack_signing_secret is not None:
         # Imported here: a web app without Slack never loads bolt.
         from bots.slack.app import create_slack_app
@@ -59,6 +80,21 @@ def create_app() -> FastAPI:
         app.include_router(slack_events_router(create_slack_app(settings)))
     _register_error_handlers(app)
     return app
+
+
+def _log_json() -> None:
+    # uvicorn configured its loggers before calling this factory; the project's own loggers propagate
+    # to the root, which has no handler under uvicorn. All of them write JSON lines from here on.
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+        root.setLevel(logging.INFO)
+    handlers = [
+        *root.handlers,
+        *logging.getLogger("uvicorn").handlers,
+        *logging.getLogger("uvicorn.access").handlers,
+    ]
+    use_format(handlers, "json")
 
 
 def _register_error_handlers(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -19,25 +19,10 @@ from core.jobs import TASK_ROUTES, JobKind, JobSource, Queue, SentimentItem, Sen
 from db.engine import session_scope
 from db.models import Job, SentimentObservation
 from tests.slack_fake import FakeSlack
+from tests.surge_stream import HOUR, START, surge_stream
 from workers.celery_app import celery_app
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
-
-START = datetime(2015, 2, 20, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-
-
-def _stream(topic: str) -> list[StreamItem]:
-    """12 calm hours (2 of 12 items negative), an angry hour (10 of 12), one item the hour after,
-    which closes the angry hour."""
-    items = []
-    for hour, negatives in [*((h, 2) for h in range(12)), (12, 10)]:
-        for i in range(12):
-            label = "negative" if i < negatives else "neutral"
-            text = f"hour {hour} item {i}: " + ("this is awful" if label == "negative" else "fine, thanks")
-            items.append(StreamItem(text, START + HOUR * hour + timedelta(minutes=i), topic, "test", label))
-    items.append(StreamItem("a new hour", START + HOUR * 13, topic, "test", "neutral"))
-    return items
 
 
 def _alerts(api: httpx.Client, topic: str, timeout_s: float = 30) -> list[dict]:
@@ -65,7 +50,7 @@ def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_
     api: httpx.Client, fake_slack: FakeSlack
 ) -> None:
     topic = f"acme-{uuid.uuid4().hex[:6]}"
-    stream = _stream(topic)
+    stream = surge_stream(topic)
 
     report = replay(
         api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=topic
@@ -146,7 +131,7 @@ def test_the_evaluation_compares_alerts_of_two_replays_bucket_by_bucket(api: htt
 
     topic = f"eval-{uuid.uuid4().hex[:6]}"
     prefix = f"h{uuid.uuid4().hex[:4]}:"
-    stream = _stream(topic)
+    stream = surge_stream(topic)
     as_people = [StreamItem(i.text, i.occurred_at, prefix + topic, i.source, i.label) for i in stream]
     for items, run in ((stream, f"{topic}-a"), (as_people, f"{topic}-b")):
         assert (
@@ -180,7 +165,7 @@ def test_a_bucket_is_judged_only_once_every_batch_with_earlier_items_is_stored(
     stored: judged then, hour 12 would look 100 % negative. The alert waits for the batch and measures
     the whole hour: 12 negatives out of 24."""
     topic = f"late-{uuid.uuid4().hex[:6]}"
-    calm = [item for item in _stream(topic) if not item.text.startswith(("hour 12 ", "a new hour"))]
+    calm = [item for item in surge_stream(topic) if not item.text.startswith(("hour 12 ", "a new hour"))]
     first_half = [
         StreamItem(
             f"hour 12 early {i}: fine, thanks",
@@ -248,7 +233,7 @@ def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: h
     """The angry hour 12 ends a batch and is still filling when that batch is judged; the next batch
     starts two hours later. Judging goes on from where it stopped, so hour 12 is still judged."""
     topic = f"gap-{uuid.uuid4().hex[:6]}"
-    stream = [item for item in _stream(topic) if item.text != "a new hour"]
+    stream = [item for item in surge_stream(topic) if item.text != "a new hour"]
     assert len(stream) == 156
     later = StreamItem("two hours later", START + HOUR * 14, topic, "test", "neutral")
 
@@ -276,7 +261,7 @@ def test_a_chart_upload_slack_refuses_for_now_is_retried_without_posting_the_ale
     topic = f"upload-{uuid.uuid4().hex[:6]}"
     fake_slack.fail_next("files.getUploadURLExternal", 429, "ratelimited", retry_after=1)
 
-    stream = _stream(topic)
+    stream = surge_stream(topic)
     replay(api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=topic)
 
     [post] = _alert_posts(fake_slack, topic, wait=True)

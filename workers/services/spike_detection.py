@@ -22,6 +22,7 @@ from db.engine import session_scope
 from db.models import Alert, AlertChart, Job, SentimentObservation
 from db.trends import TrendPoint, as_evidence, most_negative, trend
 from workers.celery_app import celery_app
+from workers.metrics import count_alerts_raised
 from workers.monitoring.alert_chart import render_alert_chart
 from workers.monitoring.spikes import Spike, closed_buckets, spike_in_bucket
 from workers.redis_client import redis_client
@@ -76,6 +77,7 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
                 redis.sadd(HELD_BACK_KEY, topic)
             else:
                 redis.srem(HELD_BACK_KEY, topic)
+    count_alerts_raised(len(raised))  # stored and committed by now
     for alert_id in raised:
         celery_app.send_task(
             SLACK_ALERT_ROUTE.task_name, args=[alert_id], queue=SLACK_ALERT_ROUTE.queue.value

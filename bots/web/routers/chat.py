@@ -3,23 +3,27 @@
 from fastapi import APIRouter, Response, status
 
 from bots.gateway import submit_chat_message
-from bots.web.deps import SessionDep
+from bots.web.deps import CallerDep, SessionDep
 from bots.web.routers._params import IdempotencyKey
 from bots.web.schemas import ChatAccepted, ChatRequest, JobOut
-from core.jobs import JobSource
 
 router = APIRouter(tags=["chat"])
 
 
 @router.post("/chat", status_code=status.HTTP_202_ACCEPTED, response_model=ChatAccepted)
 def post_chat(
-    request: ChatRequest, session: SessionDep, response: Response, idempotency_key: IdempotencyKey = None
+    request: ChatRequest,
+    session: SessionDep,
+    caller: CallerDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> ChatAccepted:
-    """Send a message; the reply arrives as the result of the returned job."""
+    """Send a message; the reply arrives as the result of the returned job (follow it with GET
+    /api/jobs/{id}/events). Conversations started on the web page have the source ``web``."""
     job, created = submit_chat_message(
         session,
         request.message,
-        JobSource.API,
+        caller.source,
         conversation_id=request.conversation_id,
         idempotency_key=idempotency_key,
     )

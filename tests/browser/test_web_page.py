@@ -1,0 +1,131 @@
+"""The web page in a real browser against the real server, worker, Redis and database: sign in, chat
+with the bot, queue a generation, and watch an alert on the dashboard after a replay."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from cli.replay import replay
+from tests.surge_stream import surge_stream
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def test_only_the_api_token_opens_the_page(page: Page) -> None:
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Chat")).to_be_hidden()
+
+    page.get_by_label("API token").fill("not-the-token")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("alert").filter(has_text="not the API token")).to_be_visible()
+    page.get_by_label("API token").fill("test-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Chat")).to_be_visible()
+    # The session survives a reload (a cookie, not page state), and signing out ends it.
+    page.reload()
+    expect(page.get_by_placeholder(re.compile("Ask about"))).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.request.get("/api/jobs").status == 401
+
+
+def test_a_chat_message_shows_the_reply_the_worker_stored(signed_in: Page, api: httpx.Client) -> None:
+    page = signed_in
+    page.get_by_placeholder(re.compile("Ask about")).fill("How do I get a refund for my order?")
+    page.get_by_role("button", name="Send").click()
+
+    reply = page.locator("li.message.bot:not(.pending)").last
+    expect(reply).to_be_visible()
+    job_id = reply.get_attribute("data-job")
+    assert job_id
+    job = api.get(f"/api/jobs/{job_id}").json()
+    assert job["status"] == "done" and job["source"] == "web"
+    expect(reply.locator(".bubble")).to_have_text(job["result"]["reply"])
+    expect(page.locator("li.message.user .bubble")).to_have_text(["How do I get a refund for my order?"])
+
+    reply.get_by_role("button", name="Helpful", exact=True).click()
+    expect(reply.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
+    conversation = api.get(f"/api/conversations/{job['input']['conversation_id']}").json()
+    assert [m["role"] for m in conversation["messages"]] == ["user", "bot"]
+
+
+def test_asking_for_a_person_shows_the_handoff(signed_in: Page) -> None:
+    page = signed_in
+    page.get_by_placeholder(re.compile("Ask about")).fill("I want to talk to a human agent")
+    page.get_by_role("button", name="Send").click()
+
+    expect(page.locator("li.handoff-note")).to_contain_text("Handed over to a person")
+    expect(page.locator("li.message.bot .badge.handoff")).to_be_visible()
+
+
+def test_a_generation_queued_on_the_page_shows_its_texts(signed_in: Page, api: httpx.Client) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Generate").click()
+    prompt = f"The weather today {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Max new tokens").fill("8")
+    page.get_by_label("Sequences").fill("2")
+    page.get_by_label("Seed").fill("7")
+    page.get_by_role("button", name="Queue the job").click()
+
+    item = page.locator("#jobs > li").filter(has_text=prompt)
+    expect(item).to_have_attribute("data-status", "done")
+    job = api.get(f"/api/jobs/{item.get_attribute('data-job')}").json()
+    assert job["input"] | {"max_new_tokens": 8, "num_return_sequences": 2, "seed": 7} == job["input"]
+    expect(item.locator(".text")).to_have_text(job["result"]["texts"])
+
+
+def test_bad_generation_controls_are_refused_with_the_reason(signed_in: Page) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_label("Prompt").fill("anything")
+    # The browser's own checks would stop 9999 before it is sent; the server's are what count.
+    page.locator("#generate-form").evaluate("form => form.noValidate = true")
+    page.get_by_label("Max new tokens").fill("9999")
+    page.get_by_role("button", name="Queue the job").click()
+
+    expect(page.locator("#generate-error")).to_contain_text("max_new_tokens")
+
+
+def test_the_dashboard_shows_a_replayed_alert_with_its_chart_and_acknowledges_it(
+    signed_in: Page, api: httpx.Client
+) -> None:
+    topic = f"dash-{uuid.uuid4().hex[:6]}"
+    replay(api, surge_stream(topic), speed=0, batch_size=40, model="sentiment-general", given_labels=True)
+    _wait_for_alert(api, topic)
+    page = signed_in
+
+    page.get_by_role("button", name="Dashboard").click()
+    alert = page.locator(f'#alerts > li[data-topic="{topic}"]')
+    expect(alert).to_be_visible()
+    expect(alert.locator(".evidence li")).to_have_count(5)
+    expect(alert.locator(".evidence li").first).to_contain_text("awful")
+    chart = alert.get_by_role("img")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("image => image.complete && image.naturalWidth") == 800
+
+    page.get_by_label("Topic").select_option(topic)
+    expect(page.locator("#trend svg rect")).not_to_have_count(0)
+    expect(page.locator("#trend .alert-mark")).to_have_count(1)
+    expect(page.locator("#trend-summary")).to_contain_text("157 items")
+
+    alert.get_by_role("button", name="Acknowledge").click()
+    expect(alert.locator(".badge")).to_have_text("acknowledged")
+    expect(alert.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    stored = api.get("/api/alerts", params={"topic": topic}).json()["items"][0]
+    assert (stored["status"], stored["acknowledged_by"]) == ("acknowledged", "web page")
+
+
+def _wait_for_alert(api: httpx.Client, topic: str, timeout_s: float = 30) -> None:
+    """Detection runs after the replay's batches are stored; the page is opened once it has."""
+    deadline = time.monotonic() + timeout_s
+    while not api.get("/api/alerts", params={"topic": topic}).json()["items"]:
+        assert time.monotonic() < deadline, f"no alert on {topic} after {timeout_s} s"
+        time.sleep(0.1)
