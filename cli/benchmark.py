@@ -64,7 +64,7 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
     texts = _texts(settings.data_dir, max(options.texts, options.single_text_jobs, options.naive_texts))
     # The raw speed of this machine drifts by 10-20 % between minutes; measuring it before and after
     # the system runs, and comparing with the mean, keeps the ratio honest.
-    raw_before = _raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
+    raw_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
     figures: list[Figure] = []
 
     with tempfile.TemporaryDirectory(prefix="queuebot-benchmark-") as scratch:
@@ -102,7 +102,7 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
             figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
         finally:
             stack.stop()
-    raw_after = _raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
+    raw_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
     figures.insert(
         0,
         Figure(
@@ -124,7 +124,7 @@ def _texts(data_dir: Path, count: int) -> list[str]:
     return texts[:count]
 
 
-def _raw_forward_speed(folder: Path, texts: list[str], device: str) -> float:
+def raw_forward_speed(folder: Path, texts: list[str], device: str) -> float:
     """Texts per second of the classifier alone, in this process: no queue, no database."""
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device

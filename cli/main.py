@@ -14,7 +14,7 @@ from cli.kb import kb_app
 from cli.logging_setup import configure_logging
 from cli.models import models_app
 from cli.train import train_app
-from core.settings import ModelProfile, get_settings
+from core.settings import ModelProfile, Settings, get_settings
 
 app = typer.Typer(
     help="queuebot: chat replies, sentiment monitoring and generation on Celery.", no_args_is_help=True
@@ -136,6 +136,13 @@ def replay(
         str | None, typer.Option(help="Reuse to resume an interrupted replay without sending twice.")
     ] = None,
     wait: Annotated[bool, typer.Option(help="Wait until every job is stored, and report items/s.")] = True,
+    compare_raw: Annotated[
+        bool,
+        typer.Option(
+            help="Also time the model's raw batched forward pass here, before and after, on 1,000 of the "
+            "stream's texts, and print the replay's speed as a share of it (needs the models locally)."
+        ),
+    ] = False,
 ) -> None:
     """Replay a recorded stream through the REST API at a chosen speed, with progress."""
     from dataclasses import replace
@@ -158,6 +165,10 @@ def replay(
         items = [replace(item, topic=f"{topic_prefix}{item.topic}"[:100]) for item in items]
     if labels == "given" and any(item.label is None for item in items):
         raise typer.BadParameter(f"{path} has items without a label", param_hint="--labels")
+    if compare_raw and (labels != "model" or not wait):
+        raise typer.BadParameter("needs --labels model and --wait", param_hint="--compare-raw")
+    raw_texts = [item.text for item in items[:RAW_COMPARISON_TEXTS]]
+    raw_before = _raw_speed(settings, model, raw_texts) if compare_raw else None
     base_url = url or f"http://{settings.web_host}:{settings.web_port}"
     headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}
     span = items[-1].occurred_at - items[0].occurred_at
@@ -185,8 +196,31 @@ def replay(
             report.items_per_s,
             report.failed_jobs,
         )
+    if raw_before is not None and report.items_per_s is not None:
+        raw_after = _raw_speed(settings, model, raw_texts)
+        raw = (raw_before + raw_after) / 2
+        log.info(
+            "raw batched forward pass of %s: %.1f texts/s (%.1f before, %.1f after); system / raw = %.2f",
+            model,
+            raw,
+            raw_before,
+            raw_after,
+            report.items_per_s / raw,
+        )
     if report.failed_jobs:
         raise typer.Exit(1)
+
+
+# The raw speed drifts by 10-20 % between minutes here; timing it before and after the replay and
+# comparing with the mean keeps the ratio honest (as `queuebot benchmark` does).
+RAW_COMPARISON_TEXTS = 1000
+
+
+def _raw_speed(settings: Settings, model: str, texts: list[str]) -> float:
+    from cli.benchmark import raw_forward_speed
+    from workers.model_store import ModelStore
+
+    return raw_forward_speed(ModelStore(settings.models_dir).folder(model), texts, settings.device)
 
 
 @app.command()

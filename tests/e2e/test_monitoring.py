@@ -272,3 +272,28 @@ def test_a_chart_upload_slack_refuses_for_now_is_retried_without_posting_the_ale
     time.sleep(1.0)
     assert len(_alert_posts(fake_slack, topic)) == 1
     assert len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=thread_ts)) == 1
+
+
+def test_detection_calls_that_find_a_run_going_leave_their_topics_to_it(api: httpx.Client) -> None:
+    """While one run judges, every other call only notes its topics and returns; whichever run comes
+    next judges them all. Here the run lock is held through a whole replay, then given back."""
+    from workers.redis_client import redis_client
+    from workers.services.spike_detection import RUN_LOCK_KEY, TOUCHED_KEY, detect_spikes
+
+    topic = f"coalesce-{uuid.uuid4().hex[:6]}"
+    run = redis_client().lock(RUN_LOCK_KEY, timeout=120)
+    assert run.acquire(blocking=False)
+    try:
+        stream = surge_stream(topic)
+        replay(api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True)
+        time.sleep(1.0)  # the batches' detection calls have come and gone
+        assert _alerts(api, topic, timeout_s=0) == []
+        assert redis_client().hexists(TOUCHED_KEY, topic)
+    finally:
+        run.release()
+
+    [alert_id] = detect_spikes({})
+
+    [alert] = _alerts(api, topic)
+    assert alert["id"] == alert_id and datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
+    assert not redis_client().hexists(TOUCHED_KEY, topic)

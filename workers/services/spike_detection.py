@@ -8,8 +8,10 @@ twice: an alert is unique per topic, metric and bucket, and a topic in its coold
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from redis import Redis
+from redis.commands.core import Script
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,11 +38,39 @@ LOCK_TIMEOUT_S = 60
 JUDGED_UNTIL_KEY = "spikes:judged-until"
 # Topics whose next bucket waits for an unfinished batch with earlier items.
 HELD_BACK_KEY = "spikes:held-back"
+# topic -> the earliest item (µs since the epoch) of the stored batches no run has judged yet.
+TOUCHED_KEY = "spikes:touched"
+# Held by the one run that judges the noted topics.
+RUN_LOCK_KEY = "spikes:run"
+
+# Keep each topic's earliest time: ARGV is topic, µs, topic, µs, ...
+_MERGE_EARLIEST = Script(
+    None,
+    b"""
+    for i = 1, #ARGV, 2 do
+        local current = redis.call('HGET', KEYS[1], ARGV[i])
+        if not current or tonumber(ARGV[i + 1]) < tonumber(current) then
+            redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+        end
+    end
+    """,  # bytes: a str would need a client's encoder at import
+)
+# Clear the notes a run judged, unless a batch replaced one meanwhile: ARGV as above.
+_FORGET_UNCHANGED = Script(
+    None,
+    b"""
+    for i = 1, #ARGV, 2 do
+        if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+            redis.call('HDEL', KEYS[1], ARGV[i])
+        end
+    end
+    """,
+)
 
 
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     """``first_touched``: topic -> the earliest ``occurred_at`` (ISO) of the batch's items on it.
-    Returns the ids of the alerts raised, each already sent on to Slack.
+    Returns the ids of the alerts this call raised, each already sent on to Slack.
 
     Each topic's buckets are judged in time order, each once its counts are final: a later item on
     the topic exists (the stream has moved past it) and no unfinished sentiment job holds items from
@@ -49,19 +79,50 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     its baseline. Topics held back that way are retried by every later run; beat also sends an empty
     run every ``report_check_s`` for those no later batch comes to. Items arriving for a bucket
     already judged (a late batch) have it judged again.
+
+    Runs coalesce: the batch's topics are noted in Redis, and one run at a time judges everything
+    noted, again and again until nothing new is, while the calls that find a run going return at
+    once. A burst of batches (a replay sends dozens at a time) costs a few runs, not one per batch.
     """
-    settings = get_settings()
     redis = redis_client()
-    touched: dict[str, datetime | None] = {
-        topic: datetime.fromisoformat(first) for topic, first in first_touched.items()
-    }
+    if first_touched:
+        _note_touched(redis, first_touched)
+    raised: list[int] = []
+    while True:
+        run = redis.lock(RUN_LOCK_KEY, timeout=LOCK_TIMEOUT_S)
+        if not run.acquire(blocking=False):
+            return raised  # the run going judges what was just noted before it stops
+        try:
+            while True:
+                raised += _judge_noted(redis)
+                if not redis.exists(TOUCHED_KEY):
+                    break
+        finally:
+            run.release()
+        # A note made after the run's last look and before its release: that caller found the run
+        # going and left; look again.
+        if not redis.exists(TOUCHED_KEY):
+            return raised
+
+
+def _note_touched(redis: Redis, first_touched: dict[str, str]) -> None:
+    earliest = {topic: _micros(datetime.fromisoformat(first)) for topic, first in first_touched.items()}
+    _MERGE_EARLIEST(keys=[TOUCHED_KEY], args=[x for pair in earliest.items() for x in pair], client=redis)
+
+
+def _judge_noted(redis: Redis) -> list[int]:
+    """One pass over the noted and the held-back topics; a topic's note is cleared unless a newer one
+    (earlier items) replaced it meanwhile."""
+    settings = get_settings()
+    noted = {topic.decode(): int(first) for topic, first in redis.hgetall(TOUCHED_KEY).items()}
+    touched: dict[str, datetime | None] = {topic: _from_micros(first) for topic, first in noted.items()}
     for topic in redis.smembers(HELD_BACK_KEY):
         touched.setdefault(topic.decode(), None)
     raised = []
     for topic, first in sorted(touched.items()):
         rule = settings.spike_rule_for(topic)
-        # One detector per topic at a time: concurrent batches (a fast replay) would otherwise each
-        # pass the cooldown check before either stored its alert, or move the cursor past each other.
+        # One detector per topic at a time, also when a run outlives its lock: two would each pass
+        # the cooldown check before either stored its alert, or move the cursor past each other.
         lock = redis.lock(f"spikes:{topic}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
         with lock, session_scope() as session:
             start = _judge_from(redis.hget(JUDGED_UNTIL_KEY, topic), first, rule)
@@ -77,12 +138,22 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
                 redis.sadd(HELD_BACK_KEY, topic)
             else:
                 redis.srem(HELD_BACK_KEY, topic)
+    if noted:
+        _FORGET_UNCHANGED(keys=[TOUCHED_KEY], args=[x for pair in noted.items() for x in pair], client=redis)
     count_alerts_raised(len(raised))  # stored and committed by now
     for alert_id in raised:
         celery_app.send_task(
             SLACK_ALERT_ROUTE.task_name, args=[alert_id], queue=SLACK_ALERT_ROUTE.queue.value
         )
     return raised
+
+
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000)
+
+
+def _from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
 def _judge_from(judged_until: bytes | None, first: datetime | None, rule: SpikeRule) -> datetime | None:
