@@ -7,6 +7,8 @@ here, at collection time; the session fixtures start the real servers on it.
 import os
 import tempfile
 
+import pytest
+
 from cli.redis_server import free_port
 
 _state_dir = tempfile.mkdtemp(prefix="queuebot-tests-")
@@ -41,3 +43,13 @@ os.environ.update(
 )
 
 pytest_plugins = ["tests.model_fixtures", "tests.knowledge_fixtures", "tests.stack_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _cli_leaves_logging_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's logging setup replaces the root handlers with a stream handler on the stderr that
+    CliRunner gives each command and closes after it; the in-process worker's threads, still running,
+    would then log into a closed file. Tests of the CLI check what it prints and stores, not this."""
+    import cli.main
+
+    monkeypatch.setattr(cli.main, "configure_logging", lambda *args, **kwargs: None)

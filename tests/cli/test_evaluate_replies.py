@@ -31,8 +31,6 @@ def test_the_command_prints_and_writes_routing_paths_similarity_and_out_of_scope
     tiny_models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_models_dir(tiny_models_dir)
-    # The CLI's own logging setup replaces the root handlers (pytest's capture among them).
-    monkeypatch.setattr(cli.main, "configure_logging", lambda *args, **kwargs: None)
     out = tmp_path / "replies.json"
 
     result = CliRunner().invoke(cli.main.app, ["evaluate-replies", "--limit", "12", "--out", str(out)])

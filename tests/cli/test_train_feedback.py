@@ -42,8 +42,6 @@ def place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Place]:
     url = f"sqlite:///{tmp_path / 'queuebot.db'}"
     monkeypatch.setenv("QUEUEBOT_DATABASE_URL", url)
     monkeypatch.setenv("QUEUEBOT_MODELS_DIR", str(tmp_path / "models"))
-    # The CLI's own logging setup replaces the root handlers (pytest's capture among them).
-    monkeypatch.setattr(cli.main, "configure_logging", lambda *args, **kwargs: None)
     reset_settings_cache()
     upgrade_to_head(url)
     yield Place(ModelStore(tmp_path / "models"), tmp_path)

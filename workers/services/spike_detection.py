@@ -38,25 +38,35 @@ LOCK_TIMEOUT_S = 60
 JUDGED_UNTIL_KEY = "spikes:judged-until"
 # Topics whose next bucket waits for an unfinished batch with earlier items.
 HELD_BACK_KEY = "spikes:held-back"
-# topic -> the earliest item (µs since the epoch) of the stored batches no run has judged yet.
+# topic -> "<earliest item, µs since the epoch>:<note number>" for the stored batches no run has
+# judged yet. The number changes with every note, even one that leaves the earliest time as it was,
+# so a run clears only the notes it has seen.
 TOUCHED_KEY = "spikes:touched"
+NOTE_NUMBER_KEY = "spikes:touched:number"
 # Held by the one run that judges the noted topics.
 RUN_LOCK_KEY = "spikes:run"
 
-# Keep each topic's earliest time: ARGV is topic, µs, topic, µs, ...
-_MERGE_EARLIEST = Script(
+# Note topics, keeping each one's earliest time: ARGV is topic, µs, topic, µs, ...
+_NOTE = Script(
     None,
     b"""
+    local number = redis.call('INCR', KEYS[2])
     for i = 1, #ARGV, 2 do
+        -- Times stay strings: Lua would print a 16-digit number as 1.4e+15.
+        local earliest = ARGV[i + 1]
         local current = redis.call('HGET', KEYS[1], ARGV[i])
-        if not current or tonumber(ARGV[i + 1]) < tonumber(current) then
-            redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+        if current then
+            local seen = string.match(current, '^(-?%d+)')
+            if tonumber(seen) < tonumber(earliest) then
+                earliest = seen
+            end
         end
+        redis.call('HSET', KEYS[1], ARGV[i], earliest .. ':' .. number)
     end
     """,  # bytes: a str would need a client's encoder at import
 )
-# Clear the notes a run judged, unless a batch replaced one meanwhile: ARGV as above.
-_FORGET_UNCHANGED = Script(
+# Clear the notes a run judged, unless a batch noted the topic again meanwhile: ARGV is topic, note.
+_FORGET_SEEN = Script(
     None,
     b"""
     for i = 1, #ARGV, 2 do
@@ -86,7 +96,7 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     """
     redis = redis_client()
     if first_touched:
-        _note_touched(redis, first_touched)
+        note_touched(redis, first_touched)
     raised: list[int] = []
     while True:
         run = redis.lock(RUN_LOCK_KEY, timeout=LOCK_TIMEOUT_S)
@@ -105,17 +115,30 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
             return raised
 
 
-def _note_touched(redis: Redis, first_touched: dict[str, str]) -> None:
+def note_touched(redis: Redis, first_touched: dict[str, str]) -> None:
     earliest = {topic: _micros(datetime.fromisoformat(first)) for topic, first in first_touched.items()}
-    _MERGE_EARLIEST(keys=[TOUCHED_KEY], args=[x for pair in earliest.items() for x in pair], client=redis)
+    args = [x for pair in earliest.items() for x in pair]
+    _NOTE(keys=[TOUCHED_KEY, NOTE_NUMBER_KEY], args=args, client=redis)
+
+
+def read_notes(redis: Redis) -> dict[str, str]:
+    """topic -> its note, as a run sees them before judging."""
+    return {topic.decode(): note.decode() for topic, note in redis.hgetall(TOUCHED_KEY).items()}
+
+
+def forget_seen(redis: Redis, seen: dict[str, str]) -> None:
+    if seen:
+        _FORGET_SEEN(keys=[TOUCHED_KEY], args=[x for pair in seen.items() for x in pair], client=redis)
 
 
 def _judge_noted(redis: Redis) -> list[int]:
-    """One pass over the noted and the held-back topics; a topic's note is cleared unless a newer one
-    (earlier items) replaced it meanwhile."""
+    """One pass over the noted and the held-back topics; a topic's note is cleared unless a batch
+    noted the topic again meanwhile."""
     settings = get_settings()
-    noted = {topic.decode(): int(first) for topic, first in redis.hgetall(TOUCHED_KEY).items()}
-    touched: dict[str, datetime | None] = {topic: _from_micros(first) for topic, first in noted.items()}
+    noted = read_notes(redis)
+    touched: dict[str, datetime | None] = {
+        topic: _from_micros(int(note.partition(":")[0])) for topic, note in noted.items()
+    }
     for topic in redis.smembers(HELD_BACK_KEY):
         touched.setdefault(topic.decode(), None)
     raised = []
@@ -138,8 +161,7 @@ def _judge_noted(redis: Redis) -> list[int]:
                 redis.sadd(HELD_BACK_KEY, topic)
             else:
                 redis.srem(HELD_BACK_KEY, topic)
-    if noted:
-        _FORGET_UNCHANGED(keys=[TOUCHED_KEY], args=[x for pair in noted.items() for x in pair], client=redis)
+    forget_seen(redis, noted)
     count_alerts_raised(len(raised))  # stored and committed by now
     for alert_id in raised:
         celery_app.send_task(

@@ -1,0 +1,48 @@
+"""What a batch notes for spike detection, in a real Redis: each topic's earliest item is kept, and a
+run clears only the notes it has seen, so a batch stored during a run is judged by the next pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+
+from cli.redis_server import RedisServer
+from workers.redis_client import redis_client
+from workers.services.spike_detection import TOUCHED_KEY, forget_seen, note_touched, read_notes
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[Redis]:
+    client = redis_client()
+    client.delete(TOUCHED_KEY)
+    yield client
+    client.delete(TOUCHED_KEY)
+
+
+def _earliest(notes: dict[str, str], topic: str) -> int:
+    return int(notes[topic].partition(":")[0])
+
+
+def test_each_topic_keeps_its_earliest_item(redis: Redis) -> None:
+    note_touched(redis, {"acme": "2015-02-20T12:00:00+00:00", "globex": "2015-02-20T13:00:00+00:00"})
+    note_touched(redis, {"acme": "2015-02-20T14:00:00+00:00"})
+    note_touched(redis, {"globex": "2015-02-20T09:30:00+00:00"})
+
+    notes = read_notes(redis)
+
+    assert _earliest(notes, "acme") == 1_424_433_600_000_000  # 12:00, not the later 14:00
+    assert _earliest(notes, "globex") == 1_424_424_600_000_000  # 09:30
+
+
+def test_a_run_clears_what_it_saw_but_not_a_batch_noted_during_it(redis: Redis) -> None:
+    note_touched(redis, {"acme": "2015-02-20T12:00:00+00:00", "globex": "2015-02-20T13:00:00+00:00"})
+    seen = read_notes(redis)
+    # While the run judges, another batch on acme is stored: later items, so the earliest time stays.
+    note_touched(redis, {"acme": "2015-02-20T15:00:00+00:00"})
+
+    forget_seen(redis, seen)
+
+    left = read_notes(redis)
+    assert list(left) == ["acme"] and _earliest(left, "acme") == _earliest(seen, "acme")
