@@ -189,15 +189,17 @@ def _wait_for_web(base_url: str, web: Child) -> None:
 
 
 def _banner(settings: Settings, base_url: str) -> str:
-    token = settings.api_token.get_secret_value()
+    # The token itself is never written to the logs: the banner names where it comes from.
     return f"""
-queuebot is running: {base_url}   (API docs: {base_url}/docs)
+queuebot is running.
+  Web page: {base_url}/   (sign in with the API token, QUEUEBOT_API_TOKEN)
+  API docs: {base_url}/docs
 Logs: {settings.var_dir / "log"}   Stop: Ctrl-C
 
-Try it:
-  curl -s -X POST {base_url}/api/chat -H 'Authorization: Bearer {token}' \\
+Try it (TOKEN=<your QUEUEBOT_API_TOKEN>; dev-token-change-me unless .env sets one):
+  curl -s -X POST {base_url}/api/chat -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' -d '{{"message": "I want to cancel my order"}}'
-  curl -s {base_url}/api/jobs/<job id from the answer> -H 'Authorization: Bearer {token}'
+  curl -s {base_url}/api/jobs/<job id from the answer> -H "Authorization: Bearer $TOKEN"
 """
 
 
