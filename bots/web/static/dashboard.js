@@ -18,7 +18,13 @@ export function initDashboard() {
 
 export async function showDashboard() {
   clearTimeout(timer);
-  await Promise.all([loadTopics().then(showTrend), showAlerts()]);
+  const error = document.getElementById("dashboard-error");
+  try {
+    await Promise.all([loadTopics().then(showTrend), showAlerts()]);
+    error.textContent = "";
+  } catch (failure) {
+    error.textContent = `Could not refresh: ${failure.message}`; // the next refresh tries again
+  }
   // Only while the dashboard is the view shown: app.js calls hideDashboard when it is left.
   timer = setTimeout(showDashboard, REFRESH_MS);
 }
@@ -100,9 +106,10 @@ function moveButton(alert, move, label) {
       event.target.disabled = true;
       try {
         await api(`/api/alerts/${alert.id}/${move}`, { method: "POST", body: { by: "web page" } });
-      } finally {
-        await Promise.all([showAlerts(), showTrend()]);
+      } catch (failure) {
+        document.getElementById("dashboard-error").textContent = failure.message;
       }
+      await showDashboard();
     },
   });
 }
