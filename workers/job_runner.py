@@ -25,6 +25,7 @@ from db.models import Job
 from workers.celery_app import celery_app
 from workers.metrics import observe_job_finished
 from workers.redis_client import redis_client
+from workers.retries import DATABASE_UNAVAILABLE
 from workers.services.slack_delivery import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ def _run(job_id: str, work: JobWork) -> None:
     try:
         outcome = work(job_id, job.input)
         finished_at = _finish(job_id, outcome)
+    except DATABASE_UNAVAILABLE:
+        # Not the job's fault, and the failure could not be stored anyway: the task is retried
+        # (workers/retries.py) and the job, still unfinished, is claimed and run again.
+        raise
     except Exception as exc:
         # Soft time limits arrive here too (SoftTimeLimitExceeded is an Exception).
         failed_at = _fail(job_id, exc)
