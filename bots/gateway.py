@@ -3,15 +3,21 @@
 The row is committed before the message is sent, so a job exists in the database before it exists
 in Redis and a worker never receives a message for a row it cannot find. The job id is the Celery
 task id.
+
+Backpressure: a job is refused before anything is stored when too many of its kind are already
+waiting for a worker (settings ``max_queued_<kind>``); the caller is told to retry later.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from uuid import uuid4
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +30,7 @@ from core.jobs import (
     ReplyPayload,
     SentimentPayload,
 )
+from core.settings import get_settings
 from core.slack import SlackTarget
 from db import queries
 from db.base import utcnow
@@ -43,6 +50,14 @@ class IdempotencyConflict(JobRequestError):
 
 class ConversationNotFound(JobRequestError):
     pass
+
+
+class QueueFull(Exception):
+    """Too many jobs of this kind are waiting for a worker; nothing was stored. Retry later."""
+
+    def __init__(self, kind: JobKind, waiting: int, limit: int) -> None:
+        super().__init__(f"{waiting} {kind.value} jobs are waiting for a worker (limit {limit}); retry later")
+        self.kind = kind
 
 
 class EnqueueFailed(Exception):
@@ -71,8 +86,10 @@ def submit_job(
         existing = _existing_job(session, kind, idempotency_key)
         if existing is not None:
             return existing, False
-    job = _add_job(session, kind, payload, source, idempotency_key, slack_target)
-    return _commit_and_enqueue(session, job)
+    with _admission(session, kind):
+        job = _add_job(session, kind, payload, source, idempotency_key, slack_target)
+        job, created = _commit(session, job)
+    return _enqueue_if_created(session, job, created)
 
 
 def submit_chat_message(
@@ -87,30 +104,78 @@ def submit_chat_message(
 ) -> tuple[Job, bool]:
     """Record a customer's message in its conversation and start the reply job for it.
 
-    The message, the job, the link between them and the Slack target are committed together.
+    The message, the job, the link between them and the Slack target are committed together; a
+    refused message (:class:`QueueFull`) is not stored either.
     """
-    for attempt in (1, 2):
-        if idempotency_key is not None:
-            existing = _existing_job(session, JobKind.REPLY, idempotency_key)
-            if existing is not None:
-                return existing, False
-        conversation = _conversation(session, source, conversation_id, external_id)
-        conversation.updated_at = utcnow()
-        message = Message(conversation=conversation, role=MessageRole.USER, text=text)
-        session.add(message)
-        try:
-            session.flush()  # assigns the ids the payload names
-            break
-        except IntegrityError:
-            # A concurrent request (a retry of the same Slack event, or another message in the
-            # same new thread) created this conversation first; the second pass finds it.
-            session.rollback()
-            if attempt == 2:
-                raise
-    payload = ReplyPayload(conversation_id=conversation.id, message_id=message.id, text=text)
-    job = _add_job(session, JobKind.REPLY, payload, source, idempotency_key, slack_target)
-    message.job_id = job.id
-    return _commit_and_enqueue(session, job)
+    if idempotency_key is not None:
+        # A retry of an accepted message gets its job back even while the queue is full.
+        existing = _existing_job(session, JobKind.REPLY, idempotency_key)
+        if existing is not None:
+            return existing, False
+    with _admission(session, JobKind.REPLY):
+        for attempt in (1, 2):
+            if idempotency_key is not None and attempt == 2:
+                existing = _existing_job(session, JobKind.REPLY, idempotency_key)
+                if existing is not None:
+                    return existing, False
+            conversation = _conversation(session, source, conversation_id, external_id)
+            conversation.updated_at = utcnow()
+            message = Message(conversation=conversation, role=MessageRole.USER, text=text)
+            session.add(message)
+            try:
+                session.flush()  # assigns the ids the payload names
+                break
+            except IntegrityError:
+                # A concurrent request (a retry of the same Slack event, or another message in the
+                # same new thread) created this conversation first; the second pass finds it.
+                session.rollback()
+                if attempt == 2:
+                    raise
+        payload = ReplyPayload(conversation_id=conversation.id, message_id=message.id, text=text)
+        job = _add_job(session, JobKind.REPLY, payload, source, idempotency_key, slack_target)
+        message.job_id = job.id
+        job, created = _commit(session, job)
+    return _enqueue_if_created(session, job, created)
+
+
+# One admission per kind at a time in this process, from the count to the commit, so that requests
+# racing each other cannot all see room for one more: the bound is exact within a process. Other
+# processes that submit jobs (more web workers, the Socket Mode bot) can each be between their count
+# and their commit, so together they may pass the bound by one job per extra process. The lock is
+# taken before the request writes anything: SQLite has one writer, and a thread holding the write
+# lock while waiting for this one would deadlock with the commit under it.
+_admission_locks = {kind: threading.Lock() for kind in JobKind}
+
+
+def _queue_limit(kind: JobKind) -> int:
+    settings = get_settings()
+    return {
+        JobKind.REPLY: settings.max_queued_reply,
+        JobKind.SENTIMENT: settings.max_queued_sentiment,
+        JobKind.GENERATE: settings.max_queued_generate,
+    }[kind]
+
+
+@contextmanager
+def _admission(session: Session, kind: JobKind) -> Iterator[None]:
+    """Raises QueueFull when too many jobs of ``kind`` are waiting; the block stores the new job.
+
+    Waiting jobs are counted in the jobs table (status queued, on an index of kind and status), not
+    in Redis: the batch queue holds sentiment, generation and knowledge-base work together, and
+    messages a worker has reserved but not started are no longer in its list, though they wait.
+    """
+    limit = _queue_limit(kind)
+    if limit == 0:
+        yield
+        return
+    with _admission_locks[kind]:
+        waiting = session.scalar(
+            select(func.count()).select_from(Job).where(Job.kind == kind, Job.status == JobStatus.QUEUED)
+        )
+        if waiting is not None and waiting >= limit:
+            log.info("%s job refused: %d waiting (limit %d)", kind.value, waiting, limit)
+            raise QueueFull(kind, waiting, limit)
+        yield
 
 
 def _add_job(
@@ -140,7 +205,7 @@ def _add_job(
     return job
 
 
-def _commit_and_enqueue(session: Session, job: Job) -> tuple[Job, bool]:
+def _commit(session: Session, job: Job) -> tuple[Job, bool]:
     kind, idempotency_key = job.kind, job.idempotency_key
     try:
         session.commit()
@@ -151,8 +216,14 @@ def _commit_and_enqueue(session: Session, job: Job) -> tuple[Job, bool]:
         if existing is None:
             raise
         return existing, False
-    _enqueue(session, job)
     return job, True
+
+
+def _enqueue_if_created(session: Session, job: Job, created: bool) -> tuple[Job, bool]:
+    # Outside the admission lock: a broker that is down can take seconds to say so.
+    if created:
+        _enqueue(session, job)
+    return job, created
 
 
 def _conversation(

@@ -75,6 +75,8 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
                 "redis_url": f"redis://127.0.0.1:{free_port()}/0",
                 "web_port": free_port(),
                 "web_host": "127.0.0.1",
+                # The benchmark's own clients are the load being measured, not callers to slow down.
+                "api_rate_limit": 0,
             }
         )
         stack = EmbeddedStack(private)

@@ -10,7 +10,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 
 class JobKind(StrEnum):
@@ -108,8 +116,24 @@ MAX_NEW_TOKENS = 200
 MAX_RETURN_SEQUENCES = 4
 MAX_SENTIMENT_ITEMS = 256
 MAX_SENTIMENT_TEXT_CHARS = 2_000
+# Row ids and offsets are 64-bit signed integers in the database; the driver raises OverflowError on a
+# larger number, a 500 for what is the client's mistake.
+MAX_ROW_ID = 2**63 - 1
 
-ShortLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+def _refuse_nul(text: str) -> str:
+    # PostgreSQL cannot store NUL in a text column (psycopg refuses it: DataError, a 500); SQLite
+    # can, so without this a text would be stored or fail depending on the database. Other control
+    # characters are stored as sent.
+    if "\x00" in text:
+        raise ValueError("text contains a NUL character (\\u0000), which cannot be stored")
+    return text
+
+
+# Every text a request stores goes through this.
+NoNul = AfterValidator(_refuse_nul)
+
+ShortLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 
 
 class _Payload(BaseModel):
@@ -120,12 +144,14 @@ class _Payload(BaseModel):
 class ReplyPayload(_Payload):
     conversation_id: int
     message_id: int
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS), NoNul
+    ]
 
 
 class GeneratePayload(_Payload):
     prompt: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT_CHARS)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT_CHARS), NoNul
     ]
     max_new_tokens: int = Field(default=64, ge=1, le=MAX_NEW_TOKENS)
     temperature: float = Field(default=0.8, ge=0.0, le=2.0, description="0 means greedy decoding")
@@ -136,7 +162,9 @@ class GeneratePayload(_Payload):
 
 class SentimentItem(_Payload):
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SENTIMENT_TEXT_CHARS)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SENTIMENT_TEXT_CHARS),
+        NoNul,
     ]
     topic: ShortLabel = "general"
     source: ShortLabel = "api"

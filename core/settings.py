@@ -52,6 +52,24 @@ class Settings(BaseSettings):
     # Bodies above this are refused with 413 before they are parsed.
     max_request_bytes: int = 1_000_000
 
+    # --- backpressure and rate limits ----------------------------------------------------------
+    # Jobs of a kind waiting for a worker (status queued) beyond which new ones are refused with 503
+    # and Retry-After, so a burst cannot grow the backlog (Redis memory, the jobs table, everyone's
+    # wait) without bound; 0: no bound. Replies have the interactive queue to themselves, so a
+    # batch backlog never refuses a chat message. Sentiment jobs carry up to 256 texts each.
+    max_queued_reply: int = Field(default=500, ge=0)
+    max_queued_sentiment: int = Field(default=1000, ge=0)
+    max_queued_generate: int = Field(default=200, ge=0)
+    # Requests per caller (the API token; each sign-in on the web page has a bucket of its own) in each
+    # window of api_rate_limit_window_s, past which /api answers 429; 0: no limit.
+    api_rate_limit: int = Field(default=600, ge=0)
+    api_rate_limit_window_s: int = Field(default=60, ge=1)
+    # Wrong API tokens (bearer or sign-in) from one client address in each window, past which every
+    # token attempt from that address is refused with 429, right or wrong, until the window ends;
+    # it slows guessing. Behind a reverse proxy, run uvicorn with --proxy-headers so the address is
+    # the client's, or all clients share the proxy's. 0: no limit.
+    auth_failure_limit: int = Field(default=20, ge=0)
+
     # --- observability ---------------------------------------------------------------------------
     # "json": one JSON object per log line (web, workers, beat, command line), for a log collector.
     log_format: LogFormat = "text"

@@ -20,6 +20,10 @@ os.environ.update(
         "QUEUEBOT_DATABASE_URL": f"sqlite:///{_state_dir}/queuebot-test.db",
         "QUEUEBOT_MODELS_DIR": os.path.join(_state_dir, "models-not-built-yet"),
         "QUEUEBOT_API_TOKEN": "test-token",
+        # Every test shares one token and one address, and polls jobs every 50 ms: the limits would
+        # refuse tests that have nothing to do with them. tests/reliability turns them on.
+        "QUEUEBOT_API_RATE_LIMIT": "0",
+        "QUEUEBOT_AUTH_FAILURE_LIMIT": "0",
         "QUEUEBOT_DEVICE": "cpu",
         # A wide batching window so that jobs sent together in a test reliably meet in one batch.
         "QUEUEBOT_CLASSIFY_BATCH_WAIT_MS": "100",

@@ -11,9 +11,9 @@ import logging
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict
+from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict, QueueFull
 from bots.web.body_limit import BodySizeLimitMiddleware
-from bots.web.deps import require_token
+from bots.web.deps import limit_rate
 from bots.web.metrics import web_registry
 from bots.web.routers import (
     alerts,
@@ -34,7 +34,7 @@ from bots.web.routers import (
 from core.logs import use_format
 from core.settings import Settings, get_settings
 
-# How long a client should wait before retrying when the queue is unreachable.
+# How long a client should wait before retrying when the queue is unreachable or full.
 RETRY_AFTER_S = 5
 
 
@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics_registry = web_registry(settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
-    api = [Depends(require_token)]
+    # The token, then the caller's rate limit (which needs to know who is calling).
+    api = [Depends(limit_rate)]
     app.include_router(metrics.router, dependencies=api if settings.metrics_require_token else [])
     for router in (
         chat.router,
@@ -105,6 +106,16 @@ def _register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConversationNotFound)
     async def _no_conversation(_: Request, exc: ConversationNotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(QueueFull)
+    async def _queue_full(_: Request, exc: QueueFull) -> JSONResponse:
+        # 503, not 429: the server is short of capacity for this kind of work, whoever asks; 429 is
+        # for a caller past its own rate limit.
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(EnqueueFailed)
     async def _queue_down(_: Request, exc: EnqueueFailed) -> JSONResponse:

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from bots.web.rate_limit import count_request, note_wrong_token, refuse_if_guessing
 from bots.web.web_session import CLIENT_HEADER, COOKIE_NAME, session_cookie_is_valid
 from core.jobs import JobSource
 from core.settings import get_settings
@@ -48,8 +49,10 @@ def require_token(
     """The API token as a bearer token, or the web page's session cookie (bots/web/web_session.py)."""
     expected = get_settings().api_token
     if credentials is not None:
+        refuse_if_guessing(request)
         # Constant-time comparison: the time taken must not reveal how much of the token matched.
         if not secrets.compare_digest(credentials.credentials.encode(), expected.get_secret_value().encode()):
+            note_wrong_token(request)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, "invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
             )
@@ -79,3 +82,16 @@ def require_token(
 
 SessionDep = Annotated[Session, Depends(get_session)]
 CallerDep = Annotated[Caller, Depends(require_token)]
+
+
+def limit_rate(request: Request, caller: CallerDep) -> Caller:
+    """require_token, then the caller's rate limit (bots/web/rate_limit.py): 429 past it.
+
+    API clients share the token's bucket; each sign-in on the web page has its own, so that people
+    on the page do not use up each other's requests, or an API client's.
+    """
+    if caller == WEB_PAGE:
+        count_request(request.cookies[COOKIE_NAME])
+    else:
+        count_request(get_settings().api_token.get_secret_value())
+    return caller

@@ -8,22 +8,22 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from core.jobs import MAX_MESSAGE_CHARS, JobKind, JobSource, JobStatus
+from core.jobs import MAX_MESSAGE_CHARS, MAX_ROW_ID, JobKind, JobSource, JobStatus, NoNul
 from core.monitoring import Bucket
 from db.models import AlertStatus, ConversationStatus, KnowledgeEntry, MessageRole, Rating
 from db.queries import Page
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS), NoNul
     ]
     conversation_id: int | None = Field(
-        default=None, description="Continue this conversation; omit to start one."
+        default=None, ge=1, le=MAX_ROW_ID, description="Continue this conversation; omit to start one."
     )
 
 
@@ -143,8 +143,8 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rating: Rating
-    user: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
-        default="web", description="Who votes; one vote per user per answer, a new vote replaces it."
+    user: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul] = (
+        Field(default="web", description="Who votes; one vote per user per answer, a new vote replaces it.")
     )
 
 
@@ -159,7 +159,7 @@ class FeedbackOut(BaseModel):
 
 
 Question = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS), NoNul
 ]
 
 
@@ -167,7 +167,7 @@ class KnowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     intent: ShortText
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), NoNul]
     questions: list[Question] = Field(min_length=1, max_length=200, description="Ways customers ask for it.")
     category: ShortText | None = None
     tags: list[ShortText] = Field(default_factory=list, max_length=50)

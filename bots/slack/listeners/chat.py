@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bots.gateway import EnqueueFailed, submit_chat_message
+from bots.gateway import EnqueueFailed, QueueFull, submit_chat_message
 from bots.slack.events import event_idempotency_key, is_plain_user_message, job_exists_for
 from core.jobs import JobSource
 from core.slack import SlackTarget
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PLACEHOLDER_TEXT = ":hourglass_flowing_sand: Working on it…"
 EMPTY_MENTION_TEXT = "Hi! Ask me a question after the mention, or try `/queuebot help`."
 QUEUE_DOWN_TEXT = ":warning: I cannot take questions right now (the job queue is down). Try again soon."
+QUEUE_FULL_TEXT = ":warning: Too many questions are waiting right now; please ask again in a minute."
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -66,6 +67,9 @@ def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> No
         return
     except EnqueueFailed:
         _say_instead(client, channel, thread_ts, placeholder_ts, QUEUE_DOWN_TEXT)
+        return
+    except QueueFull:
+        _say_instead(client, channel, thread_ts, placeholder_ts, QUEUE_FULL_TEXT)
         return
     if not created and placeholder_ts is not None:
         # A retry of this event got its job in first; its own placeholder is the one to answer.

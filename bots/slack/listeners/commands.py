@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import Ack
 
-from bots.gateway import EnqueueFailed, submit_chat_message, submit_job
+from bots.gateway import EnqueueFailed, QueueFull, submit_chat_message, submit_job
 from bots.slack.command_text import CommandError, describe, parse_generate
 from core.jobs import JobKind, JobSource, SentimentItem, SentimentPayload
 from core.slack import Block, SlackTarget, context, one_line, result_text, section
@@ -37,6 +37,7 @@ HELP = """*queuebot* answers questions, writes text and watches sentiment. Comma
 • `/queuebot help`: this list
 You can also mention me in a channel or write to me directly: I answer in the thread."""
 QUEUE_DOWN = ":warning: The job queue is down; nothing was started. Please try again soon."
+QUEUE_FULL = ":warning: Too much work is waiting; nothing was started. Please try again in a minute."
 
 
 def register(app: Any) -> None:
@@ -165,6 +166,9 @@ def _start_job(ack: Ack, command: dict[str, Any], start: Callable[[SlackTarget],
         return
     except EnqueueFailed:
         _answer(ack, QUEUE_DOWN)
+        return
+    except QueueFull:
+        _answer(ack, QUEUE_FULL)
         return
     log.info("%s from %s: job %s", command["command"], command["user_id"], job.id)
     _answer(ack, f":hourglass_flowing_sand: Working on it: job `{job.id}`. I will post the result here.")

@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from bots.alerts import UnknownAlert, change_alert_status
 from bots.web.deps import SessionDep
-from bots.web.routers._params import Limit, Offset
+from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
 from db import queries
 from db.models import Alert, AlertChart, AlertStatus
@@ -27,7 +27,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-def get_alert(alert_id: int, session: SessionDep) -> AlertOut:
+def get_alert(alert_id: RowId, session: SessionDep) -> AlertOut:
     """The alert with its evidence and who moved it on."""
     alert = session.get(Alert, alert_id)
     if alert is None:
@@ -40,7 +40,7 @@ def get_alert(alert_id: int, session: SessionDep) -> AlertOut:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "The chart as a PNG image."}},
 )
-def get_alert_chart(alert_id: int, session: SessionDep) -> Response:
+def get_alert_chart(alert_id: RowId, session: SessionDep) -> Response:
     """The trend chart drawn when the alert was raised: the spiking bucket against its baseline."""
     chart = session.get(AlertChart, alert_id)
     if chart is None:
@@ -51,14 +51,14 @@ def get_alert_chart(alert_id: int, session: SessionDep) -> Response:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertStatusOut)
-def acknowledge_alert(alert_id: int, body: AlertStatusRequest | None = None) -> AlertStatusOut:
+def acknowledge_alert(alert_id: RowId, body: AlertStatusRequest | None = None) -> AlertStatusOut:
     """Someone is looking at it. Applies to an open alert; on one already acknowledged or resolved
     it answers 200 with ``changed: false`` and the status the alert has."""
     return _move(alert_id, AlertStatus.ACKNOWLEDGED, body)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertStatusOut)
-def resolve_alert(alert_id: int, body: AlertStatusRequest | None = None) -> AlertStatusOut:
+def resolve_alert(alert_id: RowId, body: AlertStatusRequest | None = None) -> AlertStatusOut:
     """Dealt with. Applies to an open or acknowledged alert; resolving twice answers
     ``changed: false``."""
     return _move(alert_id, AlertStatus.RESOLVED, body)

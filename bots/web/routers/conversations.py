@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from bots.conversations import UnknownConversation, resume_conversation
 from bots.web.deps import SessionDep
-from bots.web.routers._params import Limit, Offset
+from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ConversationOut, ConversationPage, ConversationSummary, ResumeOut, ResumeRequest
 from db import queries
 from db.models import ConversationStatus
@@ -23,7 +23,7 @@ def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: int, session: SessionDep) -> ConversationOut:
+def get_conversation(conversation_id: RowId, session: SessionDep) -> ConversationOut:
     """The conversation, its status and every message, oldest first."""
     conversation = queries.get_conversation(session, conversation_id)
     if conversation is None:
@@ -32,7 +32,7 @@ def get_conversation(conversation_id: int, session: SessionDep) -> ConversationO
 
 
 @router.post("/conversations/{conversation_id}/resume", response_model=ResumeOut)
-def resume(conversation_id: int, body: ResumeRequest | None = None) -> ResumeOut:
+def resume(conversation_id: RowId, body: ResumeRequest | None = None) -> ResumeOut:
     """End a handoff: the bot answers the conversation's next message again.
 
     Resuming a conversation that is already with the bot is not an error: it answers 200 with

@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from bots.knowledge import DuplicateAnswer, create_entry, update_entry
 from bots.web.deps import SessionDep
-from bots.web.routers._params import Limit, Offset
+from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import KnowledgeIn, KnowledgeOut, KnowledgePage
 from db import queries
 from db.models import KnowledgeEntry
@@ -25,7 +25,7 @@ def list_knowledge(
 
 
 @router.get("/kb/{entry_id}", response_model=KnowledgeOut)
-def get_knowledge(entry_id: int, session: SessionDep) -> KnowledgeOut:
+def get_knowledge(entry_id: RowId, session: SessionDep) -> KnowledgeOut:
     return KnowledgeOut.of(_entry(session, entry_id))
 
 
@@ -40,7 +40,7 @@ def create_knowledge(body: KnowledgeIn, session: SessionDep) -> KnowledgeOut:
 
 
 @router.put("/kb/{entry_id}", response_model=KnowledgeOut)
-def replace_knowledge(entry_id: int, body: KnowledgeIn, session: SessionDep) -> KnowledgeOut:
+def replace_knowledge(entry_id: RowId, body: KnowledgeIn, session: SessionDep) -> KnowledgeOut:
     """Replace an entry's answer, questions and labels; it is embedded again."""
     try:
         entry = update_entry(session, _entry(session, entry_id), **body.model_dump())
@@ -50,7 +50,7 @@ def replace_knowledge(entry_id: int, body: KnowledgeIn, session: SessionDep) -> 
 
 
 @router.delete("/kb/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_knowledge(entry_id: int, session: SessionDep) -> None:
+def delete_knowledge(entry_id: RowId, session: SessionDep) -> None:
     session.delete(_entry(session, entry_id))
     session.commit()
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Query, status
 
 from bots.web.deps import SessionDep
-from bots.web.routers._params import Limit, Offset
+from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ReportOut, ReportPage
 from db import queries
 from db.models import Report
@@ -24,7 +24,7 @@ def list_reports(
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut)
-def get_report(report_id: int, session: SessionDep) -> ReportOut:
+def get_report(report_id: RowId, session: SessionDep) -> ReportOut:
     report = session.get(Report, report_id)
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} does not exist")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bots.web.deps import CallerDep
+from bots.web.rate_limit import note_wrong_token, refuse_if_guessing
 from bots.web.web_session import COOKIE_NAME, new_session_cookie
 from core.settings import get_settings
 
@@ -24,7 +25,9 @@ class SignIn(BaseModel):
 def sign_in(body: SignIn, request: Request, response: Response) -> None:
     """Sets the session cookie the web page uses instead of the bearer token."""
     settings = get_settings()
+    refuse_if_guessing(request)
     if not secrets.compare_digest(body.token.encode(), settings.api_token.get_secret_value().encode()):
+        note_wrong_token(request)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API token")
     lifetime_s = settings.web_session_hours * 3600
     response.set_cookie(

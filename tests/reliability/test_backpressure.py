@@ -1,0 +1,323 @@
+"""Backpressure: a burst far above what the workers can take keeps each kind's waiting jobs under its
+bound, is refused past it with 503 and Retry-After (leaving nothing stored), lets chat replies in
+while batch work is refused, and does not grow the web process's memory without bound.
+
+The backlog is made of job rows no worker will ever see (stored, never sent to Redis), so the bound
+is reached whether or not the session's worker is running by the time these tests do: the jobs the
+burst gets accepted may be run, the backlog stays. Whatever a test leaves queued is marked failed at
+its end, so a later worker skips it and spike detection does not wait on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from bots.slack.listeners.commands import QUEUE_FULL
+from core.jobs import TASK_ROUTES, GeneratePayload, JobKind, JobSource, JobStatus, Queue, SentimentPayload
+from db.base import utcnow
+from db.engine import session_scope
+from db.models import Job
+from tests.reliability.overrides import settings_env
+from tests.slack_fake import FakeSlack
+from tests.slack_requests import SlackSender
+from tests.stack_fixtures import ApiServer
+
+log = logging.getLogger(__name__)
+
+# Room each test gives a kind above the jobs other tests left waiting (their messages are in Redis).
+ROOM = 12
+BODIES = {
+    JobKind.SENTIMENT: {"items": [{"text": "the parcel arrived late", "topic": "backpressure-test"}]},
+    JobKind.GENERATE: {"prompt": "Once upon a time", "max_new_tokens": 4},
+}
+PATHS = {JobKind.SENTIMENT: "/api/sentiment", JobKind.GENERATE: "/api/generate"}
+
+
+class Backlog:
+    """Queued rows of the test's own: the work already waiting when a burst arrives."""
+
+    def __init__(self) -> None:
+        self.filler_ids: list[str] = []
+        self.accepted_ids: list[str] = []
+
+    def fill(self, kind: JobKind, count: int) -> None:
+        payload = (
+            SentimentPayload.model_validate(BODIES[kind])
+            if kind is JobKind.SENTIMENT
+            else GeneratePayload.model_validate(BODIES[kind])
+        )
+        with session_scope() as session:
+            for _ in range(count):
+                job = Job(
+                    id=str(uuid.uuid4()),
+                    kind=kind,
+                    status=JobStatus.QUEUED,
+                    source=JobSource.API,
+                    input=payload.model_dump(mode="json"),
+                    created_at=utcnow(),
+                )
+                session.add(job)
+                self.filler_ids.append(job.id)
+
+    def take_one(self) -> None:
+        """A worker claims one job of the backlog."""
+        with session_scope() as session:
+            session.execute(delete(Job).where(Job.id == self.filler_ids.pop()))
+
+    def clear(self) -> None:
+        with session_scope() as session:
+            session.execute(delete(Job).where(Job.id.in_(self.filler_ids)))
+            session.execute(
+                update(Job)
+                .where(Job.id.in_(self.accepted_ids), Job.status == JobStatus.QUEUED)
+                .values(
+                    status=JobStatus.FAILED, error="left queued by a backpressure test", finished_at=utcnow()
+                )
+            )
+
+
+@pytest.fixture
+def backlog() -> Iterator[Backlog]:
+    backlog = Backlog()
+    try:
+        yield backlog
+    finally:
+        backlog.clear()
+
+
+def queued(kind: JobKind) -> int:
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(Job).where(Job.kind == kind, Job.status == JobStatus.QUEUED)
+            )
+            or 0
+        )
+
+
+def jobs_of(kind: JobKind) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Job).where(Job.kind == kind)) or 0
+
+
+def accepted_id(response: httpx.Response) -> str:
+    body = response.json()
+    return body["job"]["id"] if "job" in body else body["id"]
+
+
+def assert_refused(response: httpx.Response, kind: JobKind) -> None:
+    assert response.status_code == 503, response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert f"{kind.value} jobs are waiting" in response.json()["detail"]
+
+
+class Sampler:
+    """Counts the kind's queued jobs again and again while a burst runs; keeps the highest count."""
+
+    def __init__(self, kind: JobKind) -> None:
+        self.kind = kind
+        self.highest = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.highest = max(self.highest, queued(self.kind))
+            time.sleep(0.005)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@pytest.mark.parametrize("kind", [JobKind.SENTIMENT, JobKind.GENERATE])
+def test_a_burst_past_the_bound_is_refused_and_the_queue_never_exceeds_it(
+    api: httpx.Client, backlog: Backlog, kind: JobKind
+) -> None:
+    burst = 60
+    limit = queued(kind) + ROOM
+    with settings_env(**{f"max_queued_{kind.value}": limit}):
+        backlog.fill(kind, ROOM - 4)
+        rows_before = jobs_of(kind)
+
+        with Sampler(kind) as sampler, ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(lambda _: api.post(PATHS[kind], json=BODIES[kind]), range(burst)))
+        backlog.accepted_ids += [accepted_id(r) for r in responses if r.status_code == 202]
+
+        statuses = Counter(response.status_code for response in responses)
+        assert set(statuses) <= {202, 503}, statuses
+        # Without a worker exactly 4 get in; the session's worker, if running, may take a few of them
+        # while the burst lasts, and make room for as many more.
+        assert statuses[202] >= 4
+        assert statuses[503] >= burst // 2
+        for response in responses:
+            if response.status_code == 503:
+                assert_refused(response, kind)
+        assert sampler.highest <= limit
+        assert queued(kind) <= limit
+        # A refused request stores nothing: every new row is an accepted job.
+        assert jobs_of(kind) - rows_before == statuses[202]
+
+
+def test_a_refused_request_retried_with_its_idempotency_key_gets_in_once_there_is_room(
+    api: httpx.Client, backlog: Backlog
+) -> None:
+    kind, key = JobKind.SENTIMENT, f"backpressure-{uuid.uuid4().hex}"
+    headers = {"Idempotency-Key": key}
+    with settings_env(max_queued_sentiment=queued(kind) + ROOM):
+        backlog.fill(kind, ROOM)
+
+        refused = api.post("/api/sentiment", json=BODIES[kind], headers=headers)
+        assert_refused(refused, kind)
+        with session_scope() as session:
+            assert session.scalar(select(Job).where(Job.idempotency_key == key)) is None
+
+        backlog.take_one()
+        accepted = api.post("/api/sentiment", json=BODIES[kind], headers=headers)
+        assert accepted.status_code == 202, accepted.text
+        backlog.accepted_ids.append(accepted_id(accepted))
+
+        # The queue is full again, and a retry of the accepted request still gets its job back.
+        again = api.post("/api/sentiment", json=BODIES[kind], headers=headers)
+        assert again.status_code == 200, again.text
+        assert accepted_id(again) == accepted_id(accepted)
+
+
+def test_chat_is_accepted_while_batch_work_is_refused(api: httpx.Client, backlog: Backlog) -> None:
+    with settings_env(max_queued_sentiment=queued(JobKind.SENTIMENT) + ROOM):
+        backlog.fill(JobKind.SENTIMENT, ROOM)
+        assert_refused(api.post("/api/sentiment", json=BODIES[JobKind.SENTIMENT]), JobKind.SENTIMENT)
+
+        chat = api.post("/api/chat", json={"message": "Where is my parcel?"})
+        assert chat.status_code == 202, chat.text
+        backlog.accepted_ids.append(accepted_id(chat))
+        # Each kind has its own bound: generation still gets in beside the full sentiment backlog.
+        generate = api.post("/api/generate", json=BODIES[JobKind.GENERATE])
+        assert generate.status_code == 202, generate.text
+        backlog.accepted_ids.append(accepted_id(generate))
+
+    # Replies travel on a queue of their own, which batch work never fills: a person is waiting.
+    assert TASK_ROUTES[JobKind.REPLY].queue is Queue.INTERACTIVE
+    assert all(TASK_ROUTES[kind].queue is Queue.BATCH for kind in (JobKind.SENTIMENT, JobKind.GENERATE))
+
+
+def test_slack_commands_past_the_bound_are_told_to_retry_and_start_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, backlog: Backlog
+) -> None:
+    """The bound is the gateway's, so it holds for every way in; Slack gets a sentence, not a 503."""
+    channel = f"C{uuid.uuid4().hex[:10].upper()}"
+    with settings_env(max_queued_generate=queued(JobKind.GENERATE) + ROOM):
+        backlog.fill(JobKind.GENERATE, ROOM)
+        rows_before = jobs_of(JobKind.GENERATE)
+
+        response = slack.command(
+            "/generate",
+            "Once upon a time",
+            channel=channel,
+            user="UALICE",
+            response_url=fake_slack.response_url("x"),
+        )
+
+    assert response.status_code == 200
+    assert response.json()["text"] == QUEUE_FULL
+    assert jobs_of(JobKind.GENERATE) == rows_before
+
+
+def peak_rss_mib() -> float:
+    """The process's high-water mark of resident memory (VmHWM); ru_maxrss where /proc is absent."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def send_burst(api_server: ApiServer, token: str, requests: int, threads: int) -> Counter[int]:
+    """``requests`` requests from ``threads`` clients: three sentiment batches refused past the bound
+    for every read of the jobs list."""
+
+    def client_sends(index: int) -> Counter[int]:
+        statuses: Counter[int] = Counter()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=api_server.base_url, headers=headers, timeout=30) as client:
+            for number in range(index, requests, threads):
+                if number % 4 == 3:
+                    response = client.get("/api/jobs", params={"limit": 20})
+                else:
+                    response = client.post("/api/sentiment", json=BODIES[JobKind.SENTIMENT])
+                statuses[response.status_code] += 1
+        return statuses
+
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(client_sends, range(threads)), Counter())
+
+
+def test_a_large_burst_leaves_memory_bounded(
+    api_server: ApiServer,
+    backlog: Backlog,
+    record_property: Callable[[str, object], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn serves the app from a thread of this process, so this process's memory is the web
+    app's (plus pytest's, and the session's in-process worker's, which may load a model meanwhile:
+    so growth between the bursts is reported, not asserted). Every request is answered and the
+    queue stays within its bound."""
+    from core.settings import get_settings
+
+    token = get_settings().api_token.get_secret_value()
+    # pytest keeps every log record of a test in memory (for its report), which would be counted as
+    # the app's: the client's line per request and the gateway's per refusal are left out.
+    monkeypatch.setattr(logging.getLogger("httpx"), "level", logging.WARNING)
+    monkeypatch.setattr(logging.getLogger("bots.gateway"), "level", logging.WARNING)
+    # The rate limiter on (with room for the whole burst), so its Redis round trip is measured too.
+    limit = queued(JobKind.SENTIMENT) + ROOM
+    with settings_env(max_queued_sentiment=limit, api_rate_limit=1_000_000):
+        backlog.fill(JobKind.SENTIMENT, ROOM)
+        rss_before = current_rss_mib()
+        started = time.perf_counter()
+        first = send_burst(api_server, token, 2_500, threads=8)
+        rss_after_first = current_rss_mib()
+        second = send_burst(api_server, token, 2_500, threads=8)
+        elapsed_s = time.perf_counter() - started
+        rss_after_second = current_rss_mib()
+    statuses = first + second
+    peak = peak_rss_mib()
+    log.info(
+        "5,000 requests in %.1f s (%s): peak RSS %.0f MiB; RSS %.0f before, %.0f after 2,500, %.0f after all",
+        elapsed_s,
+        dict(statuses),
+        peak,
+        rss_before,
+        rss_after_first,
+        rss_after_second,
+    )
+    record_property("peak_rss_mib", round(peak))
+    record_property("rss_growth_second_burst_mib", round(rss_after_second - rss_after_first, 1))
+
+    assert set(statuses) == {200, 503}, statuses
+    assert queued(JobKind.SENTIMENT) <= limit
+    assert peak < 2_048
