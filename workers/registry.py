@@ -193,7 +193,11 @@ class ModelRegistry:
         if info.kind not in LOADERS:
             raise ValueError(f"model {name!r} in {folder} has unknown kind {info.kind!r}")
         started = time.perf_counter()
-        model = LOADERS[info.kind](folder, resolve_device(self.settings.device))
+        # One load at a time in the process: transformers builds a model with torch's default device
+        # switched to "meta" process-wide, so a second load running meanwhile in another thread can
+        # come out with weights that hold no data ("Cannot copy out of meta tensor").
+        with _LOAD_LOCK:
+            model = LOADERS[info.kind](folder, resolve_device(self.settings.device))
         model.warm_up()
         log.info(
             "loaded model %s %s from %s in %.1f s", name, info.version, folder, time.perf_counter() - started
@@ -223,6 +227,22 @@ class ModelRegistry:
 
 _registry: ModelRegistry | None = None
 _registry_lock = threading.Lock()
+_LOAD_LOCK = threading.Lock()
+
+
+def _serving(settings: Settings) -> tuple[Any, ...]:
+    """The settings a registry is built from. Any other change (a rate limit, a channel) keeps the
+    loaded models: building a new registry would load every model again."""
+    return (
+        settings.models_dir,
+        settings.device,
+        settings.model_reload_check_s,
+        settings.classify_batch_max_texts,
+        settings.classify_batch_wait_ms,
+        settings.generate_batch_max_rows,
+        settings.generate_batch_wait_ms,
+        settings.batch_timeout_s,
+    )
 
 
 def get_registry() -> ModelRegistry:
@@ -230,6 +250,6 @@ def get_registry() -> ModelRegistry:
     global _registry
     settings = get_settings()
     with _registry_lock:
-        if _registry is None or _registry.settings != settings:
+        if _registry is None or _serving(_registry.settings) != _serving(settings):
             _registry = ModelRegistry(settings)
         return _registry
