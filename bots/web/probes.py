@@ -8,27 +8,17 @@ with a deadline of their own as well (a database driver may not honour any timeo
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import text
 
+from bots.web.fail_fast_redis import fail_fast_redis
 from db.engine import engine_for
 
 PROBE_TIMEOUT_S = 2.0
 
 
-@lru_cache
 def probe_redis(url: str) -> redis.Redis:
-    # Not the workers' client (workers/redis_client.py): that one may wait and retry, a probe may not.
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=PROBE_TIMEOUT_S,
-        socket_timeout=PROBE_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0),
-    )
+    return fail_fast_redis(url, PROBE_TIMEOUT_S)
 
 
 def check_database(database_url: str) -> None:

@@ -22,13 +22,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
 
 import redis
 from fastapi import HTTPException, Request, status
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from bots.web.fail_fast_redis import fail_fast_redis
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -41,16 +39,6 @@ PAUSE_AFTER_FAILURE_S = 5.0
 
 _paused_until = 0.0
 _pause_lock = threading.Lock()
-
-
-@lru_cache
-def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=REDIS_TIMEOUT_S,
-        socket_timeout=REDIS_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0),
-    )
 
 
 def count_request(credential: str) -> None:
@@ -133,7 +121,7 @@ def _ask_redis(question: Callable[[redis.Redis], int]) -> int | None:
     if time.monotonic() < _paused_until:
         return None
     try:
-        return question(_redis(get_settings().redis_url))
+        return question(fail_fast_redis(get_settings().redis_url, REDIS_TIMEOUT_S))
     except redis.RedisError as exc:
         with _pause_lock:
             _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_S
