@@ -9,7 +9,7 @@ PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages run test lint models
+.PHONY: install system-packages run test reliability lint models
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ system-packages:
 
 test: install system-packages
 	$(VENV)/bin/pytest
+
+# The fault, load and fuzz scenarios alone, ending with the table: scenario, jobs, lost, duplicated,
+# errors, time (they run in `make test` too).
+reliability: install system-packages
+	$(VENV)/bin/pytest tests/reliability
 
 lint: install
 	$(VENV)/bin/ruff check .

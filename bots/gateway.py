@@ -4,6 +4,12 @@ The row is committed before the message is sent, so a job exists in the database
 in Redis and a worker never receives a message for a row it cannot find. The job id is the Celery
 task id.
 
+A job is accepted once its row is committed: the database, not Redis, is what is owed. While the
+broker is down, requests are refused (:class:`QueueUnavailable`) before anything is stored, so the
+caller knows to retry; a broker that fails between that check and the send leaves a queued row that
+the sweeper sends later (workers/services/job_sweeper.py). Monitoring ingest, which has nobody to
+tell, may store its jobs while the broker is down and leave them all to the sweeper.
+
 Backpressure: a job is refused before anything is stored when too many of its kind are already
 waiting for a worker (settings ``max_queued_<kind>``); the caller is told to retry later.
 """
@@ -17,13 +23,14 @@ from contextlib import contextmanager
 from uuid import uuid4
 
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bots.fail_fast_redis import fail_fast_redis
 from core.jobs import (
     PAYLOAD_SCHEMAS,
-    TASK_ROUTES,
     JobKind,
     JobSource,
     JobStatus,
@@ -35,7 +42,7 @@ from core.slack import SlackTarget
 from db import queries
 from db.base import utcnow
 from db.models import Conversation, Job, Message, MessageRole, SlackDelivery
-from workers.celery_app import celery_app
+from workers.job_messages import send_job_message
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +67,13 @@ class QueueFull(Exception):
         self.kind = kind
 
 
-class EnqueueFailed(Exception):
-    """The job row exists but its message could not be sent (the broker is unreachable)."""
+class QueueUnavailable(Exception):
+    """The broker cannot be reached; nothing was stored. Retry later."""
 
-    def __init__(self, job: Job, cause: Exception) -> None:
-        super().__init__(f"job {job.id} was stored but could not be queued: {cause}")
-        self.job = job
+
+# Long enough for a loaded Redis to answer a PING; short enough that a request never hangs on one
+# that is gone.
+BROKER_CHECK_TIMEOUT_S = 1.0
 
 
 def submit_job(
@@ -76,20 +84,25 @@ def submit_job(
     *,
     idempotency_key: str | None = None,
     slack_target: SlackTarget | None = None,
+    accept_while_queue_down: bool = False,
 ) -> tuple[Job, bool]:
     """Store and enqueue a job; returns (job, created).
 
     With an idempotency key seen before, returns the first job and enqueues nothing. A Slack target
-    is stored with the job, and the worker posts the result there when the job is finished.
+    is stored with the job, and the worker posts the result there when the job is finished. Raises
+    :class:`QueueUnavailable` while the broker is down, unless ``accept_while_queue_down``: then the
+    job is stored and the sweeper sends it once the broker is back.
     """
     if idempotency_key is not None:
         existing = _existing_job(session, kind, idempotency_key)
         if existing is not None:
             return existing, False
+    if not accept_while_queue_down:
+        _require_broker()
     with _admission(session, kind):
         job = _add_job(session, kind, payload, source, idempotency_key, slack_target)
         job, created = _commit(session, job)
-    return _enqueue_if_created(session, job, created)
+    return _enqueue_if_created(job, created)
 
 
 def submit_chat_message(
@@ -105,13 +118,14 @@ def submit_chat_message(
     """Record a customer's message in its conversation and start the reply job for it.
 
     The message, the job, the link between them and the Slack target are committed together; a
-    refused message (:class:`QueueFull`) is not stored either.
+    refused message (:class:`QueueFull`, :class:`QueueUnavailable`) is not stored either.
     """
     if idempotency_key is not None:
         # A retry of an accepted message gets its job back even while the queue is full.
         existing = _existing_job(session, JobKind.REPLY, idempotency_key)
         if existing is not None:
             return existing, False
+    _require_broker()
     with _admission(session, JobKind.REPLY):
         for attempt in (1, 2):
             if idempotency_key is not None and attempt == 2:
@@ -135,7 +149,7 @@ def submit_chat_message(
         job = _add_job(session, JobKind.REPLY, payload, source, idempotency_key, slack_target)
         message.job_id = job.id
         job, created = _commit(session, job)
-    return _enqueue_if_created(session, job, created)
+    return _enqueue_if_created(job, created)
 
 
 # One admission per kind at a time in this process, from the count to the commit, so that requests
@@ -198,6 +212,7 @@ def _add_job(
         idempotency_key=idempotency_key,
         events_from=payload.earliest_occurred_at(now) if isinstance(payload, SentimentPayload) else None,
         created_at=now,
+        enqueued_at=now,
     )
     session.add(job)
     if slack_target is not None:
@@ -219,10 +234,10 @@ def _commit(session: Session, job: Job) -> tuple[Job, bool]:
     return job, True
 
 
-def _enqueue_if_created(session: Session, job: Job, created: bool) -> tuple[Job, bool]:
+def _enqueue_if_created(job: Job, created: bool) -> tuple[Job, bool]:
     # Outside the admission lock: a broker that is down can take seconds to say so.
     if created:
-        _enqueue(session, job)
+        _enqueue(job)
     return job, created
 
 
@@ -254,16 +269,19 @@ def _existing_job(session: Session, kind: JobKind, idempotency_key: str) -> Job 
     return existing
 
 
-def _enqueue(session: Session, job: Job) -> None:
-    route = TASK_ROUTES[job.kind]
+def _require_broker() -> None:
     try:
-        celery_app.send_task(route.task_name, args=[job.id], task_id=job.id, queue=route.queue.value)
+        fail_fast_redis(get_settings().redis_url, BROKER_CHECK_TIMEOUT_S).ping()
+    except RedisError as exc:
+        log.warning("job refused: the broker is unreachable: %s", exc)
+        raise QueueUnavailable("the job queue is unavailable; retry later") from exc
+
+
+def _enqueue(job: Job) -> None:
+    try:
+        send_job_message(job.id, job.kind)
     except Exception as exc:
-        # Say so on the row rather than leave a job that nobody will ever run.
-        job.status = JobStatus.FAILED
-        job.error = f"could not be queued: {type(exc).__name__}: {exc}"
-        job.finished_at = utcnow()
-        session.commit()
-        log.error("job %s: enqueue failed: %s", job.id, exc)
-        raise EnqueueFailed(job, exc) from exc
-    log.info("job %s: queued %s on %s", job.id, job.kind.value, route.queue.value)
+        # The job is stored, so it is accepted: the sweeper sends it once the broker is back.
+        log.error("job %s: stored but not queued (%s); the sweeper will send it", job.id, exc)
+        return
+    log.info("job %s: queued %s", job.id, job.kind.value)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,12 +30,19 @@ log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
+# A child that exits more often than this within the window is in a crash loop: the stack stops.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 600.0
 
 
 @dataclass
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+    args: list[str]
+    log_file: Path
+    env: dict[str, str]
+    restarted_at: list[float] = field(default_factory=list)
 
     def stop(self) -> None:
         if self.process.poll() is not None:
@@ -48,6 +55,17 @@ class Child:
             log.warning("%s did not stop in %.0f s; killing it", self.name, STOP_TIMEOUT_S)
             self.process.kill()
             self.process.wait()
+
+    def restart_if_allowed(self) -> bool:
+        """Start the exited process again, unless it has exited too often lately (a crash loop is
+        reported, not hidden)."""
+        now = time.monotonic()
+        self.restarted_at = [at for at in self.restarted_at if now - at < RESTART_WINDOW_S]
+        if len(self.restarted_at) >= MAX_RESTARTS:
+            return False
+        self.restarted_at.append(now)
+        self.process = _spawn(self.args, self.log_file, self.env)
+        return True
 
 
 class _Stop(Exception):
@@ -77,11 +95,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def _start(name: str, args: list[str], log_file: Path, env: dict[str, str]) -> Child:
     log.info("starting %s (log: %s)", name, log_file)
+    return Child(name, _spawn(args, log_file, env), args, log_file, env)
+
+
+def _spawn(args: list[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with log_file.open("ab") as output:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
-    return Child(name, process)
 
 
 class EmbeddedStack:
@@ -219,10 +240,17 @@ def run_embedded(settings: Settings) -> int:
         if settings.slack_enabled and settings.slack_app_token is not None:
             stack.start_slack_socket_mode()
         log.info(_banner(settings, stack.base_url))
-        while (exited := stack.exited()) is None:
-            time.sleep(0.5)
-        log.error("%s exited with code %s; stopping", exited.name, exited.process.returncode)
-        return 1
+        while True:
+            while (exited := stack.exited()) is None:
+                time.sleep(0.5)
+            code = exited.process.returncode
+            # Workers and beat are restarted, as compose's restart policy does: a worker that dies
+            # (the broker went away under it, the OOM killer) loses nothing, since the sweeper sends
+            # its jobs again. The web server exiting means the product is down: stop and say so.
+            if exited.name == "web" or not exited.restart_if_allowed():
+                log.error("%s exited with code %s; stopping", exited.name, code)
+                return 1
+            log.warning("%s exited with code %s; restarted it", exited.name, code)
     except _Stop as stop:
         log.info("%s received; shutting down", stop)
         return 0

@@ -79,6 +79,9 @@ SPIKE_DETECTION_ROUTE = TaskRoute(task_name="queuebot.detect_spikes", queue=Queu
 # Celery beat sends this every report_check_s: the reports of closed periods (database work only).
 REPORTS_ROUTE = TaskRoute(task_name="queuebot.make_reports", queue=Queue.IO)
 SLACK_REPORT_ROUTE = TaskRoute(task_name="queuebot.post_report_to_slack", queue=Queue.IO)
+# Celery beat sends this every sweep_interval_s: jobs and Slack deliveries that nothing will run
+# any more (a lost message, a dead worker) are sent again.
+SWEEP_ROUTE = TaskRoute(task_name="queuebot.sweep_jobs", queue=Queue.IO)
 OTHER_TASK_ROUTES = (
     SLACK_DELIVERY_ROUTE,
     SLACK_ALERT_ROUTE,
@@ -87,6 +90,7 @@ OTHER_TASK_ROUTES = (
     SPIKE_DETECTION_ROUTE,
     REPORTS_ROUTE,
     SLACK_REPORT_ROUTE,
+    SWEEP_ROUTE,
 )
 
 # Names of the models jobs use; workers ask the registry for them by these names, and each stored

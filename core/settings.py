@@ -88,6 +88,20 @@ class Settings(BaseSettings):
     # Redis re-delivers an unacknowledged message after this long; it must exceed the longest job
     # (hard limit) or a running job is delivered twice.
     broker_visibility_timeout_s: int = 600
+
+    # --- recovery: the job sweeper (workers/services/job_sweeper.py) ----------------------------
+    # Every process that runs jobs marks itself alive in Redis this often (the mark lives three
+    # times as long); a running job whose process has stopped marking is run again.
+    worker_heartbeat_s: float = Field(default=10.0, gt=0)
+    # How often beat sends the sweep, and how long a queued job may be without a message in Redis (or
+    # with one a worker took and never started) before the sweep sends it again. Longer than a
+    # worker takes from receiving a message to starting the job, so live work is left alone.
+    sweep_interval_s: float = Field(default=30.0, gt=0)
+    sweep_grace_s: float = Field(default=60.0, gt=0)
+    # Runs of a job that ended without storing anything (its worker died, the hard time limit killed
+    # it) after which it is marked failed instead of run again: a job that kills its worker must not
+    # take down every worker in turn.
+    job_max_attempts: int = Field(default=5, ge=1)
     # One process, many task threads: concurrent jobs meet in the model micro-batchers and share
     # one copy of each model. Celery enforces time limits only in prefork; with threads, a stuck
     # model is caught by batch_timeout_s instead.

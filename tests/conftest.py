@@ -43,6 +43,8 @@ os.environ.update(
         "QUEUEBOT_REPORT_PERIOD_S": "3",
         "QUEUEBOT_REPORT_CHECK_S": "1",
         "QUEUEBOT_REPORT_GRACE_S": "0.5",
+        # Worker processes beat every second, so a test's dead process is known within 3 s.
+        "QUEUEBOT_WORKER_HEARTBEAT_S": "1",
     }
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from typing import Any
@@ -21,8 +22,17 @@ def signature(secret: str, timestamp: str, body: str) -> str:
     return f"v0={digest}"
 
 
+_last_ts_us = 0
+_ts_lock = threading.Lock()
+
+
 def new_ts() -> str:
-    return f"{time.time():.6f}"
+    """A message ts as Slack makes them: seconds with microseconds, unique (a thread is named by its
+    first message's ts, so two messages made in the same microsecond would share a thread)."""
+    global _last_ts_us
+    with _ts_lock:
+        _last_ts_us = max(_last_ts_us + 1, int(time.time() * 1_000_000))
+        return f"{_last_ts_us // 1_000_000}.{_last_ts_us % 1_000_000:06d}"
 
 
 class SlackSender:

@@ -8,6 +8,7 @@ module is imported, because Celery reads its broker URL at import time.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +28,12 @@ from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender
 
 JOB_TIMEOUT_S = 60.0
+
+
+def celery_beat_command(schedule: Path) -> list[str]:
+    """`celery beat` on the project's app, as a deployment runs it (its schedule file at ``schedule``)."""
+    app = [sys.executable, "-m", "celery", "-A", "workers.celery_app"]
+    return [*app, "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
 
 
 def use_models_dir(models_dir: Path) -> None:

@@ -21,7 +21,14 @@ from celery.signals import (
 )
 from kombu import Queue as KombuQueue
 
-from core.jobs import OTHER_TASK_ROUTES, REPORTS_ROUTE, SPIKE_DETECTION_ROUTE, TASK_ROUTES, Queue
+from core.jobs import (
+    OTHER_TASK_ROUTES,
+    REPORTS_ROUTE,
+    SPIKE_DETECTION_ROUTE,
+    SWEEP_ROUTE,
+    TASK_ROUTES,
+    Queue,
+)
 from core.logs import JOB_FIELD_DEFAULTS, install_record_factory, reset_task_id, set_task_id, use_format
 from core.settings import Settings, get_settings
 
@@ -34,6 +41,7 @@ TASK_MODULES = [
     "workers.tasks.slack",
     "workers.tasks.knowledge",
     "workers.tasks.monitoring",
+    "workers.tasks.sweeper",
     "workers.tasks.baseline",  # the benchmark's naive comparison; nothing in the product sends it
 ]
 
@@ -84,6 +92,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "args": [{}],
                 "options": {"queue": SPIKE_DETECTION_ROUTE.queue.value, "expires": settings.report_check_s},
             },
+            # Jobs and Slack posts whose message was lost or whose worker died (workers/services/
+            # job_sweeper.py).
+            "job-sweeper": {
+                "task": SWEEP_ROUTE.task_name,
+                "schedule": settings.sweep_interval_s,
+                "options": {"queue": SWEEP_ROUTE.queue.value, "expires": settings.sweep_interval_s},
+            },
         },
     }
 
@@ -106,11 +121,14 @@ def _runs_tasks_in_this_process(worker: Any) -> bool:
 
 def _prepare_process_for_jobs(process_index: int | None = None) -> None:
     from db.engine import dispose_engines
+    from workers.liveness import ensure_heartbeat
     from workers.metrics import serve_worker_metrics
     from workers.registry import get_registry
 
     # Connections inherited through fork are shared with the parent; start with none.
     dispose_engines()
+    # Marked alive before the first claim; the claim starts it too, for processes this misses.
+    ensure_heartbeat()
     serve_worker_metrics(get_settings(), process_index)
     if get_settings().warm_up_models:
         get_registry().warm_up()

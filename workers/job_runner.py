@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,13 +20,15 @@ from sqlalchemy import Executable, update
 from core.job_events import job_channel
 from core.jobs import JobStatus, TaskRoute
 from core.logs import job_context
+from core.settings import get_settings
 from db.base import Base, utcnow
 from db.engine import session_scope
 from db.models import Job
 from workers.celery_app import celery_app
+from workers.liveness import alive, ensure_heartbeat, this_process
 from workers.metrics import observe_job_finished
 from workers.redis_client import redis_client
-from workers.retries import DATABASE_UNAVAILABLE
+from workers.retries import DEPENDENCY_UNAVAILABLE
 from workers.services.slack_delivery import enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -52,23 +55,32 @@ class JobOutcome:
 JobWork = Callable[[str, dict[str, Any]], JobOutcome]
 
 
-def run_job(job_id: str, work: JobWork) -> None:
+# Holds what the work and the storing of its outcome must run inside, for a job id: a reply's
+# conversation turn. Entered after the claim, so a job waiting for its turn is seen running in a live
+# process, not as a message nobody started.
+JobTurn = Callable[[str], AbstractContextManager[object]]
+
+
+def run_job(job_id: str, work: JobWork, *, turn: JobTurn | None = None) -> None:
     # Every line logged while the job runs, in this module or any code it calls, names the job.
     with job_context(job_id):
-        _run(job_id, work)
+        _run(job_id, work, turn)
 
 
-def _run(job_id: str, work: JobWork) -> None:
+def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
     job = _claim(job_id)
     if job is None:
         return
     _announce(job_id, JobStatus.RUNNING)
     try:
-        outcome = work(job_id, job.input)
-        finished_at = _finish(job_id, outcome)
-    except DATABASE_UNAVAILABLE:
-        # Not the job's fault, and the failure could not be stored anyway: the task is retried
-        # (workers/retries.py) and the job, still unfinished, is claimed and run again.
+        with turn(job_id) if turn is not None else nullcontext():
+            outcome = work(job_id, job.input)
+            finished_at = _finish(job_id, outcome)
+    except DEPENDENCY_UNAVAILABLE:
+        # The database or Redis is down: not the job's fault. The task is retried (workers/retries.py)
+        # and the job, still unfinished, is claimed and run again. It goes back to the queue first,
+        # so that if the retry cannot reach the broker either, the sweeper sends it.
+        _release(job_id)
         raise
     except Exception as exc:
         # Soft time limits arrive here too (SoftTimeLimitExceeded is an Exception).
@@ -97,17 +109,24 @@ def _announce(job_id: str, status: JobStatus) -> None:
 
 def _observe(job: Job, status: JobStatus, finished_at: datetime) -> None:
     # Only the delivery that stored the final state counts the job, so a redelivery never counts twice.
-    assert job.started_at is not None  # set by the claim
+    assert job.started_at is not None  # set by its claim
     observe_job_finished(job.kind, status, job.created_at, job.started_at, finished_at)
 
 
 def _claim(job_id: str) -> Job | None:
-    """Mark the job running and return its row, or None when there is nothing to do."""
+    """Mark the job running in this process and return its row, or None when there is nothing to do."""
+    ensure_heartbeat()
+    max_attempts = get_settings().job_max_attempts
     with session_scope() as session:
         claimed = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
-            .values(status=JobStatus.RUNNING, started_at=utcnow(), attempts=Job.attempts + 1)
+            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES), Job.attempts < max_attempts)
+            .values(
+                status=JobStatus.RUNNING,
+                started_at=utcnow(),
+                attempts=Job.attempts + 1,
+                claimed_by=this_process(),
+            )
         ).rowcount
         if claimed:
             return session.get_one(Job, job_id)
@@ -116,12 +135,48 @@ def _claim(job_id: str) -> Job | None:
         # Rows are written before their messages are sent, so this is a message from another
         # database (a stale queue); there is no row to store a failure in.
         log.error("job %s: no such job row; message dropped", job_id)
-    else:
+    elif job.status.is_final:
         log.info("job %s: already %s; redelivery ignored", job_id, job.status.value)
-        if job.status.is_final:
-            # The first run may have died between storing the result and sending its deliveries.
-            enqueue_deliveries(job_id)
+        # The first run may have died between storing the result and sending its deliveries.
+        enqueue_deliveries(job_id)
+    elif _earlier_run_is_over(job):
+        _give_up(job)
+    else:
+        log.info("job %s: running in %s; this delivery is ignored", job_id, job.claimed_by)
     return None
+
+
+def _earlier_run_is_over(job: Job) -> bool:
+    # Queued again by the sweeper, or claimed by a process that died (a prefork child killed by the
+    # hard time limit or the OOM killer, whose message Celery gives back at once), or by this very
+    # process (the task is being retried after its run ended).
+    if job.status is JobStatus.QUEUED or job.claimed_by is None or job.claimed_by == this_process():
+        return True
+    return not alive({job.claimed_by})
+
+
+def _give_up(job: Job) -> None:
+    """The job's runs all ended without storing anything; fail it rather than let it kill more workers."""
+    error = f"gave up after {job.attempts} runs that ended without a result (the worker died or was killed)"
+    failed_at = _fail(job.id, RuntimeError(error))
+    if failed_at is not None:
+        _announce(job.id, JobStatus.FAILED)
+        _observe(job, JobStatus.FAILED, failed_at)
+    enqueue_deliveries(job.id)
+
+
+def _release(job_id: str) -> None:
+    try:
+        with session_scope() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.claimed_by == this_process())
+                .values(status=JobStatus.QUEUED, claimed_by=None, enqueued_at=utcnow())
+            )
+    except DEPENDENCY_UNAVAILABLE as exc:
+        # The database is what is down: the job stays running here, and the sweeper re-queues it once
+        # its run has outlasted the hard time limit.
+        log.warning("job %s: could not be put back in the queue: %s", job_id, exc)
 
 
 def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:

@@ -11,7 +11,7 @@ import logging
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from bots.gateway import ConversationNotFound, EnqueueFailed, IdempotencyConflict, QueueFull
+from bots.gateway import ConversationNotFound, IdempotencyConflict, QueueFull, QueueUnavailable
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import limit_rate
 from bots.web.metrics import web_registry
@@ -117,10 +117,11 @@ def _register_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
-    @app.exception_handler(EnqueueFailed)
-    async def _queue_down(_: Request, exc: EnqueueFailed) -> JSONResponse:
+    @app.exception_handler(QueueUnavailable)
+    async def _queue_down(_: Request, exc: QueueUnavailable) -> JSONResponse:
+        # Nothing was stored: the same request, sent again later, is the first.
         return JSONResponse(
-            {"detail": "the job queue is unavailable; retry later", "job_id": exc.job.id},
+            {"detail": str(exc)},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )

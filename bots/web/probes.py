@@ -11,7 +11,7 @@ from __future__ import annotations
 import redis
 from sqlalchemy import text
 
-from bots.web.fail_fast_redis import fail_fast_redis
+from bots.fail_fast_redis import fail_fast_redis
 from db.engine import engine_for
 
 PROBE_TIMEOUT_S = 2.0

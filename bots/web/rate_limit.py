@@ -26,7 +26,7 @@ from collections.abc import Callable
 import redis
 from fastapi import HTTPException, Request, status
 
-from bots.web.fail_fast_redis import fail_fast_redis
+from bots.fail_fast_redis import fail_fast_redis
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)

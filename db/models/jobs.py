@@ -33,6 +33,12 @@ class Job(Base):
     # buckets from then on untested: their counts are not complete (workers/services/spike_detection.py).
     events_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the job's latest message was sent to Redis, or was to be: the sweeper sends a queued job
+    # again only when its message has been missing for a while since then.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The worker process (host:pid) running the job; when it stops beating, the sweeper runs the job
+    # again (workers/liveness.py).
+    claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

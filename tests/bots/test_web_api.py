@@ -210,7 +210,7 @@ def test_web_process_never_imports_torch(fake_slack: FakeSlack) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_request_while_the_queue_is_down_gets_503_and_the_job_is_kept_as_failed(
+def test_request_while_the_queue_is_down_gets_503_with_retry_after_and_stores_nothing(
     database: str, tmp_path: Path
 ) -> None:
     port = free_port()
@@ -233,20 +233,24 @@ def test_request_while_the_queue_is_down_gets_503_and_the_job_is_kept_as_failed(
                 assert time.monotonic() < deadline, (tmp_path / "web.log").read_text()
                 time.sleep(0.1)
 
+        with session_scope() as session:
+            jobs_before = session.scalar(select(func.count()).select_from(Job))
+        prompt = f"queue down {time.time()}"
+        started = time.monotonic()
         response = httpx.post(
             f"{base_url}/api/generate",
-            json={"prompt": "queue down"},
+            json={"prompt": prompt},
             headers={"Authorization": "Bearer test-token"},
             timeout=30,
         )
+        answered_in_s = time.monotonic() - started
     finally:
         server.terminate()
         server.wait(10)
 
     assert response.status_code == 503
-    assert response.headers["Retry-After"]
-    job_id = response.json()["job_id"]
+    assert int(response.headers["Retry-After"]) > 0
+    assert "unavailable" in response.json()["detail"]
+    assert answered_in_s < 5, "a dead broker must be reported at once, not after retries"
     with session_scope() as session:
-        job = session.get_one(Job, job_id)
-        assert job.status == "failed"
-        assert "could not be queued" in (job.error or "")
+        assert session.scalar(select(func.count()).select_from(Job)) == jobs_before

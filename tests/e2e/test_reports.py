@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Job, Report, SentimentObservation
 from tests.slack_fake import FakeSlack
+from tests.stack_fixtures import celery_beat_command
 from workers.services.reports import closed_periods, make_due_reports
 
 START = datetime(2015, 2, 20, tzinfo=UTC)
@@ -33,18 +33,7 @@ def beat(tmp_path: Path, celery_worker: object) -> Iterator[subprocess.Popen[byt
     """A real `celery beat` on the tests' Redis, sending the report task every second."""
     log = (tmp_path / "beat.log").open("wb")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(tmp_path / "schedule"),
-        ],  # fmt: skip
+        celery_beat_command(tmp_path / "schedule"),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ.copy(),

@@ -13,6 +13,7 @@ with nothing excluded for the sake of other tests.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -36,7 +37,10 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings
 from db.migrate import upgrade_to_head
+from tests.reliability.report import ReliabilityReport
 from tests.slack_fake import FakeSlack
+
+log = logging.getLogger(__name__)
 
 # Per operation and generation mode (valid, then invalid data): about 1,300 requests over the 31
 # operations, as the four without inputs (GET /healthz, /readyz, /metrics, DELETE /auth/session)
@@ -62,6 +66,8 @@ class FuzzReport:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     by_operation: Counter[str] = field(default_factory=Counter)
+    # Requests that got no answer at all (a timeout, a dropped connection).
+    unanswered: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -112,24 +118,35 @@ def fuzz_server(
         redis.Redis.from_url(redis_url).flushdb()
 
 
-def test_generated_requests_never_get_a_server_error(fuzz_server: FuzzServer) -> None:
+def test_generated_requests_never_get_a_server_error(
+    fuzz_server: FuzzServer, reliability_report: ReliabilityReport
+) -> None:
     schema = schemathesis.openapi.from_url(f"{fuzz_server.base_url}/openapi.json")
     token = get_settings().api_token.get_secret_value()
     auth = {"Authorization": f"Bearer {token}"}
     report = FuzzReport()
-    started = time.monotonic()
-    with requests.Session() as http:
-        for result in schema.get_all_operations():
-            operation = result.ok()
-            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-                _fuzz(operation, mode, fuzz_server.base_url, http, auth, report)
-    elapsed = time.monotonic() - started
+    with reliability_report.scenario("generated bad input (schemathesis)") as row:
+        started = time.monotonic()
+        with requests.Session() as http:
+            for result in schema.get_all_operations():
+                operation = result.ok()
+                for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+                    _fuzz(operation, mode, fuzz_server.base_url, http, auth, report)
+        elapsed = time.monotonic() - started
 
-    total = sum(report.sent.values())
-    print(f"\nfuzz: {total} cases over {len(report.sent)} operations in {elapsed:.1f} s")
-    print(f"fuzz: statuses {dict(sorted(report.statuses.items()))}")
+        total = sum(report.sent.values())
+        server_errors = sum(count for status, count in report.statuses.items() if status >= 500)
+        row.jobs = total + report.unanswered
+        row.errors = server_errors + report.unanswered
+        row.detail = (
+            f"{total} cases answered over {len(report.sent)} operations, {report.unanswered} unanswered; "
+            f"statuses {dict(sorted(report.statuses.items()))}; "
+            f"{len(report.failures)} failed checks (server error, schema or content type)"
+        )
+    log.info("fuzz: %d cases over %d operations in %.1f s", total, len(report.sent), elapsed)
+    log.info("fuzz: statuses %s", dict(sorted(report.statuses.items())))
     for label, count in sorted(report.by_operation.items()):
-        print(f"fuzz:   {count:4d}  {label}")
+        log.info("fuzz:   %4d  %s", count, label)
     server_log = fuzz_server.log_file.read_text(errors="replace")[-6_000:]
     assert not report.failures, "\n\n".join(report.failures[:30]) + f"\n\nserver log:\n{server_log}"
     assert total >= MIN_CASES
@@ -159,6 +176,7 @@ def _fuzz(
         try:
             response = case.call(base_url=base_url, session=http, headers=auth, timeout=REQUEST_TIMEOUT_S)
         except requests.RequestException as exc:
+            report.unanswered += 1
             report.failures.append(f"{label}: {exc!r}\n{case.as_curl_command(headers=auth)}")
             return
         report.sent[operation.label] += 1

@@ -9,7 +9,9 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from db.base import utcnow
 from db.engine import session_scope
 from db.models import Job
 from tests.reliability.overrides import settings_env
+from tests.reliability.report import REPORT, ScenarioResult
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, mention
 from tests.stack_fixtures import ApiServer
@@ -52,8 +55,40 @@ WINDOW_S = 2
 REPO = Path(__file__).resolve().parents[2]
 
 
+@dataclass
+class Tally:
+    """The module's one report row, which every test adds its requests and wrong answers to."""
+
+    row: ScenarioResult
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def answer(self, response: httpx.Response, expected: int) -> httpx.Response:
+        """Counts the request, and as an error any answer but the expected one: let in when it should
+        be refused, refused when it should be let in, or a server error."""
+        self.row.jobs += 1
+        self.statuses[response.status_code] += 1
+        self.row.errors += response.status_code != expected
+        return response
+
+
+@pytest.fixture(scope="module")
+def module_tally() -> Iterator[Tally]:
+    tally = Tally(ScenarioResult("auth and rate limits"))
+    yield tally
+    tally.row.detail = f"answers {dict(sorted(tally.statuses.items()))}; an error is any but the expected one"
+    REPORT.results.append(tally.row)
+
+
+@pytest.fixture
+def tally(module_tally: Tally) -> Iterator[Tally]:
+    """The row's time is its tests' own, without the session's servers starting."""
+    started = time.monotonic()
+    yield module_tally
+    module_tally.row.seconds += time.monotonic() - started
+
+
 def test_every_route_but_the_public_ones_refuses_an_anonymous_request(
-    api_server: ApiServer, anonymous_api: httpx.Client
+    api_server: ApiServer, anonymous_api: httpx.Client, tally: Tally
 ) -> None:
     checked = []
     # The effective routes, with the prefixes the app included their routers under.
@@ -65,6 +100,7 @@ def test_every_route_but_the_public_ones_refuses_an_anonymous_request(
                 continue
             path = re.sub(r"\{[^}]+\}", "1", route.path)
             response = anonymous_api.request(method, path, json={} if method != "GET" else None)
+            tally.answer(response, 401)
             assert response.status_code == 401, f"{method} {route.path}: {response.status_code}"
             assert response.headers["WWW-Authenticate"] == "Bearer"
             checked.append((method, route.path))
@@ -107,64 +143,80 @@ def assert_too_many(response: httpx.Response, words: str) -> int:
 
 
 @pytest.mark.usefixtures("limits")
-def test_a_caller_past_its_rate_limit_gets_429_until_the_window_ends(anonymous_api: httpx.Client) -> None:
+def test_a_caller_past_its_rate_limit_gets_429_until_the_window_ends(
+    anonymous_api: httpx.Client, tally: Tally
+) -> None:
     token = f"rate-{uuid.uuid4().hex}"
     with settings_env(api_token=token, api_rate_limit=5, api_rate_limit_window_s=WINDOW_S):
         start_of_a_window()
         for _ in range(5):
-            assert (
-                anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token)).status_code == 200
-            )
-        refused = anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token))
-        retry_after = assert_too_many(refused, "rate limit: 5 requests per 2 s")
-        assert (
-            anonymous_api.post("/api/generate", json={"prompt": "hi"}, headers=bearer(token)).status_code
-            == 429
+            response = anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token))
+            assert tally.answer(response, 200).status_code == 200
+        refused = tally.answer(
+            anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token)), 429
         )
+        retry_after = assert_too_many(refused, "rate limit: 5 requests per 2 s")
+        response = anonymous_api.post("/api/generate", json={"prompt": "hi"}, headers=bearer(token))
+        assert tally.answer(response, 429).status_code == 429
 
         # Probes are never limited, and a sign-in on the web page has a bucket of its own.
-        assert anonymous_api.get("/healthz").status_code == 200
-        assert anonymous_api.post("/auth/session", json={"token": token}).status_code == 204
-        assert anonymous_api.get("/api/jobs", params={"limit": 1}).status_code == 200
+        assert tally.answer(anonymous_api.get("/healthz"), 200).status_code == 200
+        assert (
+            tally.answer(anonymous_api.post("/auth/session", json={"token": token}), 204).status_code == 204
+        )
+        assert tally.answer(anonymous_api.get("/api/jobs", params={"limit": 1}), 200).status_code == 200
         anonymous_api.cookies.clear()
 
         time.sleep(retry_after)
-        assert anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token)).status_code == 200
+        response = anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token))
+        assert tally.answer(response, 200).status_code == 200
 
 
 @pytest.mark.usefixtures("limits")
-def test_wrong_tokens_from_one_address_lock_it_out_until_the_window_ends(anonymous_api: httpx.Client) -> None:
+def test_wrong_tokens_from_one_address_lock_it_out_until_the_window_ends(
+    anonymous_api: httpx.Client, tally: Tally
+) -> None:
     token = f"guess-{uuid.uuid4().hex}"
     with settings_env(api_token=token, auth_failure_limit=3, api_rate_limit_window_s=WINDOW_S):
         start_of_a_window()
-        assert anonymous_api.get("/api/jobs", headers=bearer("wrong-1")).status_code == 401
-        assert anonymous_api.post("/auth/session", json={"token": "wrong-2"}).status_code == 401
+        assert tally.answer(anonymous_api.get("/api/jobs", headers=bearer("wrong-1")), 401).status_code == 401
+        response = anonymous_api.post("/auth/session", json={"token": "wrong-2"})
+        assert tally.answer(response, 401).status_code == 401
         # No token at all is not a guess.
-        assert anonymous_api.get("/api/jobs").status_code == 401
-        assert anonymous_api.get("/api/jobs", headers=bearer("wrong-3")).status_code == 401
+        assert tally.answer(anonymous_api.get("/api/jobs"), 401).status_code == 401
+        assert tally.answer(anonymous_api.get("/api/jobs", headers=bearer("wrong-3")), 401).status_code == 401
 
-        assert_too_many(anonymous_api.get("/api/jobs", headers=bearer("wrong-4")), "too many wrong tokens")
+        response = anonymous_api.get("/api/jobs", headers=bearer("wrong-4"))
+        assert_too_many(tally.answer(response, 429), "too many wrong tokens")
         # Now the right token gets the same answer: guessing learns nothing until the window ends.
-        retry_after = assert_too_many(anonymous_api.get("/api/jobs", headers=bearer(token)), "wrong tokens")
-        assert_too_many(anonymous_api.post("/auth/session", json={"token": token}), "wrong tokens")
+        response = anonymous_api.get("/api/jobs", headers=bearer(token))
+        retry_after = assert_too_many(tally.answer(response, 429), "wrong tokens")
+        response = anonymous_api.post("/auth/session", json={"token": token})
+        assert_too_many(tally.answer(response, 429), "wrong tokens")
 
         time.sleep(retry_after)
-        assert anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token)).status_code == 200
-        assert anonymous_api.post("/auth/session", json={"token": token}).status_code == 204
+        response = anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token))
+        assert tally.answer(response, 200).status_code == 200
+        assert (
+            tally.answer(anonymous_api.post("/auth/session", json={"token": token}), 204).status_code == 204
+        )
         anonymous_api.cookies.clear()
 
 
 @pytest.mark.usefixtures("limits")
-def test_the_limits_let_requests_through_while_redis_is_unreachable(anonymous_api: httpx.Client) -> None:
+def test_the_limits_let_requests_through_while_redis_is_unreachable(
+    anonymous_api: httpx.Client, tally: Tally
+) -> None:
     token = f"open-{uuid.uuid4().hex}"
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
     with settings_env(api_token=token, api_rate_limit=1, auth_failure_limit=1, redis_url=unreachable):
         for _ in range(3):
-            assert (
-                anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token)).status_code == 200
-            )
+            response = anonymous_api.get("/api/jobs", params={"limit": 1}, headers=bearer(token))
+            assert tally.answer(response, 200).status_code == 200
         for _ in range(3):
-            assert anonymous_api.get("/api/jobs", headers=bearer("wrong")).status_code == 401
+            assert (
+                tally.answer(anonymous_api.get("/api/jobs", headers=bearer("wrong")), 401).status_code == 401
+            )
 
 
 @pytest.fixture
@@ -184,6 +236,7 @@ def test_tokens_and_secrets_never_reach_the_logs(
     fake_slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
     verbose_uvicorn: None,
+    tally: Tally,
 ) -> None:
     """A sign-in, a failed one, API calls with the right and a nearly right token, and Slack events
     signed right and wrong, all logged at DEBUG by a server of the test's own, which has Slack
@@ -218,26 +271,28 @@ def test_tokens_and_secrets_never_reach_the_logs(
                 assert thread.is_alive()
                 time.sleep(0.02)
             with httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=10) as client:
+                response = client.post("/api/chat", json={"message": "hello"}, headers=bearer(token))
+                assert tally.answer(response, 202).status_code == 202
+                response = client.get("/api/jobs", params={"limit": 5}, headers=bearer(token))
+                assert tally.answer(response, 200).status_code == 200
                 assert (
-                    client.post("/api/chat", json={"message": "hello"}, headers=bearer(token)).status_code
-                    == 202
+                    tally.answer(client.get("/api/jobs", headers=bearer(near_miss)), 401).status_code == 401
                 )
-                assert client.get("/api/jobs", params={"limit": 5}, headers=bearer(token)).status_code == 200
-                assert client.get("/api/jobs", headers=bearer(near_miss)).status_code == 401
-                assert client.post("/auth/session", json={"token": near_miss}).status_code == 401
-                assert client.post("/auth/session", json={"token": token}).status_code == 204
+                response = client.post("/auth/session", json={"token": near_miss})
+                assert tally.answer(response, 401).status_code == 401
+                response = client.post("/auth/session", json={"token": token})
+                assert tally.answer(response, 204).status_code == 204
                 assert COOKIE_NAME in client.cookies
                 page_chat = client.post(
                     "/api/chat", json={"message": "hi again"}, headers={CLIENT_HEADER: "web"}
                 )
-                assert page_chat.status_code == 202
+                assert tally.answer(page_chat, 202).status_code == 202
 
-                assert (
-                    SlackSender(client, "not-the-secret").event(mention(channel, "UALICE", "hi")).status_code
-                    == 401
-                )
+                forged = SlackSender(client, "not-the-secret").event(mention(channel, "UALICE", "hi"))
+                assert tally.answer(forged, 401).status_code == 401
                 slack = SlackSender(client, signing_secret)
-                assert slack.event(mention(channel, "UALICE", "Where is my order?")).status_code == 200
+                response = slack.event(mention(channel, "UALICE", "Where is my order?"))
+                assert tally.answer(response, 200).status_code == 200
                 # The listener runs after the ack: wait until it has stored its job and posted.
                 fake_slack.wait_for("chat.postMessage", channel=channel)
         finally:

@@ -29,6 +29,7 @@ from db.base import utcnow
 from db.engine import session_scope
 from db.models import Job
 from tests.reliability.overrides import settings_env
+from tests.reliability.report import ReliabilityReport
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender
 from tests.stack_fixtures import ApiServer
@@ -145,21 +146,48 @@ class Sampler:
         self._thread.join(5)
 
 
+def properly_refused(response: httpx.Response) -> bool:
+    """A 503 that tells the client when to come back: backpressure, not a failure."""
+    return response.status_code == 503 and 1 <= int(response.headers.get("Retry-After", 0)) <= 60
+
+
+def stored_ids(ids: list[str]) -> set[str]:
+    with session_scope() as session:
+        return set(session.scalars(select(Job.id).where(Job.id.in_(ids))))
+
+
 @pytest.mark.parametrize("kind", [JobKind.SENTIMENT, JobKind.GENERATE])
 def test_a_burst_past_the_bound_is_refused_and_the_queue_never_exceeds_it(
-    api: httpx.Client, backlog: Backlog, kind: JobKind
+    api: httpx.Client, backlog: Backlog, kind: JobKind, reliability_report: ReliabilityReport
 ) -> None:
     burst = 60
     limit = queued(kind) + ROOM
-    with settings_env(**{f"max_queued_{kind.value}": limit}):
+    with (
+        reliability_report.scenario(f"burst far above capacity ({kind.value})") as row,
+        settings_env(**{f"max_queued_{kind.value}": limit}),
+    ):
         backlog.fill(kind, ROOM - 4)
         rows_before = jobs_of(kind)
 
         with Sampler(kind) as sampler, ThreadPoolExecutor(8) as pool:
             responses = list(pool.map(lambda _: api.post(PATHS[kind], json=BODIES[kind]), range(burst)))
-        backlog.accepted_ids += [accepted_id(r) for r in responses if r.status_code == 202]
+        accepted = [accepted_id(r) for r in responses if r.status_code == 202]
+        backlog.accepted_ids += accepted
 
         statuses = Counter(response.status_code for response in responses)
+        new_rows = jobs_of(kind) - rows_before
+        row.jobs = len(responses)
+        # Neither accepted nor refused with Retry-After: a server error, or good input turned away.
+        row.errors = sum(r.status_code != 202 and not properly_refused(r) for r in responses)
+        # The burst waits for no job to run (the worker may not be there): what is checked is that
+        # every accepted job was stored, and that nothing else was. A refused request that left a
+        # row behind is work its client, told to retry, will have stored twice.
+        row.lost = len(set(accepted) - stored_ids(accepted))
+        row.duplicated = max(0, new_rows - len(set(accepted)))
+        row.detail = (
+            f"{dict(sorted(statuses.items()))} for {burst} requests, 8 at a time; "
+            f"{new_rows} rows stored; queued peaked at {sampler.highest} (bound {limit})"
+        )
         assert set(statuses) <= {202, 503}, statuses
         # Without a worker exactly 4 get in; the session's worker, if running, may take a few of them
         # while the burst lasts, and make room for as many more.
@@ -266,24 +294,29 @@ def current_rss_mib() -> float:
     return 0.0
 
 
-def send_burst(api_server: ApiServer, token: str, requests: int, threads: int) -> Counter[int]:
+def send_burst(api_server: ApiServer, token: str, requests: int, threads: int) -> tuple[Counter[int], int]:
     """``requests`` requests from ``threads`` clients: three sentiment batches refused past the bound
-    for every read of the jobs list."""
+    for every read of the jobs list. Returns the answers' statuses, and how many answers were
+    neither a read nor a refusal with Retry-After."""
 
-    def client_sends(index: int) -> Counter[int]:
+    def client_sends(index: int) -> tuple[Counter[int], int]:
         statuses: Counter[int] = Counter()
+        wrong = 0
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=api_server.base_url, headers=headers, timeout=30) as client:
             for number in range(index, requests, threads):
                 if number % 4 == 3:
                     response = client.get("/api/jobs", params={"limit": 20})
+                    wrong += response.status_code != 200
                 else:
                     response = client.post("/api/sentiment", json=BODIES[JobKind.SENTIMENT])
+                    wrong += not properly_refused(response)
                 statuses[response.status_code] += 1
-        return statuses
+        return statuses, wrong
 
     with ThreadPoolExecutor(threads) as pool:
-        return sum(pool.map(client_sends, range(threads)), Counter())
+        results = list(pool.map(client_sends, range(threads)))
+    return sum((statuses for statuses, _ in results), Counter()), sum(wrong for _, wrong in results)
 
 
 def test_a_large_burst_leaves_memory_bounded(
@@ -291,6 +324,7 @@ def test_a_large_burst_leaves_memory_bounded(
     backlog: Backlog,
     record_property: Callable[[str, object], None],
     monkeypatch: pytest.MonkeyPatch,
+    reliability_report: ReliabilityReport,
 ) -> None:
     """uvicorn serves the app from a thread of this process, so this process's memory is the web
     app's (plus pytest's, and the session's in-process worker's, which may load a model meanwhile:
@@ -305,18 +339,32 @@ def test_a_large_burst_leaves_memory_bounded(
     monkeypatch.setattr(logging.getLogger("bots.gateway"), "level", logging.WARNING)
     # The rate limiter on (with room for the whole burst), so its Redis round trip is measured too.
     limit = queued(JobKind.SENTIMENT) + ROOM
-    with settings_env(max_queued_sentiment=limit, api_rate_limit=1_000_000):
+    with (
+        reliability_report.scenario("burst far above capacity (5,000 requests, memory)") as row,
+        settings_env(max_queued_sentiment=limit, api_rate_limit=1_000_000),
+    ):
         backlog.fill(JobKind.SENTIMENT, ROOM)
+        rows_before = jobs_of(JobKind.SENTIMENT)
         rss_before = current_rss_mib()
         started = time.perf_counter()
         with PeakRss() as sampled:
-            first = send_burst(api_server, token, 2_500, threads=8)
+            first, first_wrong = send_burst(api_server, token, 2_500, threads=8)
             rss_after_first = current_rss_mib()
-            second = send_burst(api_server, token, 2_500, threads=8)
+            second, second_wrong = send_burst(api_server, token, 2_500, threads=8)
         elapsed_s = time.perf_counter() - started
         rss_after_second = current_rss_mib()
-    statuses = first + second
-    peak = sampled.peak
+        statuses = first + second
+        peak = sampled.peak
+        new_rows = jobs_of(JobKind.SENTIMENT) - rows_before
+        row.jobs = statuses.total()
+        row.errors = first_wrong + second_wrong
+        # The backlog is at its bound, so every batch is refused and none can be lost; a row one left
+        # behind anyway is work its client, told to retry, will have stored twice.
+        row.duplicated = new_rows
+        row.detail = (
+            f"{dict(sorted(statuses.items()))} from 8 clients, twice; {new_rows} rows stored; "
+            f"peak RSS {peak:.0f} MiB, {rss_after_second - rss_after_first:+.0f} MiB over the second burst"
+        )
     log.info(
         "5,000 requests in %.1f s (%s): peak RSS %.0f MiB; RSS %.0f before, %.0f after 2,500, %.0f after all",
         elapsed_s,

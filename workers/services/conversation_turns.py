@@ -6,9 +6,11 @@ stored in the order the questions came. A job takes its conversation's Redis loc
 checks that every earlier message of the conversation has a finished job; if one is still
 queued or running it lets go, waits a moment and tries again.
 
-The lock expires on its own (after the task's hard time limit), so a worker that dies holding it
-blocks its conversation for that long at most; a job that waits past ``wait_s`` goes ahead rather
-than stall the conversation behind a message that was lost.
+The lock names the worker process holding it. A process that dies holding it (SIGKILL, out of
+memory) stops beating (workers/liveness.py), and the next job of the conversation takes the lock
+over instead of waiting for it to expire (after the task's hard time limit). A job that waits past
+``wait_s`` for an earlier message goes ahead rather than stall the conversation behind a message
+that was lost.
 """
 
 from __future__ import annotations
@@ -17,20 +19,29 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from uuid import uuid4
 
 from redis.exceptions import LockNotOwnedError
+from redis.lock import Lock
 from sqlalchemy import func, select
 
 from core.jobs import JobStatus, ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Job, Message, MessageRole
+from workers.liveness import alive, liveness_known, this_process
 from workers.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
 LOCK_PREFIX = "queuebot:conversation-turn:"
 RECHECK_S = 0.05
+# How often a job waiting for the lock looks whether its holder is still alive.
+HOLDER_CHECK_S = 1.0
+TOKEN_SEPARATOR = "|"
+DELETE_IF_EQUAL = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 
 
 @contextmanager
@@ -46,7 +57,7 @@ def conversation_turn(job_id: str, wait_s: float | None = None) -> Iterator[None
     lock = redis_client().lock(f"{LOCK_PREFIX}{conversation_id}", timeout=settings.task_hard_time_limit_s)
     deadline = time.monotonic() + wait_s
     while True:
-        if not lock.acquire(blocking_timeout=max(deadline - time.monotonic(), 0.001)):
+        if not _acquire(lock, deadline):
             raise TimeoutError(f"conversation {conversation_id} stayed busy for {wait_s:.0f} s")
         waiting_for = _earlier_unanswered(conversation_id, message_id)
         if not waiting_for:
@@ -71,6 +82,31 @@ def conversation_turn(job_id: str, wait_s: float | None = None) -> Iterator[None
             log.warning(
                 "job %s: conversation %d's turn expired before the reply was stored", job_id, conversation_id
             )
+
+
+def _acquire(lock: Lock, deadline: float) -> bool:
+    # The token says which process holds the lock; the random part tells two of its threads apart.
+    token = f"{this_process()}{TOKEN_SEPARATOR}{uuid4().hex}"
+    while True:
+        slice_end = min(deadline, time.monotonic() + HOLDER_CHECK_S)
+        if lock.acquire(blocking_timeout=max(slice_end - time.monotonic(), 0.001), token=token):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        _take_over_from_dead_holder(lock)
+
+
+def _take_over_from_dead_holder(lock: Lock) -> None:
+    client = redis_client()
+    held_by = client.get(lock.name)
+    if held_by is None:
+        return
+    holder = held_by.decode().split(TOKEN_SEPARATOR, 1)[0]
+    if holder in alive({holder}) or not liveness_known():
+        return
+    # Only the token seen dead is deleted: a live job that took the lock meanwhile keeps it.
+    if client.eval(DELETE_IF_EQUAL, 1, lock.name, held_by):
+        log.warning("%s was held by %s, which stopped beating; the lock is taken over", lock.name, holder)
 
 
 def _turn_of(job_id: str) -> tuple[int, int] | None:

@@ -41,6 +41,10 @@ def take_delivery_lease(delivery_id: int) -> bool:
     return bool(client.set(f"{LEASE_PREFIX}{delivery_id}", 1, nx=True, px=LEASE_MS))
 
 
+def delivery_lease_held(delivery_id: int) -> bool:
+    return bool(redis_client().exists(f"{LEASE_PREFIX}{delivery_id}"))
+
+
 def release_delivery_lease(delivery_id: int) -> None:
     redis_client().delete(f"{LEASE_PREFIX}{delivery_id}")
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from core.jobs import REPORTS_ROUTE, SPIKE_DETECTION_ROUTE
 from workers.celery_app import celery_app
-from workers.retries import RETRY_WHILE_DATABASE_UNAVAILABLE
+from workers.retries import RETRY_WHILE_DEPENDENCY_UNAVAILABLE
 from workers.services.reports import make_due_reports
 from workers.services.spike_detection import detect_spikes as run_detection
 
 
-@celery_app.task(name=SPIKE_DETECTION_ROUTE.task_name, **RETRY_WHILE_DATABASE_UNAVAILABLE)
+@celery_app.task(name=SPIKE_DETECTION_ROUTE.task_name, **RETRY_WHILE_DEPENDENCY_UNAVAILABLE)
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     return run_detection(first_touched)
 
 
-@celery_app.task(name=REPORTS_ROUTE.task_name, **RETRY_WHILE_DATABASE_UNAVAILABLE)
+@celery_app.task(name=REPORTS_ROUTE.task_name, **RETRY_WHILE_DEPENDENCY_UNAVAILABLE)
 def make_reports() -> list[int]:
     return make_due_reports()

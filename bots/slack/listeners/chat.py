@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bots.gateway import EnqueueFailed, QueueFull, submit_chat_message
+from bots.gateway import QueueFull, QueueUnavailable, submit_chat_message
 from bots.slack.events import event_idempotency_key, is_plain_user_message, job_exists_for
 from core.jobs import JobSource
 from core.slack import SlackTarget
@@ -65,7 +65,7 @@ def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> No
     except ValidationError as exc:
         _say_instead(client, channel, thread_ts, placeholder_ts, f":warning: {_first_error(exc)}")
         return
-    except EnqueueFailed:
+    except QueueUnavailable:
         _say_instead(client, channel, thread_ts, placeholder_ts, QUEUE_DOWN_TEXT)
         return
     except QueueFull:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import Ack
 
-from bots.gateway import EnqueueFailed, QueueFull, submit_chat_message, submit_job
+from bots.gateway import QueueFull, QueueUnavailable, submit_chat_message, submit_job
 from bots.slack.command_text import CommandError, describe, parse_generate
 from core.jobs import JobKind, JobSource, SentimentItem, SentimentPayload
 from core.slack import Block, SlackTarget, context, one_line, result_text, section
@@ -164,7 +164,7 @@ def _start_job(ack: Ack, command: dict[str, Any], start: Callable[[SlackTarget],
     except ValidationError as exc:
         _answer(ack, f":warning: {describe(exc)}")
         return
-    except EnqueueFailed:
+    except QueueUnavailable:
         _answer(ack, QUEUE_DOWN)
         return
     except QueueFull:

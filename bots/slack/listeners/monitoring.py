@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bots.gateway import EnqueueFailed, QueueFull, submit_job
+from bots.gateway import QueueFull, submit_job
 from bots.slack.events import event_idempotency_key, is_plain_user_message
 from core.jobs import MAX_SENTIMENT_TEXT_CHARS, JobKind, JobSource, SentimentItem, SentimentPayload
 from core.settings import Settings
@@ -45,8 +45,10 @@ def register(app: Any, settings: Settings) -> None:
                     SentimentPayload(items=[item]),
                     JobSource.SLACK,
                     idempotency_key=event_idempotency_key(body),
+                    # A channel's messages come once; with the broker down they wait in the table.
+                    accept_while_queue_down=True,
                 )
-        except (ValidationError, EnqueueFailed, QueueFull) as exc:
+        except (ValidationError, QueueFull) as exc:
             log.error("monitored message in %s not classified: %s", event["channel"], exc)
             return
         log.info("monitored message in %s: sentiment job %s (created: %s)", event["channel"], job.id, created)

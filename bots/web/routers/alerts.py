@@ -1,12 +1,15 @@
 """Alerts raised by sentiment monitoring: list them, read one, acknowledge and resolve them (the
 same moves as the buttons on the alert in Slack)."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from bots.alerts import UnknownAlert, change_alert_status
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
+from core.jobs import NoNul
 from db import queries
 from db.models import Alert, AlertChart, AlertStatus
 
@@ -17,7 +20,7 @@ router = APIRouter(tags=["alerts"])
 def list_alerts(
     session: SessionDep,
     status: AlertStatus | None = None,
-    topic: str | None = Query(default=None, max_length=100),
+    topic: Annotated[str | None, Query(max_length=100), NoNul] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AlertPage:

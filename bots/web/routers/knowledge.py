@@ -1,11 +1,14 @@
 """/api/kb: the knowledge base of approved answers. Edits are stored here and embedded by a worker."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Query, status
 
 from bots.knowledge import DuplicateAnswer, create_entry, update_entry
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import KnowledgeIn, KnowledgeOut, KnowledgePage
+from core.jobs import NoNul
 from db import queries
 from db.models import KnowledgeEntry
 
@@ -16,7 +19,7 @@ API_SOURCE = "api"
 @router.get("/kb", response_model=KnowledgePage)
 def list_knowledge(
     session: SessionDep,
-    intent: str | None = Query(default=None, max_length=100),
+    intent: Annotated[str | None, Query(max_length=100), NoNul] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> KnowledgePage:

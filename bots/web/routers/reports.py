@@ -1,10 +1,13 @@
 """Periodic monitoring reports (made by Celery beat's ``queuebot.make_reports``): list and read them."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Query, status
 
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ReportOut, ReportPage
+from core.jobs import NoNul
 from db import queries
 from db.models import Report
 
@@ -14,7 +17,7 @@ router = APIRouter(tags=["reports"])
 @router.get("/reports", response_model=ReportPage)
 def list_reports(
     session: SessionDep,
-    topic: str | None = Query(default=None, max_length=100),
+    topic: Annotated[str | None, Query(max_length=100), NoNul] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> ReportPage:

@@ -7,6 +7,7 @@ from pydantic import AwareDatetime
 
 from bots.web.deps import SessionDep
 from bots.web.schemas import TopicOut, TrendOut, TrendPointOut
+from core.jobs import NoNul
 from core.monitoring import Bucket
 from db import trends
 
@@ -32,7 +33,7 @@ def list_topics(session: SessionDep) -> list[TopicOut]:
 @router.get("/trends", response_model=TrendOut)
 def get_trend(
     session: SessionDep,
-    topic: str = Query(min_length=1, max_length=100),
+    topic: Annotated[str, Query(min_length=1, max_length=100), NoNul],
     bucket: Bucket = Bucket.HOUR,
     since: Annotated[AwareDatetime | None, Query(description="Inclusive; ISO 8601 with a time zone.")] = None,
     until: Annotated[AwareDatetime | None, Query(description="Exclusive; ISO 8601 with a time zone.")] = None,

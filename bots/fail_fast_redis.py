@@ -1,5 +1,6 @@
-"""Redis clients for the web process's own checks (readiness, metrics, rate limits): each gives up
-after its timeout, with no retry, so a hung or absent Redis never holds a request. Not the workers'
+"""Redis clients for the bots' own checks (is the broker up before a job is accepted; readiness,
+metrics, rate limits): each gives up after its timeout, with no retry, so a hung or absent Redis
+never holds a request. Not the workers'
 client (workers/redis_client.py), which may wait and retry."""
 
 from __future__ import annotations

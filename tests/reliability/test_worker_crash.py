@@ -1,0 +1,202 @@
+"""A worker SIGKILLed with a thousand Slack questions in flight: once a new worker is up, every
+question ends with its reply job done exactly once, one bot message in its conversation and one answer
+in its Slack thread; nothing stays queued or running.
+
+Everything is real: signed Slack events to the web app under uvicorn, Redis, Celery workers and beat
+in their own processes, the session's SQLite database and tiny models, a fake of Slack's Web API.
+What recovers the killed worker's jobs is the sweeper (beat sends it every second here): jobs it was
+running are known dead when its heartbeat stops, messages it had taken and not started are known lost
+when they stay unacknowledged past the grace, Slack posts it had not made are sent again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from core.jobs import JobStatus
+from core.settings import get_settings
+from db.engine import session_scope
+from db.models import Conversation, Job, Message, MessageRole
+from tests.reliability.fleet import Fleet, running_fleet
+from tests.reliability.report import ReliabilityReport, ScenarioResult
+from tests.slack_fake import FakeSlack
+from tests.slack_requests import SlackSender, mention
+
+QUESTIONS = 1_000
+# The kill comes once this share of the replies is done, so hundreds are still queued, some running,
+# some taken by the worker and not started, and some answered but not yet posted.
+KILL_AFTER_SHARE = 0.2
+SETTLE_TIMEOUT_S = 900.0
+QUESTION_TEXTS = (
+    "I want to cancel my order",
+    "How do I get a refund?",
+    "Where is my package?",
+    "I need to change my shipping address",
+    "can I pay with paypal",
+)
+
+
+@pytest.fixture
+def fleet(
+    tmp_path: Path, fake_slack: FakeSlack, database: str, tiny_models_dir: Path, knowledge_base: Path
+) -> Iterator[Fleet]:
+    with running_fleet(tmp_path, tiny_models_dir) as fleet:
+        yield fleet
+
+
+def test_a_worker_killed_with_a_thousand_jobs_in_flight_loses_nothing_and_doubles_nothing(
+    fleet: Fleet, fake_slack: FakeSlack, reliability_report: ReliabilityReport
+) -> None:
+    channel = f"CCRASH{uuid.uuid4().hex[:6].upper()}"
+    secret = get_settings().slack_signing_secret
+    assert secret is not None
+    with reliability_report.scenario("worker SIGKILLed mid-job") as row:
+        row.jobs = QUESTIONS
+        events = [
+            mention(channel, f"U{i:05d}", QUESTION_TEXTS[i % len(QUESTION_TEXTS)]) for i in range(QUESTIONS)
+        ]
+        event_ids = [f"EvCRASH{uuid.uuid4().hex[:12].upper()}" for _ in events]
+        with httpx.Client(base_url=fleet.web_url, timeout=60) as client:
+            sender = SlackSender(client, secret.get_secret_value())
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(
+                    pool.map(
+                        lambda pair: sender.event(pair[0], event_id=pair[1]).status_code,
+                        zip(events, event_ids, strict=True),
+                    )
+                )
+        keys = [f"slack-event:{event_id}" for event_id in event_ids]
+        _wait_until(lambda: _count_jobs(keys) == QUESTIONS, 120, "every question stored as a job")
+
+        fleet.start_worker("first")
+        _wait_until(
+            lambda: _count_jobs(keys, JobStatus.DONE) >= QUESTIONS * KILL_AFTER_SHARE, 600, "replies started"
+        )
+        at_kill = _status_counts(keys)
+        fleet.kill("first")
+        fleet.start_worker("second")
+        killed_at = time.monotonic()
+
+        settled = _wait_until_settled(keys, channel, fake_slack)
+        recovery_s = time.monotonic() - killed_at
+        row.detail = (
+            f"killed with {at_kill}; settled {recovery_s:.0f} s later: {settled}; "
+            f"jobs run again after the kill: {_count_rerun(keys)}; "
+            f"other restarts: {sum(fleet.restarts.values())}"
+        )
+        _count(row, keys, events, channel, fake_slack, statuses)
+
+    assert (row.lost, row.duplicated, row.errors) == (0, 0, 0), row.detail
+
+
+def _count(
+    row: ScenarioResult,
+    keys: list[str],
+    events: list[dict[str, str]],
+    channel: str,
+    fake_slack: FakeSlack,
+    statuses: list[int],
+) -> None:
+    with session_scope() as session:
+        jobs = dict(
+            session.execute(
+                select(Job.idempotency_key, Job.status).where(Job.idempotency_key.in_(keys))
+            ).all()
+        )
+        bot_messages = Counter(
+            dict(
+                session.execute(
+                    select(Conversation.external_id, func.count(Message.id))
+                    .join(Message, Message.conversation_id == Conversation.id)
+                    .where(Conversation.external_id.like(f"{channel}:%"), Message.role == MessageRole.BOT)
+                    .group_by(Conversation.external_id)
+                ).all()
+            )
+        )
+    placeholders = Counter(
+        call.params.get("thread_ts") for call in fake_slack.calls_to("chat.postMessage", channel=channel)
+    )
+    deleted = {call.params.get("ts") for call in fake_slack.calls_to("chat.delete", channel=channel)}
+    answered = Counter(call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel))
+    posted_ts = {
+        call.params.get("thread_ts"): fake_slack.posted_ts(call)
+        for call in fake_slack.calls_to("chat.postMessage", channel=channel)
+        if fake_slack.posted_ts(call) not in deleted
+    }
+    problems: list[str] = []
+    for key, event, status in zip(keys, events, statuses, strict=True):
+        thread = event["ts"]
+        job_status = jobs.get(key)
+        if status != 200 or job_status is JobStatus.FAILED:
+            row.errors += 1
+        elif job_status is not JobStatus.DONE or not answered.get(posted_ts.get(thread)):
+            row.lost += 1
+        # More than one message the customer sees in the thread, or two replies stored.
+        visible = placeholders[thread] - sum(1 for call_ts in deleted if call_ts == posted_ts.get(thread))
+        if visible > 1 or bot_messages[f"{channel}:{thread}"] > 1:
+            row.duplicated += 1
+            problems.append(
+                f"thread {thread}: {visible} messages, {bot_messages[f'{channel}:{thread}']} replies stored"
+            )
+        elif job_status is not JobStatus.DONE or status != 200:
+            problems.append(f"thread {thread}: event answered {status}, job {job_status}")
+    if problems:
+        row.detail += "; first problems: " + "; ".join(problems[:5])
+
+
+def _wait_until_settled(keys: list[str], channel: str, fake_slack: FakeSlack) -> str:
+    """Every job final and every thread answered; says how far it got if time runs out."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        counts = _status_counts(keys)
+        answered = len(
+            {call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel)}
+        )
+        if counts.get("done", 0) + counts.get("failed", 0) == len(keys) and answered >= counts.get("done", 0):
+            # A moment for any second post that a duplicate delivery would make.
+            time.sleep(3)
+            return f"{counts}, {answered} threads answered"
+        time.sleep(1)
+    return f"NOT settled after {SETTLE_TIMEOUT_S:.0f} s: {_status_counts(keys)}"
+
+
+def _status_counts(keys: list[str]) -> dict[str, int]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(Job.status, func.count()).where(Job.idempotency_key.in_(keys)).group_by(Job.status)
+        ).all()
+    return {status.value: count for status, count in rows}
+
+
+def _count_jobs(keys: list[str], status: JobStatus | None = None) -> int:
+    query = select(func.count()).select_from(Job).where(Job.idempotency_key.in_(keys))
+    if status is not None:
+        query = query.where(Job.status == status)
+    with session_scope() as session:
+        return session.scalar(query) or 0
+
+
+def _count_rerun(keys: list[str]) -> int:
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(Job).where(Job.idempotency_key.in_(keys), Job.attempts > 1)
+            )
+            or 0
+        )
+
+
+def _wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"not reached in {timeout_s:.0f} s: {what}"
+        time.sleep(0.2)
