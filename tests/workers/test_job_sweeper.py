@@ -160,12 +160,13 @@ def test_a_finished_jobs_unposted_slack_delivery_is_sent_again_and_posted_once(f
     with session_scope() as session:
         session.add(SlackDelivery(job_id=job_id, channel=channel))
 
+    # The sweep looks at the whole table: other tests' deliveries may be sent again with this one.
     first = resend_orphans(_empty_broker())
     _eventually(lambda: bool(fake_slack.calls_to("chat.postMessage", channel=channel)))
     # A second sweep finds the delivery sent and posts nothing more.
-    second = resend_orphans(_empty_broker())
+    resend_orphans(_empty_broker())
 
-    assert first.deliveries_sent_again == 1 and second.deliveries_sent_again == 0
+    assert first.deliveries_sent_again >= 1
     time.sleep(1)
     assert len(fake_slack.calls_to("chat.postMessage", channel=channel)) == 1
     with session_scope() as session:
