@@ -107,21 +107,15 @@ def _register_error_handlers(app: FastAPI) -> None:
     async def _no_conversation(_: Request, exc: ConversationNotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
 
-    @app.exception_handler(QueueFull)
-    async def _queue_full(_: Request, exc: QueueFull) -> JSONResponse:
-        # 503, not 429: the server is short of capacity for this kind of work, whoever asks; 429 is
-        # for a caller past its own rate limit.
+    async def _retry_later(_: Request, exc: Exception) -> JSONResponse:
+        # 503, not 429: the server is short of capacity for this kind of work (QueueFull) or cannot
+        # queue work at all (QueueUnavailable), whoever asks; 429 is for a caller past its own rate
+        # limit. Nothing was stored, so the same request sent again later is the first.
         return JSONResponse(
             {"detail": str(exc)},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
-    @app.exception_handler(QueueUnavailable)
-    async def _queue_down(_: Request, exc: QueueUnavailable) -> JSONResponse:
-        # Nothing was stored: the same request, sent again later, is the first.
-        return JSONResponse(
-            {"detail": str(exc)},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
+    app.add_exception_handler(QueueFull, _retry_later)
+    app.add_exception_handler(QueueUnavailable, _retry_later)
