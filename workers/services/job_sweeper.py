@@ -72,7 +72,8 @@ def sweep() -> SweepResult | None:
         client.delete(LOCK_KEY)
     if result.total:
         log.warning(
-            "sweep sent again %d queued jobs without a message, %d jobs of dead workers, %d Slack deliveries",
+            "sweep sent again %d queued jobs without a message, %d running jobs whose run was lost, "
+            "%d Slack deliveries",
             result.queued_sent_again,
             result.running_sent_again,
             result.deliveries_sent_again,
