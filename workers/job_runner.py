@@ -109,7 +109,7 @@ def _announce(job_id: str, status: JobStatus) -> None:
 
 def _observe(job: Job, status: JobStatus, finished_at: datetime) -> None:
     # Only the delivery that stored the final state counts the job, so a redelivery never counts twice.
-    assert job.started_at is not None  # set by its claim
+    assert job.started_at is not None  # set by the claim
     observe_job_finished(job.kind, status, job.created_at, job.started_at, finished_at)
 
 

@@ -7,9 +7,13 @@ A scenario records its figures before it asserts on them, so a failing run still
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 
 @dataclass
@@ -59,6 +63,32 @@ class ReliabilityReport:
         rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
         details = [f"- {r.scenario}: {r.detail}" for r in self.results if r.detail]
         return "\n".join([line(header), rule, *(line(row) for row in rows), "", *details])
+
+
+@dataclass
+class AnswerTally:
+    """One report row that many small tests add their requests to: a request whose answer is not the
+    expected one is an error (let in when it should be refused, refused when it should be let in, a
+    server error). With ``follow_jobs``, an accepted job counts as lost until it is seen finished."""
+
+    row: ScenarioResult
+    follow_jobs: bool = False
+    statuses: Counter[int] = field(default_factory=Counter)
+    done: int = 0
+
+    def answer(self, response: httpx.Response, expected: int) -> httpx.Response:
+        self.row.jobs += 1
+        self.statuses[response.status_code] += 1
+        self.row.errors += response.status_code != expected
+        if self.follow_jobs and expected == response.status_code == 202:
+            self.row.lost += 1
+        return response
+
+    def finished(self, job: dict[str, Any]) -> dict[str, Any]:
+        self.row.lost -= 1
+        self.row.errors += job["status"] != "done"
+        self.done += job["status"] == "done"
+        return job
 
 
 # One report per test session; the conftest prints it.

@@ -9,9 +9,7 @@ import re
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from db.base import utcnow
 from db.engine import session_scope
 from db.models import Job
 from tests.reliability.overrides import settings_env
-from tests.reliability.report import REPORT, ScenarioResult
+from tests.reliability.report import REPORT, AnswerTally, ScenarioResult
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, mention
 from tests.stack_fixtures import ApiServer
@@ -55,32 +53,16 @@ WINDOW_S = 2
 REPO = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class Tally:
-    """The module's one report row, which every test adds its requests and wrong answers to."""
-
-    row: ScenarioResult
-    statuses: Counter[int] = field(default_factory=Counter)
-
-    def answer(self, response: httpx.Response, expected: int) -> httpx.Response:
-        """Counts the request, and as an error any answer but the expected one: let in when it should
-        be refused, refused when it should be let in, or a server error."""
-        self.row.jobs += 1
-        self.statuses[response.status_code] += 1
-        self.row.errors += response.status_code != expected
-        return response
-
-
 @pytest.fixture(scope="module")
-def module_tally() -> Iterator[Tally]:
-    tally = Tally(ScenarioResult("auth and rate limits"))
+def module_tally() -> Iterator[AnswerTally]:
+    tally = AnswerTally(ScenarioResult("auth and rate limits"))
     yield tally
     tally.row.detail = f"answers {dict(sorted(tally.statuses.items()))}; an error is any but the expected one"
     REPORT.results.append(tally.row)
 
 
 @pytest.fixture
-def tally(module_tally: Tally) -> Iterator[Tally]:
+def tally(module_tally: AnswerTally) -> Iterator[AnswerTally]:
     """The row's time is its tests' own, without the session's servers starting."""
     started = time.monotonic()
     yield module_tally
@@ -88,7 +70,7 @@ def tally(module_tally: Tally) -> Iterator[Tally]:
 
 
 def test_every_route_but_the_public_ones_refuses_an_anonymous_request(
-    api_server: ApiServer, anonymous_api: httpx.Client, tally: Tally
+    api_server: ApiServer, anonymous_api: httpx.Client, tally: AnswerTally
 ) -> None:
     checked = []
     # The effective routes, with the prefixes the app included their routers under.
@@ -144,7 +126,7 @@ def assert_too_many(response: httpx.Response, words: str) -> int:
 
 @pytest.mark.usefixtures("limits")
 def test_a_caller_past_its_rate_limit_gets_429_until_the_window_ends(
-    anonymous_api: httpx.Client, tally: Tally
+    anonymous_api: httpx.Client, tally: AnswerTally
 ) -> None:
     token = f"rate-{uuid.uuid4().hex}"
     with settings_env(api_token=token, api_rate_limit=5, api_rate_limit_window_s=WINDOW_S):
@@ -174,7 +156,7 @@ def test_a_caller_past_its_rate_limit_gets_429_until_the_window_ends(
 
 @pytest.mark.usefixtures("limits")
 def test_wrong_tokens_from_one_address_lock_it_out_until_the_window_ends(
-    anonymous_api: httpx.Client, tally: Tally
+    anonymous_api: httpx.Client, tally: AnswerTally
 ) -> None:
     token = f"guess-{uuid.uuid4().hex}"
     with settings_env(api_token=token, auth_failure_limit=3, api_rate_limit_window_s=WINDOW_S):
@@ -205,7 +187,7 @@ def test_wrong_tokens_from_one_address_lock_it_out_until_the_window_ends(
 
 @pytest.mark.usefixtures("limits")
 def test_the_limits_let_requests_through_while_redis_is_unreachable(
-    anonymous_api: httpx.Client, tally: Tally
+    anonymous_api: httpx.Client, tally: AnswerTally
 ) -> None:
     token = f"open-{uuid.uuid4().hex}"
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
@@ -236,7 +218,7 @@ def test_tokens_and_secrets_never_reach_the_logs(
     fake_slack: FakeSlack,
     caplog: pytest.LogCaptureFixture,
     verbose_uvicorn: None,
-    tally: Tally,
+    tally: AnswerTally,
 ) -> None:
     """A sign-in, a failed one, API calls with the right and a nearly right token, and Slack events
     signed right and wrong, all logged at DEBUG by a server of the test's own, which has Slack

@@ -4,17 +4,14 @@ far longer than a model's context. Each is refused with a 4xx that says why, or 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 
 from core.jobs import MAX_MESSAGE_CHARS, MAX_PROMPT_CHARS, MAX_SENTIMENT_TEXT_CHARS
 from core.settings import get_settings
-from tests.reliability.report import REPORT, ScenarioResult
+from tests.reliability.report import REPORT, AnswerTally, ScenarioResult
 from tests.stack_fixtures import wait_for_job
 
 # Words of one short token each: MAX_*_CHARS of them are far more tokens than any model here reads
@@ -22,33 +19,9 @@ from tests.stack_fixtures import wait_for_job
 LONG_WORDS = "no "
 
 
-@dataclass
-class Tally:
-    """The module's one report row, which every test adds its requests and wrong answers to."""
-
-    row: ScenarioResult
-    statuses: Counter[int] = field(default_factory=Counter)
-    done: int = 0
-
-    def answer(self, response: httpx.Response, expected: int) -> httpx.Response:
-        self.row.jobs += 1
-        self.statuses[response.status_code] += 1
-        self.row.errors += response.status_code != expected
-        if expected == response.status_code == 202:
-            # Lost until it is seen finished, so a job that never ends still shows.
-            self.row.lost += 1
-        return response
-
-    def finished(self, job: dict[str, Any]) -> dict[str, Any]:
-        self.row.lost -= 1
-        self.row.errors += job["status"] != "done"
-        self.done += job["status"] == "done"
-        return job
-
-
 @pytest.fixture(scope="module")
-def module_tally() -> Iterator[Tally]:
-    tally = Tally(ScenarioResult("bad input by hand"))
+def module_tally() -> Iterator[AnswerTally]:
+    tally = AnswerTally(ScenarioResult("bad input by hand"), follow_jobs=True)
     yield tally
     tally.row.detail = (
         f"answers {dict(sorted(tally.statuses.items()))}; {tally.done} accepted jobs done; "
@@ -58,7 +31,7 @@ def module_tally() -> Iterator[Tally]:
 
 
 @pytest.fixture
-def tally(module_tally: Tally) -> Iterator[Tally]:
+def tally(module_tally: AnswerTally) -> Iterator[AnswerTally]:
     """The row's time is its tests' own: session fixtures (the worker, which builds its models
     when the first test here that needs it starts) are set up before this one."""
     started = time.monotonic()
@@ -71,7 +44,7 @@ def _oversized_body() -> bytes:
     return b'{"message": "' + b"x" * limit + b'"}'
 
 
-def test_a_body_over_the_size_limit_is_refused_with_413(api: httpx.Client, tally: Tally) -> None:
+def test_a_body_over_the_size_limit_is_refused_with_413(api: httpx.Client, tally: AnswerTally) -> None:
     response = api.post("/api/chat", content=_oversized_body(), headers={"Content-Type": "application/json"})
     tally.answer(response, 413)
 
@@ -79,7 +52,9 @@ def test_a_body_over_the_size_limit_is_refused_with_413(api: httpx.Client, tally
     assert "larger than" in response.json()["detail"]
 
 
-def test_a_chunked_body_over_the_size_limit_is_refused_with_413(api: httpx.Client, tally: Tally) -> None:
+def test_a_chunked_body_over_the_size_limit_is_refused_with_413(
+    api: httpx.Client, tally: AnswerTally
+) -> None:
     body = _oversized_body()
 
     def chunks() -> Iterator[bytes]:
@@ -94,7 +69,7 @@ def test_a_chunked_body_over_the_size_limit_is_refused_with_413(api: httpx.Clien
     assert response.status_code == 413
 
 
-def test_an_unknown_field_is_refused_with_422_naming_it(api: httpx.Client, tally: Tally) -> None:
+def test_an_unknown_field_is_refused_with_422_naming_it(api: httpx.Client, tally: AnswerTally) -> None:
     response = api.post("/api/chat", json={"message": "hello", "colour": "red"})
     tally.answer(response, 422)
 
@@ -114,7 +89,7 @@ def test_an_unknown_field_is_refused_with_422_naming_it(api: httpx.Client, tally
     ],
 )
 def test_a_wrong_type_is_refused_with_422_naming_the_field(
-    api: httpx.Client, tally: Tally, path: str, body: dict[str, object], field: list[str]
+    api: httpx.Client, tally: AnswerTally, path: str, body: dict[str, object], field: list[str]
 ) -> None:
     response = api.post(path, json=body)
     tally.answer(response, 422)
@@ -127,7 +102,7 @@ def test_a_wrong_type_is_refused_with_422_naming_the_field(
     "path", ["/api/kb/18446744073709551616", "/api/alerts/-18446744073709551616", "/api/jobs?offset=1e30"]
 )
 def test_a_number_too_large_for_the_database_is_refused_with_422(
-    api: httpx.Client, tally: Tally, path: str
+    api: httpx.Client, tally: AnswerTally, path: str
 ) -> None:
     # These reached SQLite before and came back as 500 (OverflowError), found by test_api_fuzz.
     response = api.get(path)
@@ -136,7 +111,9 @@ def test_a_number_too_large_for_the_database_is_refused_with_422(
     assert response.status_code == 422
 
 
-def test_a_body_that_is_not_utf8_is_refused_with_a_4xx_that_says_so(api: httpx.Client, tally: Tally) -> None:
+def test_a_body_that_is_not_utf8_is_refused_with_a_4xx_that_says_so(
+    api: httpx.Client, tally: AnswerTally
+) -> None:
     response = api.post(
         "/api/chat",
         content='{"message": "café"}'.encode("latin-1"),
@@ -159,7 +136,7 @@ def test_a_body_that_is_not_utf8_is_refused_with_a_4xx_that_says_so(api: httpx.C
     ],
 )
 def test_a_nul_character_is_refused_with_422_before_the_database(
-    api: httpx.Client, tally: Tally, path: str, body: dict[str, object]
+    api: httpx.Client, tally: AnswerTally, path: str, body: dict[str, object]
 ) -> None:
     response = api.post(path, json=body)
     tally.answer(response, 422)
@@ -178,7 +155,7 @@ def test_a_nul_character_is_refused_with_422_before_the_database(
     ],
 )
 def test_a_nul_character_in_a_query_filter_is_refused_with_422(
-    api: httpx.Client, tally: Tally, path: str, params: dict[str, str]
+    api: httpx.Client, tally: AnswerTally, path: str, params: dict[str, str]
 ) -> None:
     # Postgres cannot compare text with a NUL in it: the query would fail with a server error.
     response = api.get(path, params=params)
@@ -189,7 +166,7 @@ def test_a_nul_character_in_a_query_filter_is_refused_with_422(
 
 
 @pytest.mark.usefixtures("celery_worker")
-def test_other_control_characters_are_stored_and_processed(api: httpx.Client, tally: Tally) -> None:
+def test_other_control_characters_are_stored_and_processed(api: httpx.Client, tally: AnswerTally) -> None:
     text = "refund\x01 \x07bell \x1b[31mred\x1b[0m \u200b\ufeff\x7f please"
 
     chat = tally.answer(api.post("/api/chat", json={"message": text}), 202)
@@ -206,7 +183,7 @@ def test_other_control_characters_are_stored_and_processed(api: httpx.Client, ta
 
 @pytest.mark.usefixtures("celery_worker")
 def test_texts_far_longer_than_the_model_context_are_truncated_not_crashed(
-    api: httpx.Client, tally: Tally
+    api: httpx.Client, tally: AnswerTally
 ) -> None:
     # Deliberate truncation: classifiers keep the first 128 tokens (workers/ml/classifier.py,
     # MAX_LENGTH, tokenizer(..., truncation=True)), embeddings likewise (workers/ml/embedding.py), and
