@@ -9,7 +9,7 @@ PYTHON ?= python3
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages run test reliability lint models
+.PHONY: install system-packages run test test-slow reliability lint models
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ run: install
 system-packages:
 	scripts/system-packages
 
+# --durations: where the suite's time goes, printed at the end of every run.
 test: install system-packages
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=20
+
+# The suite as on a slower machine: pinned to one core (HOG=1: beside a busy loop on that core too).
+# A test that passes only because this machine is fast fails here.
+test-slow: install system-packages
+	scripts/slowed $(if $(HOG),--hog) -- $(VENV)/bin/pytest --durations=20
 
 # The fault, load and fuzz scenarios alone, ending with the table: scenario, jobs, lost, duplicated,
 # errors, time (they run in `make test` too).

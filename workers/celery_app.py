@@ -46,6 +46,17 @@ TASK_MODULES = [
 ]
 
 
+# How long a periodic tick waits in its queue before it is dropped: never less than this. Expiring a
+# tick after one interval would drop every tick for as long as the queue's wait exceeds the interval
+# (a busy or slow io worker), so the task would never run; this bound still keeps a long outage from
+# piling up more than a few minutes of ticks. Every periodic task is idempotent and cheap when idle.
+PERIODIC_TICK_MIN_LIFETIME_S = 300.0
+
+
+def periodic_tick_expiry(interval_s: float) -> float:
+    return max(interval_s, PERIODIC_TICK_MIN_LIFETIME_S)
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.redis_url,
@@ -76,13 +87,17 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_concurrency": settings.worker_concurrency,
         "task_send_sent_event": True,
         "worker_send_task_events": True,
-        # `celery beat` (one per deployment) sends these. A tick nobody ran before the next is dropped
-        # rather than queued: each run catches up on the periods before it anyway.
+        # `celery beat` (one per deployment) sends these. Each run catches up on whatever the ticks
+        # before it missed, so a tick that waited long in a busy queue is dropped rather than run late
+        # (see periodic_tick_expiry for how long).
         "beat_schedule": {
             "monitoring-reports": {
                 "task": REPORTS_ROUTE.task_name,
                 "schedule": settings.report_check_s,
-                "options": {"queue": REPORTS_ROUTE.queue.value, "expires": settings.report_check_s},
+                "options": {
+                    "queue": REPORTS_ROUTE.queue.value,
+                    "expires": periodic_tick_expiry(settings.report_check_s),
+                },
             },
             # Buckets held back for batches that then failed, or whose last run raced another, are
             # otherwise tested only when the next batch is stored.
@@ -90,14 +105,20 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "task": SPIKE_DETECTION_ROUTE.task_name,
                 "schedule": settings.report_check_s,
                 "args": [{}],
-                "options": {"queue": SPIKE_DETECTION_ROUTE.queue.value, "expires": settings.report_check_s},
+                "options": {
+                    "queue": SPIKE_DETECTION_ROUTE.queue.value,
+                    "expires": periodic_tick_expiry(settings.report_check_s),
+                },
             },
             # Jobs and Slack posts whose message was lost or whose worker died (workers/services/
             # job_sweeper.py).
             "job-sweeper": {
                 "task": SWEEP_ROUTE.task_name,
                 "schedule": settings.sweep_interval_s,
-                "options": {"queue": SWEEP_ROUTE.queue.value, "expires": settings.sweep_interval_s},
+                "options": {
+                    "queue": SWEEP_ROUTE.queue.value,
+                    "expires": periodic_tick_expiry(settings.sweep_interval_s),
+                },
             },
         },
     }

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,8 @@ from db.engine import session_scope
 from db.models import Job, Report, SentimentObservation
 from tests.slack_fake import FakeSlack
 from tests.stack_fixtures import celery_beat_command
-from workers.services.reports import closed_periods, make_due_reports
+from tests.waiting import OUTCOME_TIMEOUT_S, ensure_not_for_a_while, wait_for
+from workers.services.reports import closed_until, make_due_reports
 
 START = datetime(2015, 2, 20, tzinfo=UTC)
 
@@ -44,16 +44,8 @@ def beat(tmp_path: Path, celery_worker: object) -> Iterator[subprocess.Popen[byt
     log.close()
 
 
-def _reports(api: httpx.Client, topic: str, volume: int, timeout_s: float = 30) -> list[dict]:
-    """The topic's reports once they account for ``volume`` items (arrivals may straddle periods)."""
-    deadline = time.monotonic() + timeout_s
-    reports: list[dict] = []
-    while time.monotonic() < deadline:
-        reports = api.get("/api/reports", params={"topic": topic}).raise_for_status().json()["items"]
-        if sum(report["volume"] for report in reports) >= volume:
-            return reports
-        time.sleep(0.2)
-    raise AssertionError(f"reports on {topic} covering {volume} items expected; got {reports}")
+def _reports(api: httpx.Client, topic: str) -> list[dict]:
+    return api.get("/api/reports", params={"topic": topic}).raise_for_status().json()["items"]
 
 
 def test_beat_has_the_worker_report_each_topic_once_per_period_with_evidence_and_post_it_to_slack(
@@ -73,7 +65,12 @@ def test_beat_has_the_worker_report_each_topic_once_per_period_with_evidence_and
 
     replay(api, stream, speed=0, batch_size=10, model="sentiment-general", given_labels=True, run_id=topic)
 
-    reports = _reports(api, topic, volume=30)
+    # Arrivals may straddle periods; however late beat's first tick comes, every period is reported.
+    reports = wait_for(
+        lambda: _reports(api, topic),
+        f"reports on {topic} covering 30 items",
+        until=lambda reports: sum(report["volume"] for report in reports) >= 30,
+    )
     assert sum(r["negatives"] for r in reports) == 20 and sum(r["positives"] for r in reports) == 10
     busiest = max(reports, key=lambda r: r["volume"])
     assert busiest["summary"].startswith(f"{busiest['volume']} items on {topic}: ")
@@ -83,14 +80,23 @@ def test_beat_has_the_worker_report_each_topic_once_per_period_with_evidence_and
         period = datetime.fromisoformat(report["period_end"]) - datetime.fromisoformat(report["period_start"])
         assert period == timedelta(seconds=get_settings().report_period_s)
         assert api.get(f"/api/reports/{report['id']}").json() == report
-        fake_slack.wait_for("chat.postMessage", channel="CREPORTS", text=_report_heading(report))
-    time.sleep(3.0)  # more beat ticks: nothing is reported or posted twice
-    assert len(api.get("/api/reports", params={"topic": topic}).json()["items"]) == len(reports)
-    for report in reports:
-        assert (
-            len(fake_slack.calls_to("chat.postMessage", channel="CREPORTS", text=_report_heading(report)))
-            == 1
+        fake_slack.wait_for(
+            "chat.postMessage", channel="CREPORTS", text=_report_heading(report), timeout_s=OUTCOME_TIMEOUT_S
         )
+
+    # Another run, as each beat tick asks for, reports nothing of this topic again.
+    assert [made for made in make_due_reports() if made in {report["id"] for report in reports}] == []
+    ensure_not_for_a_while(
+        lambda: (
+            len(_reports(api, topic)),
+            [
+                len(fake_slack.calls_to("chat.postMessage", channel="CREPORTS", text=_report_heading(report)))
+                for report in reports
+            ],
+        ),
+        f"a report on {topic} stored or posted twice",
+        happened=lambda seen: seen != (len(reports), [1] * len(reports)),
+    )
 
 
 def _report_heading(report: dict) -> str:
@@ -130,16 +136,19 @@ def test_a_report_compares_with_the_period_before_and_missed_periods_are_caught_
     celery_worker: object,
 ) -> None:
     # Long ago, so no other test's arrivals share these periods.
-    period = timedelta(seconds=get_settings().report_period_s)
-    now = datetime(2001, 1, 1, tzinfo=UTC)
     settings = get_settings()
-    [(first_start, _), (second_start, _), (third_start, third_end)] = closed_periods(
-        now, settings.report_period_s, settings.report_grace_s, count=3
-    )
+    period = timedelta(seconds=settings.report_period_s)
+    now = datetime(2001, 1, 1, tzinfo=UTC)
+    third_end = closed_until(now, settings.report_period_s, settings.report_grace_s)
+    third_start = third_end - period
+    second_start, first_start = third_start - period, third_start - 2 * period
+    long_missed = first_start - 1000 * period
     topic = f"compare-{uuid.uuid4().hex[:6]}"
+    _store_arrivals(topic, long_missed, ["negative"])
     _store_arrivals(topic, first_start, ["negative"] * 2 + ["neutral"] * 8)
-    _store_arrivals(topic, third_start - period, ["negative"] * 6 + ["neutral"] * 4)  # the second
+    _store_arrivals(topic, second_start, ["negative"] * 6 + ["neutral"] * 4)
     _store_arrivals(topic, third_start + period / 2, ["neutral"] * 3)
+    _store_arrivals(topic, third_end, ["neutral"])  # a period not closed yet: reported later
 
     made = make_due_reports(now)
     again = make_due_reports(now)
@@ -149,15 +158,16 @@ def test_a_report_compares_with_the_period_before_and_missed_periods_are_caught_
         reports = [session.get_one(Report, report_id) for report_id in made]
         mine = sorted((r for r in reports if r.topic == topic), key=lambda r: r.period_start)
         assert [(r.period_start, r.volume, r.negatives) for r in mine] == [
+            (long_missed, 1, 1),
             (first_start, 10, 2),
             (second_start, 10, 6),
             (third_start, 3, 0),
         ]
-        assert mine[0].previous is None
-        assert mine[1].previous == {"volume": 10, "negative_share": 0.2, "mean_score": pytest.approx(0.51)}
+        assert mine[0].previous is None and mine[1].previous is None
+        assert mine[2].previous == {"volume": 10, "negative_share": 0.2, "mean_score": pytest.approx(0.51)}
         assert (
             "Negative share up 40 points on the period before (20% of 10); volume unchanged."
-            in mine[1].summary
+            in mine[2].summary
         )
-        assert mine[1].key_terms == ["refund"] and len(mine[1].top_negative) == 5
-        assert mine[2].period_end == third_end
+        assert mine[2].key_terms == ["refund"] and len(mine[2].top_negative) == 5
+        assert mine[3].period_end == third_end

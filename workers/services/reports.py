@@ -1,8 +1,11 @@
 """Periodic monitoring reports: for each closed period, one report per topic that had items, stored
 and sent on to Slack.
 
-Runs as the ``queuebot.make_reports`` task, which Celery beat sends every ``report_check_s``. Each run
-looks at the last few closed periods, so a beat or worker that was down catches up; a report is
+Runs as the ``queuebot.make_reports`` task, which Celery beat sends every ``report_check_s``. A run
+reports every closed period that has arrivals and no report yet, however long ago it closed: a beat,
+worker or queue that was slow or down for any number of periods delays reports, never loses them.
+Periods before the newest one reported have been looked at (runs go oldest first), so a run starts
+there and steps from one arrival to the next period that has any, an index seek each. A report is
 unique per topic and period, so runs that overlap (two beats, a redelivered task) store it once.
 """
 
@@ -19,51 +22,73 @@ from core.jobs import SLACK_REPORT_ROUTE
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
-from db.models import Alert, Report
+from db.models import Alert, Report, SentimentObservation
 from db.trends import SentimentMix, arrived_by_topic, as_evidence, most_negative
 from workers.celery_app import celery_app
 from workers.monitoring.report_text import key_terms, summary
 
 log = logging.getLogger(__name__)
 
-# Closed periods each run looks at: the latest and the ones before it that a pause may have missed.
-CATCH_UP_PERIODS = 3
 TOP_NEGATIVE_ITEMS = 5
 # Negative items read for the key terms: enough to see a theme, bounded for a busy topic.
 KEY_TERM_ITEMS = 500
 
 
-def closed_periods(
-    now: datetime, period_s: int, grace_s: float, count: int
-) -> list[tuple[datetime, datetime]]:
-    """The last ``count`` periods that ended at least ``grace_s`` before ``now``, oldest first.
-    Periods are aligned to the Unix epoch."""
-    latest_end = int((now.timestamp() - grace_s) // period_s) * period_s
-    return [
-        (
-            datetime.fromtimestamp(end - period_s, UTC),
-            datetime.fromtimestamp(end, UTC),
-        )
-        for end in range(latest_end - (count - 1) * period_s, latest_end + 1, period_s)
-    ]
+def period_containing(moment: datetime, period_s: int) -> tuple[datetime, datetime]:
+    """The report period [start, end) that ``moment`` falls in; periods are aligned to the Unix epoch."""
+    start = int(moment.timestamp() // period_s) * period_s
+    return datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(start + period_s, UTC)
+
+
+def closed_until(now: datetime, period_s: int, grace_s: float) -> datetime:
+    """The end of the latest period that ended at least ``grace_s`` before ``now``: a batch being
+    stored at the boundary has landed by then."""
+    return datetime.fromtimestamp(int((now.timestamp() - grace_s) // period_s) * period_s, UTC)
 
 
 def make_due_reports(now: datetime | None = None) -> list[int]:
-    """Store the reports of the recent closed periods that have none yet; returns their ids, each
-    already sent on to Slack."""
+    """Store the reports of the closed periods that have none yet; returns their ids, each already
+    sent on to Slack."""
     settings = get_settings()
-    periods = closed_periods(
-        now or utcnow(), settings.report_period_s, settings.report_grace_s, CATCH_UP_PERIODS
-    )
-    made = []
-    for start, end in periods:
+    until = closed_until(now or utcnow(), settings.report_period_s, settings.report_grace_s)
+    made: list[int] = []
+    periods = 0
+    with session_scope() as session:
+        cursor = _resume_from(session, until)
+    while True:
         with session_scope() as session:
-            made += _report_period(session, start, end)
-    for report_id in made:
-        celery_app.send_task(
-            SLACK_REPORT_ROUTE.task_name, args=[report_id], queue=SLACK_REPORT_ROUTE.queue.value
-        )
+            period = _next_period_with_arrivals(session, cursor, until, settings.report_period_s)
+            if period is None:
+                break
+            stored = _report_period(session, *period)
+        # Sent once committed, period by period, so a run cut short has posted what it stored.
+        for report_id in stored:
+            celery_app.send_task(
+                SLACK_REPORT_ROUTE.task_name, args=[report_id], queue=SLACK_REPORT_ROUTE.queue.value
+            )
+        made += stored
+        periods += 1
+        cursor = period[1]
+    if periods > 1:
+        log.info("reports: looked at %d periods with arrivals, stored %d reports", periods, len(made))
     return made
+
+
+def _resume_from(session: Session, until: datetime) -> datetime | None:
+    """Where a run starts looking: the newest reported period (looked at again, for a topic whose
+    items landed there after its report), or the first arrival when nothing has been reported."""
+    return session.scalar(select(func.max(Report.period_start)).where(Report.period_end <= until))
+
+
+def _next_period_with_arrivals(
+    session: Session, since: datetime | None, until: datetime, period_s: int
+) -> tuple[datetime, datetime] | None:
+    arrived = SentimentObservation.created_at
+    query = select(func.min(arrived)).where(arrived < until)
+    if since is not None:
+        query = query.where(arrived >= since)
+    first = session.scalar(query)
+    return None if first is None else period_containing(first, period_s)
 
 
 def _report_period(session: Session, start: datetime, end: datetime) -> list[int]:

@@ -1,0 +1,57 @@
+"""Waiting in tests, after Celery's ``celery.contrib.testing``: wait for an outcome, or make sure
+something does not happen for a while.
+
+A test waits on the outcome it asserts, never on a guess of how fast the machine is: the bound is
+generous (a slow or loaded machine only makes the test slower, never failing), and a passing test
+returns as soon as the outcome is there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# How long an outcome may take before a test fails: far above what any of them needs on a loaded
+# one-core run, so that only a real fault reaches it.
+OUTCOME_TIMEOUT_S = 120.0
+POLL_INTERVAL_S = 0.1
+
+
+def wait_for(
+    probe: Callable[[], T],
+    what: str,
+    *,
+    until: Callable[[T], bool] = bool,
+    timeout_s: float = OUTCOME_TIMEOUT_S,
+    interval_s: float = POLL_INTERVAL_S,
+) -> T:
+    """Call ``probe`` until ``until`` holds for what it returns, and return that; fail naming
+    ``what`` and the last value seen when it has not held after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if until(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout_s:.0f} s; last seen {value!r}")
+        time.sleep(interval_s)
+
+
+def ensure_not_for_a_while(
+    probe: Callable[[], T],
+    what: str,
+    *,
+    happened: Callable[[T], bool] = bool,
+    for_s: float = 3.0,
+    interval_s: float = POLL_INTERVAL_S,
+) -> None:
+    """Fail as soon as ``happened`` holds for what ``probe`` returns, watching for ``for_s``."""
+    deadline = time.monotonic() + for_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if happened(value):
+            raise AssertionError(f"{what} happened: {value!r}")
+        time.sleep(interval_s)
