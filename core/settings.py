@@ -189,7 +189,8 @@ class Settings(BaseSettings):
     slack_monitored_channels: dict[str, str] = Field(default_factory=dict)
     # Slack allows about one message per second per channel; deliveries wait their turn.
     slack_channel_interval_s: float = Field(default=1.0, ge=0)
-    # Delivery attempts before a Slack post is marked failed (network errors, 5xx, rate limits).
+    # Failed attempts (network errors, 5xx) before a Slack post is given up; waiting for the channel's
+    # pace or for a rate limit is not an attempt.
     slack_delivery_max_attempts: int = Field(default=8, ge=1)
 
     @property

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests import waiting
+
 BOT_USER_ID = "UQUEUEBOT"
 BOT_ID = "BQUEUEBOT"
 TEAM_ID = "TQUEUEBOT"
@@ -80,23 +82,22 @@ class FakeSlack:
 
     def calls_to(self, method: str, **matching: Any) -> list[SlackCall]:
         with self._lock:
-            return [
-                call
-                for call in self.calls
-                if call.method == method and all(call.params.get(k) == v for k, v in matching.items())
-            ]
+            return _matching(self.calls, method, matching)
 
     def wait_for(
-        self, method: str, count: int = 1, timeout_s: float = 60.0, **matching: Any
+        self, method: str, count: int = 1, timeout_s: float = waiting.OUTCOME_TIMEOUT_S, **matching: Any
     ) -> list[SlackCall]:
         """Wait until at least ``count`` calls of ``method`` with these params arrived; returns them."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = self.calls_to(method, **matching)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        raise TimeoutError(f"{count} call(s) to {method} {matching} expected; got {self.calls_to(method)}")
+        # Every call of the method, not only the matching ones, is what a failure shows: a call with
+        # one param off is the usual reason none matched.
+        calls = waiting.wait_for(
+            lambda: self.calls_to(method),
+            f"{count} call(s) to {method} {matching}",
+            until=lambda calls: len(_matching(calls, method, matching)) >= count,
+            timeout_s=timeout_s,
+            interval_s=0.02,
+        )
+        return _matching(calls, method, matching)
 
     def posted_ts(self, call: SlackCall) -> str:
         """The ts Slack gave the message a chat.postMessage call created."""
@@ -190,6 +191,14 @@ class FakeSlack:
                 return None
 
         return Handler
+
+
+def _matching(calls: list[SlackCall], method: str, matching: dict[str, Any]) -> list[SlackCall]:
+    return [
+        call
+        for call in calls
+        if call.method == method and all(call.params.get(k) == v for k, v in matching.items())
+    ]
 
 
 def _files(params: dict[str, Any]) -> list[dict[str, Any]]:

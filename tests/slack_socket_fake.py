@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import time
 import uuid
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
+
+from tests.waiting import OUTCOME_TIMEOUT_S, wait_for
 
 
 class FakeSocketMode:
@@ -19,7 +20,7 @@ class FakeSocketMode:
         self.url = f"ws://127.0.0.1:{port}/link"
         self.acks: dict[str, dict[str, Any]] = {}
         self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._acked = threading.Condition()
+        self._acks_lock = threading.Lock()
         self._server: Server = serve(self._session, "127.0.0.1", port, compression=None)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="fake-socket-mode", daemon=True
@@ -45,15 +46,14 @@ class FakeSocketMode:
         self._outbox.put(envelope)
         return envelope_id
 
-    def wait_for_ack(self, envelope_id: str, timeout_s: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        with self._acked:
-            while envelope_id not in self.acks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"no ack for envelope {envelope_id}")
-                self._acked.wait(remaining)
-            return self.acks[envelope_id]
+    def wait_for_ack(self, envelope_id: str, timeout_s: float = OUTCOME_TIMEOUT_S) -> dict[str, Any]:
+        def ack() -> dict[str, Any] | None:
+            with self._acks_lock:
+                return self.acks.get(envelope_id)
+
+        return wait_for(
+            ack, f"the ack of envelope {envelope_id}", until=lambda ack: ack is not None, timeout_s=timeout_s
+        )
 
     def _session(self, connection: ServerConnection) -> None:
         connection.send(json.dumps({"type": "hello", "num_connections": 1, "debug_info": {}}))
@@ -71,6 +71,5 @@ class FakeSocketMode:
             except ConnectionClosed:
                 return
             ack = json.loads(message)
-            with self._acked:
+            with self._acks_lock:
                 self.acks[ack["envelope_id"]] = ack
-                self._acked.notify_all()

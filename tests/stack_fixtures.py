@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +25,7 @@ from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings, reset_settings_cache
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender
-
-JOB_TIMEOUT_S = 60.0
+from tests.waiting import OUTCOME_TIMEOUT_S, wait_for, wait_for_while_running
 
 
 def celery_beat_command(schedule: Path) -> list[str]:
@@ -98,11 +96,9 @@ class ApiServer:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
+        wait_for_while_running(
+            lambda: self.server.started, "uvicorn serving the app", running=self.thread.is_alive
+        )
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -133,17 +129,19 @@ def anonymous_api(api_server: ApiServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = JOB_TIMEOUT_S) -> dict[str, Any]:
+def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = OUTCOME_TIMEOUT_S) -> dict[str, Any]:
     """Poll the API until the job is done or failed; returns its final JSON."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        response = api.get(f"/api/jobs/{job_id}")
-        response.raise_for_status()
-        job = response.json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise TimeoutError(f"job {job_id} not finished after {timeout_s} s: {job}")
+
+    def job() -> dict[str, Any]:
+        return api.get(f"/api/jobs/{job_id}").raise_for_status().json()
+
+    return wait_for(
+        job,
+        f"job {job_id} done or failed",
+        until=lambda job: job["status"] in ("done", "failed"),
+        timeout_s=timeout_s,
+        interval_s=0.05,
+    )
 
 
 @pytest.fixture
@@ -167,14 +165,15 @@ def channel() -> Iterator[str]:
     from db.engine import session_scope
     from db.models import DeliveryStatus, SlackDelivery
 
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def pending() -> int:
         with session_scope() as session:
-            pending = session.scalar(
-                select(func.count())
-                .select_from(SlackDelivery)
-                .where(SlackDelivery.channel == name, SlackDelivery.status == DeliveryStatus.PENDING)
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(SlackDelivery)
+                    .where(SlackDelivery.channel == name, SlackDelivery.status == DeliveryStatus.PENDING)
+                )
+                or 0
             )
-        if not pending:
-            return
-        time.sleep(0.05)
+
+    wait_for(pending, f"no delivery to {name} pending", until=lambda count: count == 0, interval_s=0.05)

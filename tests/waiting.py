@@ -55,3 +55,29 @@ def ensure_not_for_a_while(
         if happened(value):
             raise AssertionError(f"{what} happened: {value!r}")
         time.sleep(interval_s)
+
+
+def wait_for_while_running(
+    probe: Callable[[], T],
+    what: str,
+    *,
+    running: Callable[[], bool],
+    log: Callable[[], str] | None = None,
+    until: Callable[[T], bool] = bool,
+) -> T:
+    """``wait_for`` on a server or worker of the test's own (a thread or a process): a server's start,
+    a line in its log. Waiting out the bound for one that has exited would only delay the failure,
+    so this fails as soon as ``running`` says it has; and why it did not get there is in its log, not
+    in the probe's last value, so either failure ends with ``log``."""
+
+    def probe_while_running() -> T:
+        if not running():
+            raise AssertionError(f"{what}: it exited first")
+        return probe()
+
+    try:
+        return wait_for(probe_while_running, what, until=until)
+    except AssertionError as error:
+        if log is None:
+            raise
+        raise AssertionError(f"{error}\n{log()}") from None

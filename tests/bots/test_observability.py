@@ -26,6 +26,7 @@ from core.settings import Settings, get_settings
 from db.engine import session_scope
 from db.models import Job
 from tests.stack_fixtures import wait_for_job
+from tests.waiting import wait_for_while_running
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -50,10 +51,7 @@ def serve(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn-observability", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
+    wait_for_while_running(lambda: server.started, "uvicorn serving the app", running=thread.is_alive)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -18,6 +18,7 @@ from core.jobs import MAX_NEW_TOKENS
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating
 from tests.slack_fake import FakeSlack
+from tests.waiting import wait_for_while_running
 
 
 def test_health_needs_no_token(anonymous_api: httpx.Client) -> None:
@@ -222,16 +223,22 @@ def test_request_while_the_queue_is_down_gets_503_with_retry_after_and_stores_no
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "web.log").open("wb"),
     )
+    base_url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            httpx.get(f"{base_url}/healthz", timeout=1)
+        except httpx.TransportError:
+            return False
+        return True
+
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base_url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, (tmp_path / "web.log").read_text()
-                time.sleep(0.1)
+        wait_for_while_running(
+            answers,
+            "the web app without a queue answering /healthz",
+            running=lambda: server.poll() is None,
+            log=(tmp_path / "web.log").read_text,
+        )
 
         with session_scope() as session:
             jobs_before = session.scalar(select(func.count()).select_from(Job))

@@ -12,13 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.stack_fixtures import ApiServer
+from tests.waiting import OUTCOME_TIMEOUT_S
 
 # Debian's /usr/bin/chromium is a shell wrapper; the binary behind it starts the same browser.
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser")
-TIMEOUT_MS = 30_000
+# Actions and expect() alike wait on what the page shows, as long as any outcome may take: expect()'s
+# own default (5 s) would be a guess of how fast the worker answers.
+TIMEOUT_MS = OUTCOME_TIMEOUT_S * 1000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _chromium() -> str:

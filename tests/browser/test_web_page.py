@@ -4,7 +4,6 @@ with the bot, queue a generation, and watch an alert on the dashboard after a re
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 import httpx
@@ -13,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from cli.replay import replay
 from tests.surge_stream import surge_stream
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -123,9 +123,6 @@ def test_the_dashboard_shows_a_replayed_alert_with_its_chart_and_acknowledges_it
     assert (stored["status"], stored["acknowledged_by"]) == ("acknowledged", "web page")
 
 
-def _wait_for_alert(api: httpx.Client, topic: str, timeout_s: float = 30) -> None:
+def _wait_for_alert(api: httpx.Client, topic: str) -> None:
     """Detection runs after the replay's batches are stored; the page is opened once it has."""
-    deadline = time.monotonic() + timeout_s
-    while not api.get("/api/alerts", params={"topic": topic}).json()["items"]:
-        assert time.monotonic() < deadline, f"no alert on {topic} after {timeout_s} s"
-        time.sleep(0.1)
+    wait_for(lambda: api.get("/api/alerts", params={"topic": topic}).json()["items"], f"an alert on {topic}")

@@ -3,8 +3,6 @@ conversation waits for a person, and the Slack alerts channel is told once."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
@@ -13,6 +11,7 @@ from db.models import Conversation, ConversationStatus
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, mention
 from tests.stack_fixtures import wait_for_job
+from tests.waiting import ensure_not_for_a_while, wait_for
 from workers.services.replies import HANDOFF_TEXT, WAITING_TEXT
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -42,10 +41,9 @@ def test_asking_for_a_person_hands_over_and_tells_the_alerts_channel_once(
     assert (job["result"]["path"], job["result"]["handoff_reason"]) == ("handoff", "asked for a person")
     assert job["result"]["reply"] == HANDOFF_TEXT
     assert _status(conversation_id) is ConversationStatus.HANDOFF
-    deadline = time.monotonic() + 30
-    while not _notices(fake_slack, conversation_id) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    [notice] = _notices(fake_slack, conversation_id)
+    [notice] = wait_for(
+        lambda: _notices(fake_slack, conversation_id), f"the handoff notice of conversation {conversation_id}"
+    )
     assert "I want to talk to a human agent" in notice.params["blocks"][1]["text"]["text"]
 
     later = api.post("/api/chat", json={"message": "hello?", "conversation_id": conversation_id}).json()
@@ -55,8 +53,13 @@ def test_asking_for_a_person_hands_over_and_tells_the_alerts_channel_once(
         WAITING_TEXT,
         "waiting for a person",
     )
-    time.sleep(1.5)  # a second notice, were one coming, would be posted by now
-    assert len(_notices(fake_slack, conversation_id)) == 1
+    # A second notice, were one coming, would be posted by then.
+    ensure_not_for_a_while(
+        lambda: len(_notices(fake_slack, conversation_id)),
+        f"a second handoff notice of conversation {conversation_id}",
+        happened=lambda notices: notices != 1,
+        for_s=1.5,
+    )
 
 
 def test_a_question_nothing_in_the_knowledge_answers_is_handed_over(api: httpx.Client) -> None:

@@ -3,7 +3,6 @@ their questions, and an edit is embedded again."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import KnowledgeQuestion
+from tests.waiting import wait_for
 from workers.knowledge.embedding import KB_ENCODER_NAME
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -24,14 +24,12 @@ def _entry_body(
     return {"intent": intent, "answer": answer, "questions": list(questions), "tags": ["refunds"]}
 
 
-def _wait_until_embedded(api: httpx.Client, entry_id: int, timeout_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        entry = api.get(f"/api/kb/{entry_id}").json()
-        if all(question["embedded"] for question in entry["questions"]):
-            return entry
-        time.sleep(0.1)
-    raise TimeoutError(f"knowledge entry {entry_id} not embedded after {timeout_s} s: {entry}")
+def _wait_until_embedded(api: httpx.Client, entry_id: int) -> dict[str, Any]:
+    return wait_for(
+        lambda: api.get(f"/api/kb/{entry_id}").json(),
+        f"knowledge entry {entry_id} embedded",
+        until=lambda entry: all(question["embedded"] for question in entry["questions"]),
+    )
 
 
 def test_a_new_entry_is_stored_at_once_and_embedded_by_the_worker(api: httpx.Client) -> None:

@@ -5,7 +5,6 @@ posted once to the Slack alerts channel."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -20,30 +19,33 @@ from db.engine import session_scope
 from db.models import Job, SentimentObservation
 from tests.slack_fake import FakeSlack
 from tests.surge_stream import HOUR, START, surge_stream
+from tests.waiting import ensure_not_for_a_while, wait_for
 from workers.celery_app import celery_app
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
 
-def _alerts(api: httpx.Client, topic: str, timeout_s: float = 30) -> list[dict]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        alerts = api.get("/api/alerts", params={"topic": topic}).raise_for_status().json()["items"]
-        if alerts:
-            return alerts
-        time.sleep(0.1)
-    return []
+def _alerts(api: httpx.Client, topic: str) -> list[dict]:
+    return list(api.get("/api/alerts", params={"topic": topic}).raise_for_status().json()["items"])
 
 
-def _alert_posts(fake_slack: FakeSlack, topic: str, wait: bool = False) -> list:
-    deadline = time.monotonic() + (30 if wait else 0)
-    while True:
-        posts = [
-            c for c in fake_slack.calls_to("chat.postMessage", channel="CALERTS") if topic in c.params["text"]
-        ]
-        if posts or time.monotonic() >= deadline:
-            return posts
-        time.sleep(0.1)
+def _wait_for_alerts(api: httpx.Client, topic: str) -> list[dict]:
+    """Detection runs after each batch is stored, so alerts may land after the replay returns."""
+    return wait_for(lambda: _alerts(api, topic), f"an alert on {topic}")
+
+
+def _alert_posts(fake_slack: FakeSlack, topic: str) -> list:
+    return [
+        c for c in fake_slack.calls_to("chat.postMessage", channel="CALERTS") if topic in c.params["text"]
+    ]
+
+
+def _wait_for_alert_posts(fake_slack: FakeSlack, topic: str) -> list:
+    return wait_for(lambda: _alert_posts(fake_slack, topic), f"the alert on {topic} posted to Slack")
+
+
+def _ensure_no_alert_for_a_while(api: httpx.Client, topic: str) -> None:
+    ensure_not_for_a_while(lambda: _alerts(api, topic), f"an alert on {topic}", for_s=1.0)
 
 
 def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_slack(
@@ -57,13 +59,13 @@ def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_
     )
 
     assert report.failed_jobs == 0 and report.items == 157 and len(report.jobs) == 4
-    [alert] = _alerts(api, topic)
+    [alert] = _wait_for_alerts(api, topic)
     assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
     assert alert["status"] == "open"
     assert alert["metric"] in ("negative_share", "negative_volume") and alert["value"] > alert["baseline"]
     assert len(alert["evidence"]) == 5
     assert all(item["text"].startswith("hour 12 ") and "awful" in item["text"] for item in alert["evidence"])
-    [post] = _alert_posts(fake_slack, topic, wait=True)
+    [post] = _wait_for_alert_posts(fake_slack, topic)
     assert "Acknowledge" in str(post.params["blocks"])
     # The trend chart goes into the alert's thread, and the API serves the same image.
     [upload] = fake_slack.wait_for("files.completeUploadExternal", thread_ts=fake_slack.posted_ts(post))
@@ -85,10 +87,16 @@ def test_a_replayed_surge_of_negatives_raises_one_alert_with_evidence_posted_to_
     )
 
     assert again.jobs == report.jobs  # the same run id: every batch is recognised, nothing is sent twice
-    time.sleep(1.0)
-    assert len(_alerts(api, topic)) == 1
-    assert len(_alert_posts(fake_slack, topic)) == 1
-    assert len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=fake_slack.posted_ts(post))) == 1
+    ensure_not_for_a_while(
+        lambda: (
+            len(_alerts(api, topic)),
+            len(_alert_posts(fake_slack, topic)),
+            len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=fake_slack.posted_ts(post))),
+        ),
+        f"the alert on {topic} raised, posted or its chart uploaded again",
+        happened=lambda counts: counts != (1, 1, 1),
+        for_s=1.0,
+    )
 
 
 def test_model_labelled_items_get_their_keyword_topics_too(api: httpx.Client) -> None:
@@ -141,8 +149,8 @@ def test_the_evaluation_compares_alerts_of_two_replays_bucket_by_bucket(api: htt
             == 0
         )
 
-    # Detection runs after each batch is stored, so its alerts may land after the replay returns.
-    assert _alerts(api, topic) and _alerts(api, prefix + topic)
+    _wait_for_alerts(api, topic)
+    _wait_for_alerts(api, prefix + topic)
     with session_scope() as session:
         report = evaluate_monitoring(session, get_settings(), prefix)
 
@@ -218,15 +226,14 @@ def test_a_bucket_is_judged_only_once_every_batch_with_earlier_items_is_stored(
         run_id=topic,
     )
 
-    time.sleep(1.0)
-    assert _alerts(api, topic, timeout_s=0) == []
+    _ensure_no_alert_for_a_while(api, topic)
 
     celery_app.send_task(TASK_ROUTES[JobKind.SENTIMENT].task_name, args=[early_job], queue=Queue.BATCH.value)
 
-    [alert] = _alerts(api, topic)
+    [alert] = _wait_for_alerts(api, topic)
     assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
     assert alert["value"] == {"negative_share": 0.5, "negative_volume": 12.0}[alert["metric"]]
-    assert len(_alert_posts(fake_slack, topic, wait=True)) == 1
+    assert len(_wait_for_alert_posts(fake_slack, topic)) == 1
 
 
 def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: httpx.Client) -> None:
@@ -238,8 +245,7 @@ def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: h
     later = StreamItem("two hours later", START + HOUR * 14, topic, "test", "neutral")
 
     replay(api, stream, speed=0, batch_size=39, model="sentiment-general", given_labels=True, run_id=topic)
-    time.sleep(1.0)
-    assert _alerts(api, topic, timeout_s=0) == []  # hour 12 is the latest: nothing says it is over
+    _ensure_no_alert_for_a_while(api, topic)  # hour 12 is the latest: nothing says it is over
 
     replay(
         api,
@@ -251,7 +257,7 @@ def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: h
         run_id=f"{topic}-later",
     )
 
-    [alert] = _alerts(api, topic)
+    [alert] = _wait_for_alerts(api, topic)
     assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
 
 
@@ -264,14 +270,20 @@ def test_a_chart_upload_slack_refuses_for_now_is_retried_without_posting_the_ale
     stream = surge_stream(topic)
     replay(api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True, run_id=topic)
 
-    [post] = _alert_posts(fake_slack, topic, wait=True)
+    [post] = _wait_for_alert_posts(fake_slack, topic)
     thread_ts = fake_slack.posted_ts(post)
     [upload] = fake_slack.wait_for("files.completeUploadExternal", thread_ts=thread_ts)
     refused = [c for c in fake_slack.calls_to("files.getUploadURLExternal") if c.answer.get("ok") is False]
     assert refused and refused[-1].at < upload.at
-    time.sleep(1.0)
-    assert len(_alert_posts(fake_slack, topic)) == 1
-    assert len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=thread_ts)) == 1
+    ensure_not_for_a_while(
+        lambda: (
+            len(_alert_posts(fake_slack, topic)),
+            len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=thread_ts)),
+        ),
+        f"the alert on {topic} posted or its chart uploaded again",
+        happened=lambda counts: counts != (1, 1),
+        for_s=1.0,
+    )
 
 
 def test_detection_calls_that_find_a_run_going_leave_their_topics_to_it(api: httpx.Client) -> None:
@@ -286,14 +298,14 @@ def test_detection_calls_that_find_a_run_going_leave_their_topics_to_it(api: htt
     try:
         stream = surge_stream(topic)
         replay(api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True)
-        time.sleep(1.0)  # the batches' detection calls have come and gone
-        assert _alerts(api, topic, timeout_s=0) == []
+        # Meanwhile the batches' detection calls come and go.
+        _ensure_no_alert_for_a_while(api, topic)
         assert redis_client().hexists(TOUCHED_KEY, topic)
     finally:
         run.release()
 
     [alert_id] = detect_spikes({})
 
-    [alert] = _alerts(api, topic)
+    [alert] = _wait_for_alerts(api, topic)
     assert alert["id"] == alert_id and datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
     assert not redis_client().hexists(TOUCHED_KEY, topic)

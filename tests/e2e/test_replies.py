@@ -5,7 +5,6 @@ approved answer fits, and the knowledge base's edits reaching the worker without
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from db.engine import session_scope
 from db.models import KnowledgeEntry, Message, MessageRole
 from tests.knowledge_fixtures import INTENT_WITHOUT_ANSWERS
 from tests.stack_fixtures import wait_for_job
+from tests.waiting import wait_for
 from workers.model_store import ModelStore
 from workers.services.reply_guard import AMOUNT, LINK
 
@@ -101,13 +101,12 @@ def test_a_new_approved_answer_is_used_as_soon_as_it_is_embedded(api: httpx.Clie
     assert created.status_code == 201, created.text
     entry_id = created.json()["id"]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            result = _ask(api, DELIVERY_QUESTION)["result"]
-            if result["path"] == "template" or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-
+        result = wait_for(
+            lambda: _ask(api, DELIVERY_QUESTION)["result"],
+            "the question answered with an approved answer",
+            until=lambda result: result["path"] == "template",
+            interval_s=0.5,
+        )
         assert result["answer_entry_id"] == entry_id
         assert result["reply"] == "We deliver by standard post (3-5 days) and by express courier (next day)."
     finally:

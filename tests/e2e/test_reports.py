@@ -171,3 +171,31 @@ def test_a_report_compares_with_the_period_before_and_missed_periods_are_caught_
         )
         assert mine[2].key_terms == ["refund"] and len(mine[2].top_negative) == 5
         assert mine[3].period_end == third_end
+
+
+def test_a_burst_of_reports_to_one_channel_is_posted_in_full_at_the_channels_pace(
+    celery_worker: object, fake_slack: FakeSlack
+) -> None:
+    # More reports than failed attempts allowed: each waits its turn in the channel (about one
+    # post a second) and none of those waits may count as a failure.
+    settings = get_settings()
+    topics = [f"burst-{uuid.uuid4().hex[:6]}" for _ in range(settings.slack_delivery_max_attempts + 4)]
+    now = datetime(2002, 1, 1, tzinfo=UTC)
+    arrived = closed_until(now, settings.report_period_s, settings.report_grace_s) - timedelta(seconds=1)
+    for topic in topics:
+        _store_arrivals(topic, arrived, ["negative", "neutral"])
+
+    made = make_due_reports(now)
+
+    with session_scope() as session:
+        reports = [session.get_one(Report, report_id) for report_id in made]
+        headings = [
+            _report_heading(
+                {"topic": r.topic, "period_start": str(r.period_start), "period_end": str(r.period_end)}
+            )
+            for r in reports
+            if r.topic in topics
+        ]
+    assert len(headings) == len(topics)
+    for heading in headings:
+        fake_slack.wait_for("chat.postMessage", channel="CREPORTS", text=heading, timeout_s=OUTCOME_TIMEOUT_S)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,10 +24,9 @@ import httpx
 from cli.redis_server import RedisServer, free_port
 from core.jobs import Queue
 from tests.stack_fixtures import celery_beat_command
+from tests.waiting import wait_for_while_running
 
 log = logging.getLogger(__name__)
-
-READY_TIMEOUT_S = 120.0
 
 # Recovery on a test's time scale: sweeps every second, a message missing for 3 s is sent again, and
 # a worker process that has not beaten for 3 s is dead. Production defaults are 30 s, 60 s and 30 s.
@@ -98,15 +97,15 @@ class Fleet:
             ],  # fmt: skip
         )
         self.web_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
+
+        def healthy() -> bool:
             try:
-                if httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200:
-                    return self.web_url
+                return httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            self._check_alive("web", deadline)
-            time.sleep(0.1)
+                return False
+
+        self._wait_while_running("web", healthy, "the web app answering /healthz")
+        return self.web_url
 
     def stop_redis(self) -> None:
         self.redis.stop()
@@ -176,15 +175,15 @@ class Fleet:
                 self._start(name, self.commands[name])
 
     def _wait_for_line(self, name: str, text: str) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while text not in self.log_text(name):
-            self._check_alive(name, deadline)
-            time.sleep(0.1)
+        self._wait_while_running(name, lambda: text in self.log_text(name), f"{text!r} in {name}'s log")
 
-    def _check_alive(self, name: str, deadline: float) -> None:
-        process = self.processes[name]
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not start:\n{self.log_text(name)[-4000:]}")
+    def _wait_while_running(self, name: str, probe: Callable[[], bool], what: str) -> None:
+        wait_for_while_running(
+            probe,
+            f"{name} started: {what}",
+            running=lambda: self.processes[name].poll() is None,
+            log=lambda: self.log_text(name)[-4000:],
+        )
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from core.settings import get_settings
 from db.migrate import upgrade_to_head
 from tests.reliability.report import ReliabilityReport
 from tests.slack_fake import FakeSlack
+from tests.waiting import wait_for_while_running
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +102,21 @@ def fuzz_server(
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            httpx.get(f"{base_url}/healthz", timeout=1).raise_for_status()
+        except httpx.HTTPError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base_url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the fuzz server did not start:\n{log_file.read_text()}") from None
-                time.sleep(0.1)
+        wait_for_while_running(
+            healthy,
+            "the fuzz server answering /healthz",
+            running=lambda: process.poll() is None,
+            log=log_file.read_text,
+        )
         yield FuzzServer(base_url, log_file)
     finally:
         process.terminate()

@@ -33,6 +33,7 @@ from tests.reliability.report import REPORT, AnswerTally, ScenarioResult
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, mention
 from tests.stack_fixtures import ApiServer
+from tests.waiting import wait_for_while_running
 
 # Routes anyone may call: probes, the page and its sign-in, the API's description, and Slack's
 # endpoint (which checks Slack's signature instead of a token).
@@ -249,9 +250,7 @@ def test_tokens_and_secrets_never_reach_the_logs(
         thread = threading.Thread(target=server.run, name="uvicorn-secrets", daemon=True)
         thread.start()
         try:
-            while not server.started:
-                assert thread.is_alive()
-                time.sleep(0.02)
+            wait_for_while_running(lambda: server.started, "uvicorn serving the app", running=thread.is_alive)
             with httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=10) as client:
                 response = client.post("/api/chat", json={"message": "hello"}, headers=bearer(token))
                 assert tally.answer(response, 202).status_code == 202

@@ -28,6 +28,7 @@ from db.models import Job, Message, MessageRole, SentimentObservation
 from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport
 from tests.slack_fake import FakeSlack
+from tests.waiting import wait_for
 
 CLIENTS = 4
 LOAD_S = 24.0
@@ -142,12 +143,19 @@ def _client(base_url: str, topic: str, index: int, tally: LoadTally, stop: threa
 
 
 def _wait_until_final(job_ids: list[str]) -> str:
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    while True:
-        counts = Counter(status.value for status in _statuses(job_ids).values())
-        if counts["done"] + counts["failed"] == len(job_ids) or time.monotonic() > deadline:
-            return str(dict(counts))
-        time.sleep(0.5)
+    """The jobs' status counts once all are done or failed; if time runs out, how far they got: the
+    scenario counts the jobs left over as lost, in its report row, rather than failing here."""
+    try:
+        counts = wait_for(
+            lambda: Counter(status.value for status in _statuses(job_ids).values()),
+            f"{len(job_ids)} accepted jobs done or failed",
+            until=lambda counts: counts["done"] + counts["failed"] == len(job_ids),
+            timeout_s=SETTLE_TIMEOUT_S,
+            interval_s=0.5,
+        )
+    except AssertionError as error:
+        return str(error)
+    return str(dict(counts))
 
 
 def _statuses(job_ids: list[str]) -> dict[str, JobStatus]:

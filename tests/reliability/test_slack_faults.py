@@ -4,6 +4,7 @@ and stale requests sent alongside are refused and start nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -23,7 +24,7 @@ from db.models import Conversation, DeliveryStatus, Job, Message, MessageRole, S
 from tests.reliability.report import ReliabilityReport
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, event_envelope, mention
-from tests.stack_fixtures import JOB_TIMEOUT_S
+from tests.waiting import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,12 @@ def channels() -> Iterator[list[str]]:
     worker thread is still posting for them while the next test runs."""
     names: list[str] = []
     yield names
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline and pending_deliveries(names):
-        time.sleep(0.05)
+    wait_for(
+        lambda: pending_deliveries(names),
+        "no delivery to the test's channels pending",
+        until=lambda pending: pending == 0,
+        interval_s=0.05,
+    )
 
 
 def new_channel(channels: list[str]) -> str:
@@ -128,14 +132,16 @@ def thread_messages(thread: SlackThread) -> dict[MessageRole, list[str]]:
     return messages
 
 
-def wait_for_replies(fake_slack: FakeSlack, threads: list[SlackThread], timeout_s: float) -> None:
+def wait_for_replies(fake_slack: FakeSlack, threads: list[SlackThread]) -> None:
     """Until every thread's placeholder has been replaced, or the time is up: a thread left without
     one is counted lost, not raised here."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if all(fake_slack.calls_to("chat.update", channel=t.channel) for t in threads):
-            return
-        time.sleep(0.05)
+    with contextlib.suppress(AssertionError):
+        wait_for(
+            lambda: [t.channel for t in threads if not fake_slack.calls_to("chat.update", channel=t.channel)],
+            "every thread answered",
+            until=lambda unanswered: not unanswered,
+            interval_s=0.05,
+        )
 
 
 def test_mentions_delivered_three_times_at_once_get_one_reply_each_and_forgeries_start_nothing(
@@ -169,7 +175,7 @@ def test_mentions_delivered_three_times_at_once_get_one_reply_each_and_forgeries
         genuine_errors = sum(not response.is_success for response in genuine)
         forged_let_in = sum(response.status_code != 401 for response in refused)
 
-        wait_for_replies(fake_slack, threads, JOB_TIMEOUT_S)
+        wait_for_replies(fake_slack, threads)
         time.sleep(1.0)  # room for a second reply, were one coming
 
         lost = duplicated = failed = spare_placeholders = 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,11 +30,15 @@ from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport, ScenarioResult
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, mention
+from tests.waiting import wait_for
 
 QUESTIONS = 1_000
 # The kill comes once this share of the replies is done, so hundreds are still queued, some running,
 # some taken by the worker and not started, and some answered but not yet posted.
 KILL_AFTER_SHARE = 0.2
+# A fifth of the replies, by one worker from its start: bulk work, bounded longer than
+# one outcome (tests/waiting.py).
+REPLIES_STARTED_TIMEOUT_S = 600.0
 SETTLE_TIMEOUT_S = 900.0
 QUESTION_TEXTS = (
     "I want to cancel my order",
@@ -75,11 +79,20 @@ def test_a_worker_killed_with_a_thousand_jobs_in_flight_loses_nothing_and_double
                     )
                 )
         keys = [f"slack-event:{event_id}" for event_id in event_ids]
-        _wait_until(lambda: _count_jobs(keys) == QUESTIONS, 120, "every question stored as a job")
+        wait_for(
+            lambda: _count_jobs(keys),
+            "every question stored as a job",
+            until=lambda stored: stored == QUESTIONS,
+            interval_s=0.2,
+        )
 
         fleet.start_worker("first")
-        _wait_until(
-            lambda: _count_jobs(keys, JobStatus.DONE) >= QUESTIONS * KILL_AFTER_SHARE, 600, "replies started"
+        wait_for(
+            lambda: _count_jobs(keys, JobStatus.DONE),
+            "replies started",
+            until=lambda done: done >= QUESTIONS * KILL_AFTER_SHARE,
+            timeout_s=REPLIES_STARTED_TIMEOUT_S,
+            interval_s=0.2,
         )
         at_kill = _status_counts(keys)
         fleet.kill("first")
@@ -154,19 +167,31 @@ def _count(
 
 
 def _wait_until_settled(keys: list[str], channel: str, fake_slack: FakeSlack) -> str:
-    """Every job final and every thread answered; says how far it got if time runs out."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    while time.monotonic() < deadline:
-        counts = _status_counts(keys)
-        answered = len(
-            {call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel)}
+    """Every job final and every thread answered; says how far it got if time runs out (the
+    scenario counts what is missing in its report row rather than failing here)."""
+
+    def progress() -> tuple[dict[str, int], int]:
+        answered = {call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel)}
+        return _status_counts(keys), len(answered)
+
+    def settled(seen: tuple[dict[str, int], int]) -> bool:
+        counts, answered = seen
+        done = counts.get("done", 0)
+        return done + counts.get("failed", 0) == len(keys) and answered >= done
+
+    try:
+        counts, answered = wait_for(
+            progress,
+            "every job final and every thread answered",
+            until=settled,
+            timeout_s=SETTLE_TIMEOUT_S,
+            interval_s=1,
         )
-        if counts.get("done", 0) + counts.get("failed", 0) == len(keys) and answered >= counts.get("done", 0):
-            # A moment for any second post that a duplicate delivery would make.
-            time.sleep(3)
-            return f"{counts}, {answered} threads answered"
-        time.sleep(1)
-    return f"NOT settled after {SETTLE_TIMEOUT_S:.0f} s: {_status_counts(keys)}"
+    except AssertionError as error:
+        return f"NOT settled: {error}"
+    # A moment for any second post that a duplicate delivery would make; _count finds it.
+    time.sleep(3)
+    return f"{counts}, {answered} threads answered"
 
 
 def _status_counts(keys: list[str]) -> dict[str, int]:
@@ -193,10 +218,3 @@ def _count_rerun(keys: list[str]) -> int:
             )
             or 0
         )
-
-
-def _wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"not reached in {timeout_s:.0f} s: {what}"
-        time.sleep(0.2)

@@ -3,7 +3,6 @@ is known dead, not when the lock expires; one held by a live process is waited f
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from core.jobs import JobKind, JobSource, ReplyPayload
 from db.engine import session_scope
 from db.models import Conversation, Job, Message, MessageRole
+from tests.waiting import OUTCOME_TIMEOUT_S, wait_for
 from workers.liveness import ensure_heartbeat, liveness_known, this_process
 from workers.redis_client import redis_client
 from workers.services.conversation_turns import LOCK_PREFIX, TOKEN_SEPARATOR, conversation_turn
@@ -41,10 +41,7 @@ def _hold_lock(conversation_id: int, process: str) -> None:
 
 
 def _wait_for_liveness_to_be_known() -> None:
-    deadline = time.monotonic() + 30
-    while not liveness_known():
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_for(liveness_known, "Redis up for a whole liveness mark lifetime", interval_s=0.2)
 
 
 def test_a_turn_held_by_a_dead_process_is_taken_over(reply_job: tuple[str, int]) -> None:
@@ -52,7 +49,7 @@ def test_a_turn_held_by_a_dead_process_is_taken_over(reply_job: tuple[str, int])
     _wait_for_liveness_to_be_known()
     _hold_lock(conversation_id, "gone-host:4242")
 
-    with conversation_turn(job_id, wait_s=20):
+    with conversation_turn(job_id, wait_s=OUTCOME_TIMEOUT_S):
         held_by = redis_client().get(f"{LOCK_PREFIX}{conversation_id}")
 
     assert held_by is not None and held_by.decode().startswith(this_process() + TOKEN_SEPARATOR)

@@ -18,6 +18,7 @@ from core.slack import HANDOFF_RESUME_ACTION, conversation_resume_path
 from db.models import ConversationStatus, MessageRole
 from tests.conversation_rows import add_conversation, conversation_status
 from tests.slack_fake import FakeSlack, SlackCall, permalink
+from tests.waiting import wait_for
 from workers.services.slack_delivery import RetryLater, post_handoff
 
 ALERTS = "CALERTS"  # QUEUEBOT_SLACK_ALERTS_CHANNEL in tests/conftest.py
@@ -31,14 +32,17 @@ def _stack(redis_server: RedisServer, database: str) -> None:
 
 def _post_handoff(fake_slack: FakeSlack, conversation_id: int) -> SlackCall:
     """Post the notice as the io-queue task would, waiting out the alerts channel's pace; returns it."""
-    deadline = time.monotonic() + 10
-    while True:
+
+    def posted() -> bool:
         try:
             post_handoff(conversation_id, str(uuid.uuid4()))
-            break
         except RetryLater as wait:  # something posted to the alerts channel less than a second ago
-            assert not wait.is_failure and time.monotonic() < deadline, wait
+            assert not wait.is_failure, wait
             time.sleep(wait.seconds)
+            return False
+        return True
+
+    wait_for(posted, f"the handoff notice of conversation {conversation_id} posted")
     # The fake keeps every test's calls; the notice's button names its conversation.
     [notice] = [
         call

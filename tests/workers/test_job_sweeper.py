@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from db.base import utcnow
 from db.engine import session_scope
 from db.models import DeliveryStatus, Job, SlackDelivery
 from tests.slack_fake import FakeSlack
+from tests.waiting import ensure_not_for_a_while, wait_for
 from workers.broker_messages import BrokerSnapshot
 from workers.liveness import ensure_heartbeat, mark_lifetime_s, this_process
 from workers.redis_client import redis_client
@@ -45,11 +45,8 @@ def _job(job_id: str) -> Job:
         return session.get_one(Job, job_id)
 
 
-def _eventually(check: Callable[[], bool], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+def _status(job_id: str) -> JobStatus:
+    return _job(job_id).status
 
 
 def _empty_broker() -> BrokerSnapshot:
@@ -63,7 +60,7 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_and_done_once() -> No
     result = resend_orphans(_empty_broker())
 
     assert result.queued_sent_again >= 1
-    _eventually(lambda: _job(job_id).status is JobStatus.DONE)
+    wait_for(lambda: _status(job_id), f"job {job_id} done", until=lambda status: status is JobStatus.DONE)
     assert _job(job_id).attempts == 1
 
 
@@ -88,7 +85,7 @@ def test_a_queued_job_taken_by_a_worker_that_never_started_it_is_sent_again() ->
 
     resend_orphans(snapshot)
 
-    _eventually(lambda: _job(job_id).status is JobStatus.DONE)
+    wait_for(lambda: _status(job_id), f"job {job_id} done", until=lambda status: status is JobStatus.DONE)
 
 
 def test_a_job_just_stored_is_not_sent_again_before_its_grace_is_over() -> None:
@@ -102,7 +99,11 @@ def test_a_job_just_stored_is_not_sent_again_before_its_grace_is_over() -> None:
 @pytest.fixture
 def redis_up_for_a_mark_lifetime() -> None:
     """The sweeper judges processes only once Redis has been up longer than a liveness mark lives."""
-    _eventually(lambda: redis_client().info("server")["uptime_in_seconds"] >= mark_lifetime_s() + 1)
+    wait_for(
+        lambda: redis_client().info("server")["uptime_in_seconds"],
+        "Redis up longer than a liveness mark lives",
+        until=lambda uptime_s: uptime_s >= mark_lifetime_s() + 1,
+    )
 
 
 @pytest.mark.usefixtures("redis_up_for_a_mark_lifetime")
@@ -114,7 +115,7 @@ def test_a_running_job_of_a_dead_worker_process_goes_back_to_the_queue_and_is_do
     result = resend_orphans(_empty_broker())
 
     assert result.running_sent_again >= 1
-    _eventually(lambda: _job(job_id).status is JobStatus.DONE)
+    wait_for(lambda: _status(job_id), f"job {job_id} done", until=lambda status: status is JobStatus.DONE)
     job = _job(job_id)
     assert job.attempts == 2 and job.claimed_by == this_process()
 
@@ -141,7 +142,7 @@ def test_a_job_whose_runs_keep_dying_fails_with_the_reason_instead_of_running_ag
 
     resend_orphans(_empty_broker())
 
-    _eventually(lambda: _job(job_id).status is JobStatus.FAILED)
+    wait_for(lambda: _status(job_id), f"job {job_id} failed", until=lambda status: status is JobStatus.FAILED)
     job = _job(job_id)
     assert job.attempts == max_attempts
     assert f"gave up after {max_attempts} runs" in (job.error or "")
@@ -162,13 +163,17 @@ def test_a_finished_jobs_unposted_slack_delivery_is_sent_again_and_posted_once(f
 
     # The sweep looks at the whole table: other tests' deliveries may be sent again with this one.
     first = resend_orphans(_empty_broker())
-    _eventually(lambda: bool(fake_slack.calls_to("chat.postMessage", channel=channel)))
+    fake_slack.wait_for("chat.postMessage", channel=channel)
     # A second sweep finds the delivery sent and posts nothing more.
     resend_orphans(_empty_broker())
 
     assert first.deliveries_sent_again >= 1
-    time.sleep(1)
-    assert len(fake_slack.calls_to("chat.postMessage", channel=channel)) == 1
+    ensure_not_for_a_while(
+        lambda: len(fake_slack.calls_to("chat.postMessage", channel=channel)),
+        f"a second post to {channel}",
+        happened=lambda posts: posts != 1,
+        for_s=1.0,
+    )
     with session_scope() as session:
         delivery = session.query(SlackDelivery).filter_by(job_id=job_id).one()
         assert delivery.status is DeliveryStatus.SENT

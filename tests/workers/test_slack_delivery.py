@@ -3,7 +3,6 @@ transient errors retried, errors no retry can fix recorded; alerts posted once t
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -17,21 +16,27 @@ from db.models import Alert, DeliveryStatus, SlackDelivery
 from tests.bots.slack.test_commands import add_alert
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, mention
+from tests.waiting import ensure_not_for_a_while, wait_for
 from workers.celery_app import celery_app
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
 
-def _delivery(channel: str, timeout_s: float = 30) -> SlackDelivery:
+def _delivery(channel: str) -> SlackDelivery:
     """The channel's delivery once it is no longer pending."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def delivery() -> SlackDelivery | None:
         with session_scope() as session:
-            delivery = session.scalar(select(SlackDelivery).where(SlackDelivery.channel == channel))
-        if delivery is not None and delivery.status is not DeliveryStatus.PENDING:
-            return delivery
-        time.sleep(0.05)
-    raise TimeoutError(f"delivery to {channel} still pending after {timeout_s} s")
+            return session.scalar(select(SlackDelivery).where(SlackDelivery.channel == channel))
+
+    found = wait_for(
+        delivery,
+        f"the delivery to {channel} no longer pending",
+        until=lambda found: found is not None and found.status is not DeliveryStatus.PENDING,
+        interval_s=0.05,
+    )
+    assert found is not None
+    return found
 
 
 def test_answers_to_one_channel_keep_slacks_pace(
@@ -83,8 +88,12 @@ def test_an_error_no_retry_can_fix_fails_the_delivery_at_once(
     delivery = _delivery(channel)
     assert delivery.status is DeliveryStatus.FAILED
     assert delivery.error == "Slack refused the post: channel_not_found"
-    time.sleep(1.5)
-    assert len(fake_slack.calls_to("chat.update", channel=channel)) == 1
+    ensure_not_for_a_while(
+        lambda: len(fake_slack.calls_to("chat.update", channel=channel)),
+        f"the refused post to {channel} tried again",
+        happened=lambda posts: posts != 1,
+        for_s=1.5,
+    )
 
 
 def test_an_alert_is_posted_once_to_the_alerts_channel_with_an_acknowledge_button(
@@ -106,14 +115,24 @@ def test_an_alert_is_posted_once_to_the_alerts_channel_with_an_acknowledge_butto
         "style": "primary",
         "value": str(alert_id),
     }
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def message_ts() -> str | None:
         with session_scope() as session:
-            if session.get_one(Alert, alert_id).slack_message_ts == fake_slack.posted_ts(post):
-                break
-        time.sleep(0.05)
-    time.sleep(2.0)  # past the channel's pace: a second post would have happened by now
-    assert len(fake_slack.calls_to("chat.postMessage", channel="CALERTS", text=_alert_text(topic))) == 1
+            return session.get_one(Alert, alert_id).slack_message_ts
+
+    wait_for(
+        message_ts,
+        f"alert {alert_id} stored with its Slack message",
+        until=lambda ts: ts == fake_slack.posted_ts(post),
+        interval_s=0.05,
+    )
+    # Past the channel's pace: a second post would have happened by then.
+    ensure_not_for_a_while(
+        lambda: len(fake_slack.calls_to("chat.postMessage", channel="CALERTS", text=_alert_text(topic))),
+        f"the alert on {topic} posted twice",
+        happened=lambda posts: posts != 1,
+        for_s=2.0,
+    )
 
 
 def _alert_text(topic: str) -> str:

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Job
 from tests.stack_fixtures import wait_for_job
+from tests.waiting import wait_for, wait_for_while_running
 from workers.celery_app import create_celery_app
 from workers.job_runner import JobOutcome, run_job
 from workers.metrics import serve_worker_metrics
@@ -146,10 +146,11 @@ def test_an_alert_raised_is_counted_by_the_worker_and_shown_by_topic_on_the_web(
     report = replay(api, _surge(topic), speed=0, batch_size=40, model="sentiment-general", given_labels=True)
 
     assert report.failed_jobs == 0
-    deadline = time.monotonic() + 30
-    while (raised := value(scrape(worker_metrics), "queuebot_alerts_raised_total") - before) < 1:
-        assert time.monotonic() < deadline, "no alert counted"
-        time.sleep(0.1)
+    raised = wait_for(
+        lambda: value(scrape(worker_metrics), "queuebot_alerts_raised_total") - before,
+        "an alert counted",
+        until=lambda raised: raised >= 1,
+    )
     assert raised == 1
     web = {
         tuple(sorted(sample.labels.items())): sample.value
@@ -196,21 +197,33 @@ def test_a_worker_started_from_the_command_line_serves_its_metrics_and_logs_json
     )  # fmt: skip
     sender = create_celery_app(settings)
     task_id = f"spikes-{uuid.uuid4().hex[:8]}"
+
+    def metrics_served() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+        try:
+            return scrape(f"http://127.0.0.1:{port}/metrics")
+        except httpx.TransportError:
+            return None
+
+    def running() -> bool:
+        return worker.poll() is None
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert worker.poll() is None and time.monotonic() < deadline, log_file.read_text()
-            try:
-                metrics = scrape(f"http://127.0.0.1:{port}/metrics")
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        metrics = wait_for_while_running(
+            metrics_served,
+            "the worker serving its metrics",
+            running=running,
+            log=log_file.read_text,
+            until=lambda metrics: metrics is not None,
+        )
         # A task that is not a job: spike detection with nothing to look at.
         route = SPIKE_DETECTION_ROUTE
         sender.send_task(route.task_name, args=[{}], task_id=task_id, queue=route.queue.value)
-        while f"{task_id}] succeeded" not in log_file.read_text():
-            assert worker.poll() is None and time.monotonic() < deadline, log_file.read_text()
-            time.sleep(0.1)
+        wait_for_while_running(
+            lambda: f"{task_id}] succeeded" in log_file.read_text(),
+            f"task {task_id} succeeded in the worker's log",
+            running=running,
+            log=log_file.read_text,
+        )
     finally:
         sender.close()
         worker.terminate()

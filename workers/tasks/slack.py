@@ -8,12 +8,10 @@ from typing import Any
 from celery import Task
 
 from core.jobs import HANDOFF_NOTICE_ROUTE, SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE, SLACK_REPORT_ROUTE
+from core.settings import get_settings
 from workers.celery_app import celery_app
 from workers.services import slack_delivery
 from workers.services.slack_delivery import RetryLater
-
-# Alerts, notices and reports have no attempt counter of their own: Celery's bounds them.
-ALERT_MAX_RETRIES = 20
 
 
 @celery_app.task(name=SLACK_DELIVERY_ROUTE.task_name, bind=True, max_retries=None)
@@ -25,25 +23,38 @@ def deliver_to_slack(self: Task[Any, Any], delivery_id: int) -> None:
         raise self.retry(countdown=wait.seconds, exc=wait) from None
 
 
-@celery_app.task(name=SLACK_ALERT_ROUTE.task_name, bind=True, max_retries=ALERT_MAX_RETRIES)
-def post_alert_to_slack(self: Task[Any, Any], alert_id: int) -> None:
+# Alerts, notices and reports have no row of attempts: the task counts its failed attempts itself, in
+# a keyword argument its retries carry. Celery's own retry count would also count the waits for the
+# channel's pace, so a burst of posts to one channel (a day's reports on many topics, a catch-up)
+# would use up the bound while waiting its turn, and the last posts would be dropped.
+
+
+def _retry_later(task: Task[Any, Any], wait: RetryLater, failures: int) -> Exception:
+    failures += wait.is_failure
+    if failures >= get_settings().slack_delivery_max_attempts:
+        return wait
+    return task.retry(countdown=wait.seconds, kwargs={"failures": failures}, exc=wait)
+
+
+@celery_app.task(name=SLACK_ALERT_ROUTE.task_name, bind=True, max_retries=None)
+def post_alert_to_slack(self: Task[Any, Any], alert_id: int, failures: int = 0) -> None:
     try:
         slack_delivery.post_alert(alert_id)
     except RetryLater as wait:
-        raise self.retry(countdown=wait.seconds, exc=wait) from None
+        raise _retry_later(self, wait, failures) from None
 
 
-@celery_app.task(name=HANDOFF_NOTICE_ROUTE.task_name, bind=True, max_retries=ALERT_MAX_RETRIES)
-def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str) -> None:
+@celery_app.task(name=HANDOFF_NOTICE_ROUTE.task_name, bind=True, max_retries=None)
+def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str, failures: int = 0) -> None:
     try:
         slack_delivery.post_handoff(conversation_id, job_id)
     except RetryLater as wait:
-        raise self.retry(countdown=wait.seconds, exc=wait) from None
+        raise _retry_later(self, wait, failures) from None
 
 
-@celery_app.task(name=SLACK_REPORT_ROUTE.task_name, bind=True, max_retries=ALERT_MAX_RETRIES)
-def post_report_to_slack(self: Task[Any, Any], report_id: int) -> None:
+@celery_app.task(name=SLACK_REPORT_ROUTE.task_name, bind=True, max_retries=None)
+def post_report_to_slack(self: Task[Any, Any], report_id: int, failures: int = 0) -> None:
     try:
         slack_delivery.post_report(report_id)
     except RetryLater as wait:
-        raise self.retry(countdown=wait.seconds, exc=wait) from None
+        raise _retry_later(self, wait, failures) from None

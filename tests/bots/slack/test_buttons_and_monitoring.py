@@ -5,7 +5,6 @@ topic."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from db.models import Alert, AlertStatus, Feedback, Job, Rating, SentimentObserv
 from tests.bots.slack.test_commands import add_alert
 from tests.slack_fake import FakeSlack
 from tests.slack_requests import SlackSender, channel_message, mention
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -177,10 +177,7 @@ def test_messages_in_monitored_channels_become_observations_under_the_channels_t
 
     slack.event(channel_message(channel_id, "UALICE", text))
 
-    deadline = time.monotonic() + 60
-    while not (found := _observations(text)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    [observation] = found
+    [observation] = wait_for(lambda: _observations(text), f"an observation of {text!r}")
     assert (observation.topic, observation.source) == (topic, "slack")
     assert observation.model_name == "sentiment-general"
 
@@ -196,9 +193,7 @@ def test_a_mention_in_a_monitored_channel_is_answered_and_also_monitored(
     slack.event(as_message)
 
     fake_slack.wait_for("chat.update", channel="CMONITORED")
-    deadline = time.monotonic() + 60
-    while not _observations(event["text"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: _observations(event["text"]), f"an observation of {event['text']!r}")
     # Monitored once (not once per event): one observation for the channel's topic, and one for
     # the keyword topic "refunds" the tests' settings define.
     assert sorted(o.topic for o in _observations(event["text"])) == ["billing", "refunds"]

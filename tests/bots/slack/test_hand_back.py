@@ -45,7 +45,7 @@ def _click(slack: SlackSender, fake_slack: FakeSlack, conversation_id: int, user
         message=_notice(conversation_id),
     )
     assert response.status_code == 200
-    [answer] = fake_slack.wait_for(f"response:{url_name}", timeout_s=10)
+    [answer] = fake_slack.wait_for(f"response:{url_name}")
     return answer
 
 
