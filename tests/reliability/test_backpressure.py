@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 # Room each test gives a kind above the jobs other tests left waiting (their messages are in Redis).
 ROOM = 12
+# How much the 5,000 requests may add to the process at their peak: well above what the bursts add
+# (a few MiB) plus a tiny model the session's worker may load meanwhile, far below an unbounded queue.
+BURST_MEMORY_BOUND_MIB = 256
 BODIES = {
     JobKind.SENTIMENT: {"items": [{"text": "the parcel arrived late", "topic": "backpressure-test"}]},
     JobKind.GENERATE: {"prompt": "Once upon a time", "max_new_tokens": 4},
@@ -379,4 +382,5 @@ def test_a_large_burst_leaves_memory_bounded(
 
     assert set(statuses) == {200, 503}, statuses
     assert queued(JobKind.SENTIMENT) <= limit
-    assert peak < 2_048
+    # What the burst itself added: the process's own size depends on what earlier tests loaded.
+    assert peak - rss_before < BURST_MEMORY_BOUND_MIB, (rss_before, peak)
