@@ -76,7 +76,9 @@ def make_due_reports(now: datetime | None = None) -> list[int]:
 
 def _resume_from(session: Session, until: datetime) -> datetime | None:
     """Where a run starts looking: the newest reported period (looked at again, for a topic whose
-    items landed there after its report), or the first arrival when nothing has been reported."""
+    items landed there after its report), or the first arrival when nothing has been reported. An
+    item whose transaction commits more than ``report_grace_s`` after its period ended, into a period
+    older than that, is not counted: the grace is what that costs."""
     return session.scalar(select(func.max(Report.period_start)).where(Report.period_end <= until))
 
 
