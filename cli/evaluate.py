@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -83,7 +83,6 @@ def evaluate_replies(
     ] = None,
 ) -> None:
     """Score the reply pipeline on held-out customer-support questions and CLINC150 out-of-scope ones."""
-    import json
 
     from rich.console import Console
     from rich.table import Table
@@ -129,11 +128,69 @@ def evaluate_replies(
         f"{report.out_of_scope_recall:.4f}; paths: {shares}"
     )
     if out is not None:
-        out.write_text(
-            json.dumps({**report.as_dict(), "examples": report.examples}, indent=1, ensure_ascii=False),
-            encoding="utf-8",
-        )
+        _write_report(out, {**report.as_dict(), "examples": report.examples})
         console.print(f"written to {out}")
+
+
+def evaluate_generator(
+    prompts: Annotated[
+        int, typer.Option(min=1, help="Continue the first N test articles from their first sentence.")
+    ] = 50,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Also write the figures and every prompt, continuation and reference here (JSON)."),
+    ] = None,
+) -> None:
+    """Score the news generator on the BBC test articles: perplexity against an n-gram, and samples."""
+
+    from rich.console import Console
+
+    from core.jobs import GENERATOR_MODEL
+    from workers.ml.device import resolve_device
+    from workers.ml.generator import TextGenerator
+    from workers.model_store import ModelStore
+    from workers.training.generator_evaluation import evaluate_generator as run_evaluation
+
+    settings = get_settings()
+    device = resolve_device(settings.device)
+    generator = TextGenerator.load(ModelStore(settings.models_dir).folder(GENERATOR_MODEL), device)
+    try:
+        report = run_evaluation(settings.data_dir, generator, device, prompts)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    console = Console()
+    console.print(
+        f"[bold]{report.model} {report.version}[/bold]: {report.test_articles} held-out BBC test articles, "
+        f"{report.gpt2_tokens} GPT-2 tokens, {report.seconds:.0f} s"
+    )
+    console.print(
+        f"generator: perplexity {report.generator.perplexity:.2f} per GPT-2 token, "
+        f"{report.generator.bits_per_byte:.4f} bits per byte"
+    )
+    console.print(
+        f"n-gram baseline (Kneser-Ney, same training articles): perplexity "
+        f"{report.baseline.perplexity:.2f} per GPT-2 token, {report.baseline.bits_per_byte:.4f} bits per byte"
+    )
+    console.print(f"generator vs baseline perplexity: {report.relative_difference:+.1%}")
+    console.print(
+        f"{report.prompts} continuations: repeated 4-grams {_figure(report.repeated_4gram_share)}, "
+        f"distinct-2 {_figure(report.distinct_2)}, "
+        f"similarity to the real continuation (MiniLM cosine) {report.mean_similarity:.4f}"
+    )
+    if out is not None:
+        _write_report(out, {**report.as_dict(), "examples": report.examples})
+        console.print(f"written to {out}")
+
+
+def _write_report(out: Path, report: dict[str, Any]) -> None:
+    import json
+
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def evaluate_monitoring(

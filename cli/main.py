@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.evaluate import evaluate, evaluate_monitoring, evaluate_replies
+from cli.evaluate import evaluate, evaluate_generator, evaluate_monitoring, evaluate_replies
 from cli.export import export_app
 from cli.kb import kb_app
 from cli.logging_setup import configure_logging
@@ -25,6 +25,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(kb_app, name="kb")
 app.command()(evaluate)
 app.command("evaluate-replies")(evaluate_replies)
+app.command("evaluate-generator")(evaluate_generator)
 app.command("evaluate-monitoring")(evaluate_monitoring)
 log = logging.getLogger("queuebot")
 

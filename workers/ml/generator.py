@@ -12,14 +12,13 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from workers.ml.gpt2_decoding import DecodeRow, GenerationRequest, decode_rows, request_generator
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
-from workers.ml.reply_prompt import ReplyTemplate
+from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
 
 __all__ = ["GENERATOR_KIND", "KINDS", "REPLIES_KIND", "GenerationRequest", "TextGenerator", "reply_text"]
 
 GENERATOR_KIND = "generator"  # continues any text: a language model fine-tuned on a corpus
 REPLIES_KIND = "replies"  # answers customer questions in the prompt format stored in its info
 KINDS = (GENERATOR_KIND, REPLIES_KIND)
-DEFAULT_REPLY_TOKENS = 160  # most replies in the support data are 100-200 tokens
 
 
 def reply_text(generated: str) -> str:
@@ -165,10 +164,11 @@ class TextGenerator:
         """The request for an agent's reply to ``question``, in the prompt format the model was trained on.
 
         ``history`` holds earlier (customer question, agent reply) turns, oldest first; ``context`` holds
-        short facts shown before them. When the prompt does not fit the context window together with
-        ``max_new_tokens`` (default: 160, at most half the window), whole context lines and then the
-        oldest turns are dropped; a question that is still too long keeps its end. Decode it with
-        ``generate_batch`` (alone or batched with others) and pass the text through ``reply_text``.
+        approved answers to adapt, best first. When the prompt does not fit the context window together
+        with ``max_new_tokens`` (default: ``reply_token_budget``), the least relevant context lines and
+        then the oldest turns are dropped (``ReplyTemplate.fit``); a question that is still too long keeps
+        its end. Decode it with ``generate_batch`` (alone or batched with others) and pass the text
+        through ``reply_text``.
         """
         if self.info.kind != REPLIES_KIND:
             raise ValueError(
@@ -178,17 +178,11 @@ class TextGenerator:
             raise ValueError("the question is empty")
         template = ReplyTemplate.from_data(self.info.data)
         if max_new_tokens is None:
-            max_new_tokens = min(DEFAULT_REPLY_TOKENS, self.context_size // 2)
+            max_new_tokens = reply_token_budget(self.context_size)
         GenerationRequest("", max_new_tokens, temperature, top_p).validate(self.context_size)
-        budget = self.context_size - max_new_tokens
-        context, history = list(context), list(history)
-        prompt = template.format(question, history, context)
-        while (context or history) and self._token_count(prompt) > budget:
-            if context:
-                context.pop(0)
-            else:
-                history.pop(0)
-            prompt = template.format(question, history, context)
+        prompt = template.fit(
+            question, history, context, self._token_count, self.context_size - max_new_tokens
+        )
         return GenerationRequest(prompt, max_new_tokens, temperature, top_p, 1, seed)
 
     def warm_up(self) -> None:

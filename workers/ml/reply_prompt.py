@@ -6,7 +6,7 @@ model is always prompted in exactly the format it learnt, even after this module
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 # Training fills {context} and {history} with nothing: the data holds single questions. Serving may add
@@ -17,6 +17,15 @@ CONTEXT_TEMPLATE = "Context: {text}\n"
 # The reply follows "Agent:" after one space: GPT-2's byte-level BPE has space-prefixed word tokens, so
 # " I understand" tokenises the same way on its own as after the prompt.
 REPLY_SEPARATOR = " "
+# Tokens a reply may take, at most half the context window: most replies in the support data take
+# 70-200 tokens (of a corpus-trained BPE; fewer of GPT-2's). Training cuts longer replies at the same
+# point, so a model learns to reply within what serving lets it write.
+DEFAULT_REPLY_TOKENS = 192
+
+
+def reply_token_budget(context_size: int) -> int:
+    return min(DEFAULT_REPLY_TOKENS, context_size // 2)
+
 
 _DATA_KEYS = {"prompt": "prompt_template", "turn": "turn_template", "context": "context_template"}
 
@@ -53,3 +62,27 @@ class ReplyTemplate:
             history="".join(self.turn.format(question=one_line(q), reply=r.strip()) for q, r in history),
             question=one_line(question),
         )
+
+    def fit(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]],
+        context: Sequence[str],
+        count_tokens: Callable[[str], int],
+        budget: int,
+    ) -> str:
+        """The prompt with as much of ``context`` and ``history`` as fits in ``budget`` tokens.
+
+        ``context`` is best first: the least relevant lines go first, then the oldest turns. Training
+        builds its prompts through here too, so a model sees the same context at serving time as it
+        learnt with. A question that alone is still too long is the caller's to cut.
+        """
+        context, history = list(context), list(history)
+        prompt = self.format(question, history, context)
+        while (context or history) and count_tokens(prompt) > budget:
+            if context:
+                context.pop()
+            else:
+                history.pop(0)
+            prompt = self.format(question, history, context)
+        return prompt

@@ -31,12 +31,12 @@ def write_base_card(
         title="queuebot GPT-2 base (pre-trained here)",
         summary=(
             "**This is NOT OpenAI's GPT-2 checkpoint.** It is a small model with the GPT-2 architecture "
-            f"({info.parameters:,} parameters, embeddings tied with the output layer) and the real GPT-2 "
-            f"tokenizer, pre-trained here from random weights on {result.tokens_seen:,} tokens of news and "
-            f"customer-support text in {info.training_seconds:.0f} s on {info.device}. Validation perplexity "
-            f"{metrics['val_perplexity']:,.1f} (news {metrics['val_perplexity_news']:,.1f}, customer support "
-            f"{metrics['val_perplexity_support']:,.1f}). It is a starting point for fine-tuning, not a "
-            "model to serve; expect fluent-looking fragments at best."
+            f"({info.parameters:,} parameters, embeddings tied with the output layer) and "
+            f"{data['vocabulary']}, pre-trained here from random weights on {result.tokens_seen:,} tokens "
+            f"of news and customer-support text in {info.training_seconds:.0f} s on {info.device}. "
+            f"{_perplexities(metrics, 'val_news', 'held-out news')}; held-out customer-support dialogues "
+            f"{metrics['val_support_perplexity']:,.1f}. It is a starting point for fine-tuning, not a "
+            "model to serve."
         ),
         info=info,
         sections={
@@ -77,9 +77,10 @@ def write_generator_card(
         title="queuebot text generator",
         summary=(
             f"{base.provenance()} It was fine-tuned as a causal language model on {corpus} for "
-            f"{info.training_seconds:.0f} s on {info.device}: validation perplexity "
-            f"{metrics['val_perplexity_before']:,.1f} before fine-tuning, {metrics['val_perplexity']:,.1f} "
-            "after. It continues text in the style of that corpus; it knows no facts you can rely on."
+            f"{info.training_seconds:.0f} s on {info.device}. Held-out perplexity "
+            f"{metrics['val_perplexity_before']:,.1f} before fine-tuning; after: "
+            f"{_perplexities(metrics, 'val', 'held-out documents')}. It continues text in the style of "
+            "that corpus; it knows no facts you can rely on."
         ),
         info=info,
         sections={
@@ -126,18 +127,22 @@ def write_replies_card(
         title="queuebot reply generator",
         summary=(
             f"{base.provenance()} It was fine-tuned to write a customer-service agent's reply to a "
-            f"customer's question, for {info.training_seconds:.0f} s on {info.device}. Perplexity on "
-            "the replies of held-out pairs: validation "
+            f"customer's question from the nearest approved answers, for {info.training_seconds:.0f} s on "
+            f"{info.device}. Perplexity on the replies of held-out pairs: validation "
             f"{metrics['val_perplexity_before']:,.2f} before fine-tuning, {metrics['val_perplexity']:,.2f} "
-            f"after; test {metrics['test_perplexity']:,.2f}. Replies copy the data's style, including "
+            f"after; {_perplexities(metrics, 'test', 'test')}. Replies copy the data's style, including "
             "its `{{placeholder}}` slots; they are drafts for a person to check, not answers to send unread."
         ),
         info=info,
         sections={
             "Prompt format": (
                 "Serving must use the very same template; it is stored in `queuebot.json` "
-                "(`prompt_template`, `turn_template`, `context_template`). Training fills `{context}` and "
-                "`{history}` with nothing.\n\n"
+                "(`prompt_template`, `turn_template`, `context_template`). Training fills `{history}` with "
+                f"nothing and `{{context}}` with the approved answers of the {data['context_answers']} "
+                "nearest other training questions (MiniLM, as the knowledge base retrieves them), as many "
+                "as fit beside a full-length reply, the nearest first "
+                f"({data['train_examples_with_context']:,} of {data['train_pairs']:,} training prompts kept "
+                "at least one).\n\n"
                 f"```\n{data['prompt_template']}\n```\n\nThe reply follows after one space and ends with "
                 "`<|endoftext|>`. The loss is taken on the reply tokens (and that end marker) only: the "
                 "prompt's labels are -100."
@@ -185,6 +190,17 @@ def _feedback_section(
             "can repeat a held-out reply, and the validation and test perplexities are then optimistic."
         )
     }
+
+
+def _perplexities(metrics: Mapping[str, Any], prefix: str, what: str) -> str:
+    """Held-out figures beside the n-gram baseline's, per GPT-2 token of the same text."""
+    return (
+        f"{what} perplexity {metrics[f'{prefix}_perplexity']:,.2f} per GPT-2 token "
+        f"({metrics[f'{prefix}_bits_per_byte']:.3f} bits per byte), against "
+        f"{metrics[f'ngram_{prefix}_perplexity']:,.2f} "
+        f"({metrics[f'ngram_{prefix}_bits_per_byte']:.3f}) for a trigram Kneser-Ney model fitted on the "
+        "same training tokens"
+    )
 
 
 def _training(schedule: TrainingSchedule, result: FitResult, tokens_label: str) -> str:

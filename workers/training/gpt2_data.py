@@ -18,12 +18,13 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from transformers import PreTrainedTokenizerBase
 
-from workers.ml.reply_prompt import REPLY_SEPARATOR, ReplyTemplate
+from workers.ml.reply_prompt import REPLY_SEPARATOR, ReplyTemplate, reply_token_budget
 
 CORPUS_FILE = "corpora/bbc_news.jsonl"
 SUPPORT_FILE = "customer_support/bitext_train.csv"
 
-NEWS_VALID_FRACTION = 0.05  # ~106 of 2,127 articles
+NEWS_VALID_FRACTION = 0.05  # ~106 of 2,127 articles: early stopping and the model cards
+NEWS_TEST_FRACTION = 0.05  # another ~106, never trained on or used to choose anything
 SUPPORT_VALID_FRACTION = 0.10  # ~406 of 4,061 pairs, stratified by intent
 SUPPORT_TEST_FRACTION = 0.10
 
@@ -130,12 +131,32 @@ def read_extra_pairs(path: Path) -> list[SupportPair]:
 
 
 def split_documents(
-    documents: Sequence[str], seed: int, valid_fraction: float
-) -> tuple[list[str], list[str]]:
-    """(train, valid): a seeded random share of whole documents is held out (at least one)."""
+    documents: Sequence[str], seed: int, valid_fraction: float, test_fraction: float = 0.0
+) -> tuple[list[str], list[str], list[str]]:
+    """(train, valid, test): seeded random shares of whole documents are held out (valid: at least one;
+    test: none when ``test_fraction`` is 0, as for a user's corpus, which may be only a few documents)."""
     order = np.random.default_rng(seed).permutation(len(documents))
     n_valid = min(len(documents) - 1, max(1, round(valid_fraction * len(documents))))
-    return [documents[i] for i in order[n_valid:]], [documents[i] for i in order[:n_valid]]
+    n_test = min(len(documents) - 1 - n_valid, round(test_fraction * len(documents)))
+    if test_fraction > 0 and n_test < 1:
+        raise ValueError(f"{len(documents)} documents are too few to hold out a test part as well")
+    parts = order[n_valid + n_test :], order[:n_valid], order[n_valid : n_valid + n_test]
+    return tuple([documents[i] for i in part] for part in parts)  # type: ignore[return-value]
+
+
+def split_news(articles: Sequence[str], seed: int) -> tuple[list[str], list[str], list[str]]:
+    """The one split of the news articles that pre-training, the generator and its evaluation share.
+
+    The corpus holds a few articles twice under different titles; a held-out article whose body is
+    also a training article's is dropped, or the model would be scored on text it learnt.
+    """
+    train, valid, test = split_documents(articles, seed, NEWS_VALID_FRACTION, NEWS_TEST_FRACTION)
+    trained = {_body(article) for article in train}
+    return train, [a for a in valid if _body(a) not in trained], [a for a in test if _body(a) not in trained]
+
+
+def _body(article: str) -> str:
+    return article.split("\n\n", 1)[-1].strip()
 
 
 def split_support_pairs(pairs: Sequence[SupportPair], seed: int) -> SupportSplit:
@@ -193,17 +214,29 @@ def to_blocks(
 
 
 def reply_example(
-    tokenizer: PreTrainedTokenizerBase, template: ReplyTemplate, pair: SupportPair, max_length: int
+    tokenizer: PreTrainedTokenizerBase,
+    template: ReplyTemplate,
+    pair: SupportPair,
+    max_length: int,
+    context: Sequence[str] = (),
 ) -> LmExample:
     """Prompt + reply + <|endoftext|>, with the loss on the reply tokens (and end-of-text) only.
 
-    A too-long example keeps its whole prompt and loses the end of its reply (prompts are one question,
-    tens of tokens); a prompt that alone overflows keeps its end.
+    The example is laid out as serving lays out a request in a ``max_length`` context: the reply gets
+    ``reply_token_budget`` tokens and loses its end beyond them; the prompt gets the rest, holding as
+    many of the ``context`` answers (best first) as fit, and a question that alone overflows keeps its
+    end.
     """
-    prompt_ids = tokenizer(template.format(pair.question), verbose=False)["input_ids"][-(max_length // 2) :]
+    reply_budget = reply_token_budget(max_length)
+    prompt_budget = max_length - reply_budget
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, verbose=False)["input_ids"])
+
+    prompt = template.fit(pair.question, (), context, count, prompt_budget)
+    prompt_ids = tokenizer(prompt, verbose=False)["input_ids"][-prompt_budget:]
     reply_ids = tokenizer(REPLY_SEPARATOR + pair.reply.strip(), verbose=False)["input_ids"]
-    reply_ids = [*reply_ids, _eos_id(tokenizer)]
-    reply_ids = reply_ids[: max_length - len(prompt_ids)]
+    reply_ids = [*reply_ids, _eos_id(tokenizer)][:reply_budget]
     return LmExample(prompt_ids + reply_ids, [IGNORE_INDEX] * len(prompt_ids) + reply_ids)
 
 

@@ -23,6 +23,7 @@ from workers.training.gpt2_base import BASE_KIND, BaseModel, load_base
 from workers.training.gpt2_data import (
     CORPUS_FILE,
     LICENCES,
+    NEWS_TEST_FRACTION,
     NEWS_VALID_FRACTION,
     SUPPORT_FILE,
     SUPPORT_TEST_FRACTION,
@@ -36,11 +37,20 @@ from workers.training.gpt2_data import (
     reply_example,
     sample_pairs,
     split_documents,
+    split_news,
     split_support_pairs,
     to_blocks,
 )
-from workers.training.gpt2_loop import fit, mean_loss, perplexity
+from workers.training.gpt2_heldout import (
+    HeldOutScore,
+    document_windows,
+    ngram_baseline,
+    score,
+    targets_text,
+)
+from workers.training.gpt2_loop import fit
 from workers.training.gpt2_profiles import get_gpt2_profile
+from workers.training.reply_context import AnswerRetriever
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +80,11 @@ def finetune_generator(
     seed_everything(seed)
 
     if corpus is None:
-        documents, corpus_name = read_news_articles(Path(data_dir) / CORPUS_FILE), CORPUS_FILE
+        corpus_name = CORPUS_FILE
+        train_docs, valid_docs, _test = split_news(read_news_articles(Path(data_dir) / CORPUS_FILE), seed)
     else:
-        documents, corpus_name = read_text_corpus(corpus), Path(corpus).name
-    train_docs, valid_docs = split_documents(documents, seed, NEWS_VALID_FRACTION)
+        corpus_name = Path(corpus).name
+        train_docs, valid_docs, _test = split_documents(read_text_corpus(corpus), seed, NEWS_VALID_FRACTION)
     train_docs = train_docs[: config.max_train_documents]  # already in a seeded random order
 
     loaded = load_base(base, device)
@@ -81,6 +92,9 @@ def finetune_generator(
     block_size = min(config.block_size, loaded.context_size)
     train_blocks = to_blocks(tokenizer, train_docs, block_size)
     valid_blocks = to_blocks(tokenizer, valid_docs, block_size)[: config.max_valid_blocks]
+    held_out = document_windows(tokenizer, valid_docs, block_size)
+    pad_id = tokenizer.pad_token_id
+    before = score(loaded.model, held_out, config.schedule.batch_size, pad_id, device)
     log.info(
         "generator: %d training documents (%d blocks of %d tokens), %d held out (%d blocks scored)",
         len(train_docs),
@@ -94,13 +108,15 @@ def finetune_generator(
         train_blocks,
         valid_blocks,
         config.schedule,
-        pad_id=tokenizer.pad_token_id,
+        pad_id=pad_id,
         device=device,
         seed=seed,
         name="generator fine-tuning",
         evaluate_first=True,
     )
     assert result.initial_valid_loss is not None  # evaluate_first
+    after = score(loaded.model, held_out, config.schedule.batch_size, pad_id, device)
+    baseline = ngram_baseline(train_blocks, held_out, len(tokenizer))
 
     info = new_info(
         name=GENERATOR_KIND,
@@ -118,8 +134,15 @@ def finetune_generator(
             "valid_documents": len(valid_docs),
             "block_size": block_size,
             "train_tokens_available": sum(len(block.input_ids) for block in train_blocks),
-            "valid_tokens_scored": sum(len(block.input_ids) for block in valid_blocks),
-            "split": f"a seeded random {NEWS_VALID_FRACTION:.0%} of the documents (seed {seed})",
+            "valid_tokens_scored": held_out.model_tokens,
+            "valid_gpt2_tokens": held_out.gpt2_tokens,
+            "split": (
+                f"seeded (seed {seed}): random {NEWS_VALID_FRACTION:.0%} (validation) and "
+                f"{NEWS_TEST_FRACTION:.0%} (test, for `queuebot evaluate-generator`) shares of the articles, "
+                "as for the base"
+                if corpus is None
+                else f"a seeded random {NEWS_VALID_FRACTION:.0%} of the documents (seed {seed})"
+            ),
             **fit_summary(result),
             **({"licences": [LICENCES[CORPUS_FILE]]} if corpus is None else {}),
         },
@@ -127,9 +150,10 @@ def finetune_generator(
     info.training_seconds = round(result.seconds, 2)
     info.metrics = {
         "val_loss_before": round(result.initial_valid_loss, 4),
-        "val_perplexity_before": round(perplexity(result.initial_valid_loss), 2),
+        "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
-        "val_perplexity": round(perplexity(result.best_valid_loss), 2),
+        **after.as_metrics("val"),
+        **_baseline_metrics(baseline, "ngram_val"),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("generator: metrics %s after %.1f s", info.metrics, result.seconds)
@@ -176,11 +200,21 @@ def finetune_replies(
     tokenizer = loaded.tokenizer
     template = ReplyTemplate()
     max_length = min(config.max_length, loaded.context_size)
+    # Extra and feedback pairs are retrieved from too: a knowledge base would hold them.
+    retriever = AnswerRetriever(train_pairs, device)
+    k = config.context_answers
 
-    def examples(pairs: Sequence[SupportPair]) -> list[LmExample]:
-        return [reply_example(tokenizer, template, pair, max_length) for pair in pairs]
+    def examples(pairs: Sequence[SupportPair], contexts: Sequence[Sequence[str]]) -> list[LmExample]:
+        return [
+            reply_example(tokenizer, template, pair, max_length, context)
+            for pair, context in zip(pairs, contexts, strict=True)
+        ]
 
-    train, valid, test = examples(train_pairs), examples(valid_pairs), examples(test_pairs)
+    train = examples(train_pairs, retriever.for_pool(k))
+    valid = examples(valid_pairs, retriever.for_questions([pair.question for pair in valid_pairs], k))
+    test_contexts = retriever.for_questions([pair.question for pair in test_pairs], k)
+    test = examples(test_pairs, test_contexts)
+    held_valid, held_test = targets_text(tokenizer, valid), targets_text(tokenizer, test)
     log.info(
         "replies: %d training pairs (%d extra, %d from feedback), %d validation and %d test pairs scored, "
         "max %d tokens",
@@ -192,6 +226,8 @@ def finetune_replies(
         max_length,
     )
     pad_id = tokenizer.pad_token_id
+    batch = config.schedule.batch_size
+    before = score(loaded.model, held_valid, batch, pad_id, device)
     result = fit(
         loaded.model,
         train,
@@ -204,7 +240,14 @@ def finetune_replies(
         evaluate_first=True,
     )
     assert result.initial_valid_loss is not None  # evaluate_first
-    test_loss = mean_loss(loaded.model, test, config.schedule.batch_size, pad_id, device)
+    after, test_score = (
+        score(loaded.model, held_valid, batch, pad_id, device),
+        score(loaded.model, held_test, batch, pad_id, device),
+    )
+    baseline_valid = ngram_baseline(train, held_valid, len(tokenizer))
+    baseline_test = ngram_baseline(train, held_test, len(tokenizer))
+    # The template puts context lines first: an example that starts with one kept an answer.
+    with_context = sum(tokenizer.decode(example.input_ids[:8]).startswith("Context:") for example in train)
 
     info = new_info(
         name=REPLIES_KIND,
@@ -228,6 +271,8 @@ def finetune_replies(
             "test_pairs": len(split.test),
             "test_pairs_scored": len(test_pairs),
             "max_length": max_length,
+            "context_answers": k,
+            "train_examples_with_context": with_context,
             "split": (
                 f"seeded (seed {seed}), stratified by intent: "
                 f"{1 - SUPPORT_VALID_FRACTION - SUPPORT_TEST_FRACTION:.0%} train / "
@@ -241,20 +286,22 @@ def finetune_replies(
     info.training_seconds = round(result.seconds, 2)
     info.metrics = {
         "val_loss_before": round(result.initial_valid_loss, 4),
-        "val_perplexity_before": round(perplexity(result.initial_valid_loss), 2),
+        "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
-        "val_perplexity": round(perplexity(result.best_valid_loss), 2),
-        "test_loss": round(test_loss, 4),
-        "test_perplexity": round(perplexity(test_loss), 2),
+        **after.as_metrics("val"),
+        **test_score.as_metrics("test"),
+        **_baseline_metrics(baseline_valid, "ngram_val"),
+        **_baseline_metrics(baseline_test, "ngram_test"),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("replies: metrics %s after %.1f s", info.metrics, result.seconds)
 
     save_model_folder(out_dir, loaded.model, tokenizer, info)
     replier = TextGenerator(loaded.model, tokenizer, info, device)
+    # As serving asks: with the retrieved answers in the prompt.
     samples = [
-        (pair, replier.reply(pair.question, max_new_tokens=min(96, max_length // 2), seed=seed + i))
-        for i, pair in enumerate(_distinct_intents(test_pairs, config.sample_replies))
+        (test_pairs[i], replier.reply(test_pairs[i].question, context=test_contexts[i], seed=seed + n))
+        for n, i in enumerate(_distinct_intents(test_pairs, config.sample_replies))
     ]
     gpt2_cards.write_replies_card(
         out_dir, info, config.schedule, result, samples, loaded, _overlap_note(loaded, seed, True)
@@ -265,16 +312,20 @@ def finetune_replies(
 # --- helpers -------------------------------------------------------------------------------------
 
 
+def _baseline_metrics(baseline: HeldOutScore, prefix: str) -> dict[str, float]:
+    return {key: value for key, value in baseline.as_metrics(prefix).items() if not key.endswith("tokens")}
+
+
 def _opening(document: str, words: int = 6) -> str:
     return " ".join(document.split()[:words])
 
 
-def _distinct_intents(pairs: Sequence[SupportPair], count: int) -> list[SupportPair]:
-    """Up to ``count`` pairs with different intents, in order."""
+def _distinct_intents(pairs: Sequence[SupportPair], count: int) -> list[int]:
+    """The positions of up to ``count`` pairs with different intents, in order."""
     picked, seen = [], set()
-    for pair in pairs:
+    for i, pair in enumerate(pairs):
         if pair.intent not in seen:
-            picked.append(pair)
+            picked.append(i)
             seen.add(pair.intent)
         if len(picked) == count:
             break

@@ -77,10 +77,11 @@ def loss_sum(
     return total, int((targets != IGNORE_INDEX).sum())
 
 
-def mean_loss(
+def total_loss(
     model: PreTrainedModel, examples: Sequence[LmExample], batch_size: int, pad_id: int, device: str
-) -> float:
-    """Mean loss per target token over ``examples``; the model is left in the mode it was in."""
+) -> tuple[float, int]:
+    """Summed loss over every target token of ``examples``, and how many there were; the model is left
+    in the mode it was in."""
     if not examples:
         raise ValueError("no examples to evaluate")
     was_training = model.training
@@ -97,6 +98,14 @@ def mean_loss(
         model.train(was_training)
     if count == 0:
         raise ValueError("the evaluation examples have no target tokens")
+    return total, count
+
+
+def mean_loss(
+    model: PreTrainedModel, examples: Sequence[LmExample], batch_size: int, pad_id: int, device: str
+) -> float:
+    """Mean loss per target token over ``examples``."""
+    total, count = total_loss(model, examples, batch_size, pad_id, device)
     return total / count
 
 

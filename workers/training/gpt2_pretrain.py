@@ -1,8 +1,9 @@
 """Pre-train a small GPT-2-architecture model from random weights: the base the fine-tunes start from.
 
 No pretrained GPT-2 weights can be downloaded on these machines, so the model is a GPT2LMHeadModel built
-from a GPT2Config with the real GPT-2 tokenizer, trained here on news articles and customer-support
-dialogues; its card says plainly that it is not OpenAI's checkpoint.
+from a GPT2Config, trained here on news articles and customer-support dialogues; its card says plainly
+that it is not OpenAI's checkpoint. Its vocabulary is a byte-level BPE learnt from the same training
+text (``gpt2_tokenizer``), or GPT-2's own where the profile asks for it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast, PreTrainedTokenizerBase
 
 from workers.ml.device import resolve_device
 from workers.ml.generator import gpt2_tokenizer_path
@@ -23,6 +24,7 @@ from workers.training.gpt2_base import BASE_KIND
 from workers.training.gpt2_data import (
     CORPUS_FILE,
     LICENCES,
+    NEWS_TEST_FRACTION,
     NEWS_VALID_FRACTION,
     SUPPORT_FILE,
     SUPPORT_TEST_FRACTION,
@@ -31,12 +33,15 @@ from workers.training.gpt2_data import (
     interleave,
     read_news_articles,
     read_support_pairs,
-    split_documents,
+    sample_pairs,
+    split_news,
     split_support_pairs,
     to_blocks,
 )
-from workers.training.gpt2_loop import fit, mean_loss, perplexity
+from workers.training.gpt2_heldout import document_windows, ngram_baseline, score
+from workers.training.gpt2_loop import fit, perplexity
 from workers.training.gpt2_profiles import get_gpt2_profile
+from workers.training.gpt2_tokenizer import train_corpus_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +52,9 @@ SAMPLE_PROMPTS = ("The government said", "Shares in the company", "I want to can
 def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed: int = 0) -> ModelInfo:
     """Pre-train a GPT2LMHeadModel from a GPT2Config on news articles and customer-support dialogues.
 
-    Held out, never trained on: a seeded 5 % of the articles, and the customer-support pairs that
-    ``finetune_replies`` with the same seed uses for validation and test.
+    Held out, never trained on: seeded validation and test shares of the articles (``split_news``),
+    and the customer-support pairs that ``finetune_replies`` with the same seed uses for validation
+    and test. Held-out figures are per GPT-2 token of the text (``gpt2_heldout``).
     """
     config = get_gpt2_profile(profile).pretrain
     arch = config.architecture
@@ -57,7 +63,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
 
     articles = read_news_articles(Path(data_dir) / CORPUS_FILE)
     support = split_support_pairs(read_support_pairs(Path(data_dir) / SUPPORT_FILE), seed)
-    news_train, news_valid = split_documents(articles, seed, NEWS_VALID_FRACTION)
+    news_train, news_valid, news_test = split_news(articles, seed)
     dialogues = [_dialogue(pair) for pair in support.train]
     # Shuffled documents, so the blocks cut from one stream mix both registers throughout training.
     order = np.random.default_rng(seed).permutation(len(news_train) + len(dialogues))
@@ -65,13 +71,17 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
     n_articles = int((order < len(news_train)).sum())
     documents = [news_train[i] if i < len(news_train) else dialogues[i - len(news_train)] for i in order]
 
-    tokenizer = GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
+    tokenizer = _tokenizer(documents, config.vocab_size)
     tokenizer.pad_token = tokenizer.eos_token
     tokenizer.model_max_length = arch.n_positions
     train_blocks = to_blocks(tokenizer, documents, arch.n_positions)
     half = max(1, config.max_valid_blocks // 2)
     valid_news = to_blocks(tokenizer, news_valid, arch.n_positions)[:half]
     valid_support = to_blocks(tokenizer, [_dialogue(pair) for pair in support.valid], arch.n_positions)[:half]
+    # The card's held-out figures: every validation article, and dialogues of every intent.
+    held_news = document_windows(tokenizer, news_valid, arch.n_positions)
+    support_sample = sample_pairs(support.valid, _CARD_DIALOGUES, seed)
+    held_support = document_windows(tokenizer, [_dialogue(pair) for pair in support_sample], arch.n_positions)
     log.info(
         "gpt2-base: %d articles + %d support dialogues in %d blocks of %d tokens; %d + %d validation blocks",
         n_articles,
@@ -110,17 +120,19 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
         name="gpt2-base pre-training",
     )
     batch = config.schedule.batch_size
-    news_loss = mean_loss(model, valid_news, batch, eos, device)
-    support_loss = mean_loss(model, valid_support, batch, eos, device)
+    news = score(model, held_news, batch, eos, device)
+    support_score = score(model, held_support, batch, eos, device)
+    baseline = ngram_baseline(train_blocks, held_news, len(tokenizer))
 
+    vocabulary = _vocabulary(tokenizer, config.vocab_size)
     info = new_info(
         name=BASE_KIND,
         kind=BASE_KIND,
         profile=profile,
         base=(
             f"GPT-2 architecture (GPT2LMHeadModel, {arch.n_layer} layers, {arch.n_head} heads, width "
-            f"{arch.n_embd}, context {arch.n_positions}) initialised at random, real GPT-2 tokenizer; "
-            "not OpenAI's GPT-2 weights"
+            f"{arch.n_embd}, context {arch.n_positions}) initialised at random, {vocabulary}; not OpenAI's "
+            "GPT-2 weights"
         ),
         parameters=count_parameters(model),
         device=device,
@@ -129,13 +141,17 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
             "seed": seed,
             "train_articles": n_articles,
             "valid_articles": len(news_valid),
+            "test_articles_untouched": len(news_test),
+            "vocab_size": len(tokenizer),
+            "vocabulary": vocabulary,
             "train_dialogues": len(documents) - n_articles,
             "valid_dialogues": len(support.valid),
             "test_dialogues_untouched": len(support.test),
             "train_tokens_available": sum(len(block.input_ids) for block in train_blocks),
             "valid_tokens_scored": sum(len(b.input_ids) for b in (*valid_news, *valid_support)),
             "split": (
-                f"seeded (seed {seed}): a random {NEWS_VALID_FRACTION:.0%} of the articles; the customer-"
+                f"seeded (seed {seed}): random {NEWS_VALID_FRACTION:.0%} (validation) and "
+                f"{NEWS_TEST_FRACTION:.0%} (test) shares of the articles; the customer-"
                 f"support pairs split {1 - SUPPORT_VALID_FRACTION - SUPPORT_TEST_FRACTION:.0%} / "
                 f"{SUPPORT_VALID_FRACTION:.0%} / {SUPPORT_TEST_FRACTION:.0%} stratified by intent, only "
                 "the first part trained on"
@@ -147,9 +163,10 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
     info.training_seconds = round(result.seconds, 2)
     info.metrics = {
         "val_loss": round(result.best_valid_loss, 4),
-        "val_perplexity": round(perplexity(result.best_valid_loss), 2),
-        "val_perplexity_news": round(perplexity(news_loss), 2),
-        "val_perplexity_support": round(perplexity(support_loss), 2),
+        "val_perplexity_model_tokens": round(perplexity(result.best_valid_loss), 2),
+        **news.as_metrics("val_news"),
+        **support_score.as_metrics("val_support"),
+        **{key: value for key, value in baseline.as_metrics("ngram_val_news").items() if "tokens" not in key},
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("gpt2-base: metrics %s after %.1f s", info.metrics, result.seconds)
@@ -157,6 +174,24 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
     samples = sample_continuations(model, tokenizer, info, SAMPLE_PROMPTS, seed)
     gpt2_cards.write_base_card(out_dir, info, config.schedule, result, samples)
     return info
+
+
+_CARD_DIALOGUES = 108  # four per intent
+
+
+def _tokenizer(documents: list[str], vocab_size: int | None) -> PreTrainedTokenizerBase:
+    if vocab_size is None:
+        return GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
+    return train_corpus_tokenizer(documents, vocab_size)
+
+
+def _vocabulary(tokenizer: PreTrainedTokenizerBase, vocab_size: int | None) -> str:
+    if vocab_size is None:
+        return "GPT-2's own tokenizer (50,257 tokens)"
+    return (
+        f"a byte-level BPE of {len(tokenizer):,} tokens learnt from its training text with GPT-2's "
+        "pre-tokenizer and byte alphabet"
+    )
 
 
 def _dialogue(pair: SupportPair) -> str:

@@ -1,27 +1,18 @@
 """How much model, data and compute each GPT-2 build gets: pre-training and the two fine-tunes.
 
-Measured on the 2-core CPU development machine (AMD EPYC, AVX2, no AVX-512; torch 2.13 CPU, fp32),
-wall time per run including loading, tokenising, evaluation, saving and the card's samples. Every
-measurement below ran while another training job kept ~1.3 of the 2 cores busy, with torch limited to
-1 thread (under that contention torch's default 2 OpenMP threads ran 3-40x SLOWER than 1). Times on an
-idle machine are estimated from that at about half: the previous quick generator (4 layers, width 256)
-trained at 756 tokens/s on the idle machine, where this quick one (width 192) trained at 422 tokens/s
-under contention.
+Sized for a 2-core CPU. What buys quality there, in order:
 
-``tiny`` (tests): 2 layers, width 64, 64 positions (3.3M parameters, almost all of them the 50,257 x 64
-token embedding); 8 steps per run, each run a few seconds. Proves the pipeline, not quality.
+- a small vocabulary (``vocab_size``: a byte-level BPE learnt from the training text, see
+  ``gpt2_tokenizer``): GPT-2's 50,257-way output layer is most of a small model's parameters and of
+  its compute per token, and a few thousand tokens cost only a few per cent more tokens per text;
+- more steps rather than bigger batches: a short run improves per step, so small batches of long
+  blocks learn most per second;
+- a context of 512 tokens, so a reply model sees the approved answers it adapts (one reply is about
+  150 tokens) and has room to write its own.
 
-``quick`` (demo / CI default): 4 layers, width 192, 256 positions: 11,478,336 parameters, 9.65M of them
-the tied token embedding. Measured (contended): pre-training 349 s (70 steps, 143,360 tokens, validation
-perplexity 692: news 1,461, customer support 328), generator fine-tune 106 s (40,960 tokens, validation
-perplexity 1,536 -> 1,319), replies fine-tune 109 s (31,175 tokens, reply perplexity on validation
-280 -> 163, test 173); 565 s together, so an ESTIMATED 4-5 minutes on the idle machine. The texts are
-still mostly fragments: a few minutes of CPU cannot pre-train a language model.
-
-``full`` (quality, sized for this CPU): 6 layers, width 256, 256 positions: 17,670,400 parameters;
-pre-training sees 922k tokens (~55 % of the text), the fine-tunes ~120k tokens each. ESTIMATED, not run
-to the end: its first 12 pre-training steps took 5.6 s each under contention and one evaluation 16 s,
-which extrapolates to ~61 minutes contended for all three runs, about 27-34 minutes on the idle machine.
+``tiny`` proves the pipeline in tests in seconds; ``quick`` is the first-run default and must build the
+three models in minutes; ``full`` is the quality recipe, about an hour. Measured figures for each are
+in ``docs/models.md`` with the command and commit that produced them.
 """
 
 from __future__ import annotations
@@ -58,6 +49,8 @@ class PretrainProfile:
     architecture: Gpt2Architecture
     schedule: TrainingSchedule
     max_valid_blocks: int  # held-out blocks scored per evaluation (cost: one forward pass each)
+    # Tokens of the corpus-trained BPE the base gets (and its fine-tunes inherit); None: GPT-2's own 50,257.
+    vocab_size: int | None
     # A seeded sample of the training documents (articles and dialogues); None: all of them. Only worth
     # setting where the run is too short to get through the data anyway: it saves tokenising it.
     max_train_documents: int | None
@@ -80,6 +73,9 @@ class RepliesFinetuneProfile:
     # Pairs scored for early stopping, and for the final validation and test perplexities: seeded
     # samples of those splits, taking the intents in turn (each split is ~10 % of the data, ~400 pairs).
     max_eval_pairs: int
+    # Approved answers shown in the prompt, nearest first, as serving shows them (retrieve and refine):
+    # the model learns to adapt an answer rather than invent one. Those that do not fit are dropped.
+    context_answers: int
     sample_replies: int  # held-out test questions answered in the model card
 
 
@@ -101,115 +97,91 @@ _TINY_SCHEDULE = TrainingSchedule(
     patience=2,
 )
 
+
+def _schedule(batch_size: int, max_steps: int, learning_rate: float, eval_every: int) -> TrainingSchedule:
+    # Warm-up over the first 5 % of the steps; two evaluations without a new best end a fine-tune.
+    return TrainingSchedule(
+        batch_size=batch_size,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        warmup_steps=max(1, max_steps // 20),
+        weight_decay=0.01,
+        eval_every=eval_every,
+        patience=2,
+    )
+
+
 GPT2_PROFILES: dict[str, Gpt2Profile] = {
     "tiny": Gpt2Profile(
         name="tiny",
         pretrain=PretrainProfile(
-            architecture=Gpt2Architecture(n_layer=2, n_head=2, n_embd=64, n_positions=64, dropout=0.0),
+            # 256 positions: a reply example with one approved answer in its prompt still fits.
+            architecture=Gpt2Architecture(n_layer=2, n_head=2, n_embd=64, n_positions=256, dropout=0.0),
             schedule=_TINY_SCHEDULE,
             max_valid_blocks=4,
+            vocab_size=1024,
             max_train_documents=100,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=_TINY_SCHEDULE, block_size=64, max_valid_blocks=4, max_train_documents=50
+            schedule=_TINY_SCHEDULE, block_size=256, max_valid_blocks=4, max_train_documents=50
         ),
         replies=RepliesFinetuneProfile(
-            schedule=_TINY_SCHEDULE, max_length=64, max_train_pairs=64, max_eval_pairs=8, sample_replies=2
+            schedule=_TINY_SCHEDULE,
+            max_length=256,
+            max_train_pairs=64,
+            max_eval_pairs=8,
+            context_answers=2,
+            sample_replies=2,
         ),
     ),
     "quick": Gpt2Profile(
         name="quick",
         pretrain=PretrainProfile(
-            architecture=Gpt2Architecture(n_layer=4, n_head=4, n_embd=192, n_positions=256, dropout=0.0),
-            # 70 x 8 x 256 = 143k tokens, ~9 % of the pre-training text.
-            schedule=TrainingSchedule(
-                batch_size=8,
-                max_steps=70,
-                learning_rate=3e-3,
-                warmup_steps=7,
-                weight_decay=0.01,
-                eval_every=20,
-                patience=2,
-            ),
+            architecture=Gpt2Architecture(n_layer=4, n_head=4, n_embd=192, n_positions=512, dropout=0.0),
+            # Batches of 4 x 512 tokens: 240 steps see ~490k tokens, about a quarter of the text.
+            schedule=_schedule(batch_size=4, max_steps=240, learning_rate=5e-3, eval_every=60),
             max_valid_blocks=16,
+            vocab_size=8192,
             max_train_documents=None,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=TrainingSchedule(
-                batch_size=8,
-                max_steps=20,
-                learning_rate=1e-3,
-                warmup_steps=2,
-                weight_decay=0.01,
-                eval_every=10,
-                patience=2,
-            ),
-            block_size=256,
+            schedule=_schedule(batch_size=4, max_steps=60, learning_rate=2e-3, eval_every=20),
+            block_size=512,
             max_valid_blocks=16,
             max_train_documents=None,
         ),
         replies=RepliesFinetuneProfile(
-            schedule=TrainingSchedule(
-                batch_size=8,
-                max_steps=25,
-                learning_rate=1e-3,
-                warmup_steps=3,
-                weight_decay=0.01,
-                eval_every=10,
-                patience=2,
-            ),
-            max_length=256,
+            schedule=_schedule(batch_size=4, max_steps=100, learning_rate=2e-3, eval_every=25),
+            max_length=512,
             max_train_pairs=None,
             max_eval_pairs=54,  # two pairs per intent
+            context_answers=2,
             sample_replies=3,
         ),
     ),
     "full": Gpt2Profile(
         name="full",
         pretrain=PretrainProfile(
-            # Deeper than quick, not wider: on this CPU the 50,257-way output layer dominates the cost of
-            # a token, and it grows with the width only.
-            architecture=Gpt2Architecture(n_layer=6, n_head=4, n_embd=256, n_positions=256, dropout=0.0),
-            # 450 x 8 x 256 = 922k tokens, ~55 % of the pre-training text.
-            schedule=TrainingSchedule(
-                batch_size=8,
-                max_steps=450,
-                learning_rate=2e-3,
-                warmup_steps=30,
-                weight_decay=0.01,
-                eval_every=50,
-                patience=3,
-            ),
+            architecture=Gpt2Architecture(n_layer=6, n_head=4, n_embd=256, n_positions=512, dropout=0.0),
+            # 1,300 x 4 x 512 = 2.7M tokens, about one and a half passes over the text: repeated data is
+            # nearly as good as fresh for a few passes, so no dropout is needed yet.
+            schedule=_schedule(batch_size=4, max_steps=1300, learning_rate=3e-3, eval_every=100),
             max_valid_blocks=48,
+            vocab_size=8192,
             max_train_documents=None,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=TrainingSchedule(
-                batch_size=8,
-                max_steps=60,
-                learning_rate=5e-4,
-                warmup_steps=6,
-                weight_decay=0.01,
-                eval_every=20,
-                patience=2,
-            ),
-            block_size=256,
+            schedule=_schedule(batch_size=4, max_steps=200, learning_rate=1e-3, eval_every=50),
+            block_size=512,
             max_valid_blocks=48,
             max_train_documents=None,
         ),
         replies=RepliesFinetuneProfile(
-            schedule=TrainingSchedule(
-                batch_size=8,
-                max_steps=80,
-                learning_rate=5e-4,
-                warmup_steps=8,
-                weight_decay=0.01,
-                eval_every=20,
-                patience=2,
-            ),
-            max_length=256,
+            schedule=_schedule(batch_size=4, max_steps=300, learning_rate=1e-3, eval_every=50),
+            max_length=512,
             max_train_pairs=None,
             max_eval_pairs=108,  # four pairs per intent
+            context_answers=2,
             sample_replies=5,
         ),
     ),

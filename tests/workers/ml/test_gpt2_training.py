@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+from typer.testing import CliRunner
 
+import cli.main
+from core.settings import reset_settings_cache
 from tests.model_fixtures import DATA_DIR
 from workers.ml.generator import TextGenerator, gpt2_tokenizer_path
 from workers.ml.info import read_info
-from workers.ml.reply_prompt import ReplyTemplate
+from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
+from workers.model_store import ModelStore
 from workers.training.gpt2_data import (
     CORPUS_FILE,
     IGNORE_INDEX,
@@ -34,6 +38,7 @@ from workers.training.gpt2_data import (
     split_support_pairs,
 )
 from workers.training.gpt2_finetune import finetune_generator, finetune_replies
+from workers.training.gpt2_heldout import HeldOutScore, document_windows, targets_text
 from workers.training.gpt2_loop import collate, fit, loss_sum, mean_loss
 from workers.training.gpt2_pretrain import pretrain_gpt2
 from workers.training.gpt2_profiles import GPT2_PROFILES, TrainingSchedule, get_gpt2_profile
@@ -121,8 +126,30 @@ def test_the_base_card_states_what_the_model_is_and_how_it_was_trained(built: Bu
     assert f"{info.parameters:,} parameters" in card
     assert f"{info.data['tokens_seen']:,} tokens" in card
     assert f"in {info.training_seconds:.0f} s on cpu" in card
-    assert f"Validation perplexity {info.metrics['val_perplexity']:,.1f}" in card
+    assert f"held-out news perplexity {info.metrics['val_news_perplexity']:,.2f} per GPT-2 token" in card
+    assert f"against {info.metrics['ngram_val_news_perplexity']:,.2f}" in card
+    assert "trigram Kneser-Ney model fitted on the same training tokens" in card
     assert "Sample generations" in card and "**The government said**" in card
+
+
+def test_the_base_learns_a_small_vocabulary_of_its_own_that_round_trips_any_text(built: Built) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(built.base, local_files_only=True)
+    model = GPT2LMHeadModel.from_pretrained(built.base)
+    size = get_gpt2_profile("tiny").pretrain.vocab_size
+    assert len(tokenizer) == size == model.config.vocab_size == read_info(built.base).data["vocab_size"]
+    assert tokenizer.eos_token == "<|endoftext|>"
+    gpt2 = GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
+    texts = [
+        "Shares in the company rose 4.5% after the results.",
+        "Dear customer, thank you for contacting {{Company Name}}!",
+        "ÆØÅ naïve café — “quotes” 🤖🚀 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \u200b zero-width, tab\tand  two  spaces\n\nend ",
+        "日本語のテキストと한국어",
+    ]
+    for text in texts:
+        ids = tokenizer(text)["input_ids"]
+        assert max(ids) < size
+        decoded = tokenizer.decode(ids, clean_up_tokenization_spaces=False)
+        assert decoded == text == gpt2.decode(gpt2(text)["input_ids"], clean_up_tokenization_spaces=False)
 
 
 def test_finetuning_the_generator_lowers_validation_perplexity_on_the_corpus(built: Built) -> None:
@@ -130,7 +157,8 @@ def test_finetuning_the_generator_lowers_validation_perplexity_on_the_corpus(bui
     assert metrics["val_perplexity"] < metrics["val_perplexity_before"]
     card = _card(built.generator)
     assert f"{metrics['val_perplexity_before']:,.1f} before fine-tuning" in card
-    assert f"{metrics['val_perplexity']:,.1f} after" in card
+    assert f"held-out documents perplexity {metrics['val_perplexity']:,.2f} per GPT-2 token" in card
+    assert math.isfinite(metrics["ngram_val_perplexity"]) and metrics["val_bits_per_byte"] > 0
     assert "Sample generations" in card
 
 
@@ -149,7 +177,10 @@ def test_the_replies_model_records_its_template_and_reports_validation_and_test_
     assert ReplyTemplate.from_data(info.data) == ReplyTemplate()
     assert info.metrics["val_perplexity"] < info.metrics["val_perplexity_before"]
     assert math.isfinite(info.metrics["test_perplexity"])
-    assert f"test {info.metrics['test_perplexity']:,.2f}" in card
+    assert f"test perplexity {info.metrics['test_perplexity']:,.2f} per GPT-2 token" in card
+    assert math.isfinite(info.metrics["ngram_test_perplexity"])
+    # Retrieve and refine: the training prompts hold the nearest other questions' approved answers.
+    assert 0 < info.data["train_examples_with_context"] <= info.data["train_pairs"]
     assert "Sample replies to held-out test questions" in card and "**Customer**" in card
     assert info.data["test_pairs"] > 0 and info.data["valid_pairs"] > 0
 
@@ -168,6 +199,38 @@ def test_a_base_that_is_not_a_queuebot_model_is_named_as_such(built: Built, tmp_
     info = finetune_generator(built.data_dir, tmp_path / "out", "tiny", "cpu", base=str(foreign))
     assert info.data["base"] == {"source": str(foreign), "queuebot_model": False}
     assert "not a queuebot model" in _card(tmp_path / "out")
+
+
+def test_train_generator_fine_tunes_a_full_vocabulary_gpt2_folder(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--base`` takes any Hugging Face GPT-2 folder, such as OpenAI's ``gpt2`` with its 50,257 tokens."""
+    folder = tmp_path / "gpt2-like"
+    gpt2 = GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(
+        GPT2Config(vocab_size=len(gpt2), n_positions=64, n_embd=16, n_layer=1, n_head=1)
+    ).save_pretrained(folder)
+    gpt2.save_pretrained(folder)
+    monkeypatch.setenv("QUEUEBOT_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("QUEUEBOT_DATA_DIR", str(built.data_dir))
+    reset_settings_cache()
+    try:
+        result = CliRunner().invoke(
+            cli.main.app,
+            ["train", "generator", "--profile", "tiny", "--device", "cpu", "--base", str(folder)],
+            standalone_mode=False,
+        )
+    finally:
+        # The environment goes back first, so no later reader can cache this test's folders.
+        monkeypatch.undo()
+        reset_settings_cache()
+    assert result.exit_code == 0, result.exception
+    trained = ModelStore(tmp_path / "models").folder("generator")
+    assert len(AutoTokenizer.from_pretrained(trained)) == 50257
+    info = read_info(trained)
+    assert info.data["base"] == {"source": str(folder), "queuebot_model": False}
+    assert info.metrics["val_perplexity"] < info.metrics["val_perplexity_before"]
 
 
 def test_a_missing_base_folder_is_named(built: Built, tmp_path: Path) -> None:
@@ -259,11 +322,43 @@ def test_a_too_long_reply_example_keeps_its_prompt_and_loses_the_end_of_its_repl
 ) -> None:
     pair = SupportPair("Refund?", "word " * 100, "get_refund", "REFUND")
     example = reply_example(tokenizer, ReplyTemplate(), pair, max_length=32)
-    assert len(example.input_ids) == 32
+    prompt = tokenizer("Customer: Refund?\nAgent:")["input_ids"]
+    assert len(example.input_ids) == len(prompt) + reply_token_budget(32)  # as serving would stop it
     assert (
         example.input_ids[: len(tokenizer("Customer: Refund?\nAgent:")["input_ids"])]
         == tokenizer("Customer: Refund?\nAgent:")["input_ids"]
     )
+
+
+def test_a_reply_example_shows_the_nearest_answers_that_fit_beside_a_full_length_reply(
+    tokenizer: GPT2TokenizerFast,
+) -> None:
+    pair = SupportPair("Where is my order?", "It ships today.", "track_order", "ORDER")
+    nearest, too_long = "Your parcel left our depot.", "word " * 40
+    example = reply_example(tokenizer, ReplyTemplate(), pair, max_length=64, context=[nearest, too_long])
+    prompt = [token for token, label in zip(example.input_ids, example.labels, strict=True) if label == -100]
+    assert (
+        tokenizer.decode(prompt)
+        == "Context: Your parcel left our depot.\nCustomer: Where is my order?\nAgent:"
+    )
+    # The reply is scored in GPT-2 tokens of its text, plus one for the end marker.
+    held = targets_text(tokenizer, [example])
+    assert held.gpt2_tokens == len(tokenizer(" It ships today.")["input_ids"]) + 1 == held.model_tokens
+
+
+def test_held_out_documents_predict_each_token_once_and_are_counted_in_gpt2_tokens(
+    tokenizer: GPT2TokenizerFast,
+) -> None:
+    documents = ["One short text.", "word " * 50]
+    held = document_windows(tokenizer, documents, window=16)
+    lengths = [len(tokenizer(document)["input_ids"]) for document in documents]
+    assert all(len(example.input_ids) <= 16 for example in held.examples)
+    # Every token after the opening marker, the closing marker included, is a target exactly once.
+    assert held.model_tokens == sum(length + 1 for length in lengths) == held.gpt2_tokens
+    assert held.utf8_bytes == sum(len(document.encode()) for document in documents)
+    figures = HeldOutScore(nll=60.0, model_tokens=40, gpt2_tokens=30, utf8_bytes=100)
+    assert figures.perplexity == pytest.approx(math.exp(2.0))
+    assert figures.bits_per_byte == pytest.approx(60.0 / math.log(2) / 100)
 
 
 def test_the_loss_ignores_prompt_tokens(tokenizer: GPT2TokenizerFast) -> None:
