@@ -42,7 +42,6 @@ from workers.training.gpt2_data import (
     to_blocks,
 )
 from workers.training.gpt2_heldout import (
-    HeldOutScore,
     document_windows,
     ngram_baseline,
     score,
@@ -153,7 +152,7 @@ def finetune_generator(
         "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
         **after.as_metrics("val"),
-        **_baseline_metrics(baseline, "ngram_val"),
+        **baseline.as_metrics("ngram_val", counts=False),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("generator: metrics %s after %.1f s", info.metrics, result.seconds)
@@ -290,8 +289,8 @@ def finetune_replies(
         "val_loss": round(result.best_valid_loss, 4),
         **after.as_metrics("val"),
         **test_score.as_metrics("test"),
-        **_baseline_metrics(baseline_valid, "ngram_val"),
-        **_baseline_metrics(baseline_test, "ngram_test"),
+        **baseline_valid.as_metrics("ngram_val", counts=False),
+        **baseline_test.as_metrics("ngram_test", counts=False),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("replies: metrics %s after %.1f s", info.metrics, result.seconds)
@@ -310,10 +309,6 @@ def finetune_replies(
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _baseline_metrics(baseline: HeldOutScore, prefix: str) -> dict[str, float]:
-    return {key: value for key, value in baseline.as_metrics(prefix).items() if not key.endswith("tokens")}
 
 
 def _opening(document: str, words: int = 6) -> str:

@@ -55,13 +55,18 @@ class HeldOutScore:
     def bits_per_byte(self) -> float:
         return self.nll / math.log(2) / self.utf8_bytes
 
-    def as_metrics(self, prefix: str) -> dict[str, float]:
-        return {
+    def as_metrics(self, prefix: str, counts: bool = True) -> dict[str, float]:
+        """``counts=False`` for a baseline: the token counts are those of the model's score beside it."""
+        figures: dict[str, float] = {
             f"{prefix}_perplexity": round(self.perplexity, 2),
             f"{prefix}_bits_per_byte": round(self.bits_per_byte, 4),
-            f"{prefix}_gpt2_tokens": self.gpt2_tokens,
-            f"{prefix}_model_tokens": self.model_tokens,
         }
+        if counts:
+            figures |= {
+                f"{prefix}_gpt2_tokens": self.gpt2_tokens,
+                f"{prefix}_model_tokens": self.model_tokens,
+            }
+        return figures
 
 
 def document_windows(

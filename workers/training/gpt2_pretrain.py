@@ -166,7 +166,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
         "val_perplexity_model_tokens": round(perplexity(result.best_valid_loss), 2),
         **news.as_metrics("val_news"),
         **support_score.as_metrics("val_support"),
-        **{key: value for key, value in baseline.as_metrics("ngram_val_news").items() if "tokens" not in key},
+        **baseline.as_metrics("ngram_val_news", counts=False),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("gpt2-base: metrics %s after %.1f s", info.metrics, result.seconds)
