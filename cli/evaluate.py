@@ -81,8 +81,43 @@ def evaluate_replies(
     out: Annotated[
         Path | None, typer.Option(help="Also write the figures and every question's reply here (JSON).")
     ] = None,
+    force_generation: Annotated[
+        bool,
+        typer.Option(
+            "--force-generation",
+            help="Answer every held-out question through the generation path from its nearest approved "
+            "answers (never its own reference), instead of routing.",
+        ),
+    ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --force-generation: the questions from this CSV or JSONL file (columns question or "
+            "instruction, intent, and reply, response or reference), instead of the model's held-out split."
+        ),
+    ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="With --force-generation: the replies model's held-out 'test' split, or 'valid' for "
+            "choosing thresholds."
+        ),
+    ] = "test",
+    calibrate: Annotated[
+        float | None,
+        typer.Option(
+            help="With --force-generation: also print the grounding threshold that best tells replies "
+            "this close to their reference (MiniLM cosine) from the rest. Use it on --split valid."
+        ),
+    ] = None,
 ) -> None:
     """Score the reply pipeline on held-out customer-support questions and CLINC150 out-of-scope ones."""
+    if force_generation:
+        _evaluate_forced_generation(limit, out, data, split, calibrate)
+        return
+    for given, name in ((data, "--data"), (calibrate, "--calibrate")):
+        if given is not None:
+            raise typer.BadParameter(f"{name} goes with --force-generation", param_hint=name)
 
     from rich.console import Console
     from rich.table import Table
@@ -132,6 +167,81 @@ def evaluate_replies(
         console.print(f"written to {out}")
 
 
+def _evaluate_forced_generation(
+    limit: int | None, out: Path | None, data: Path | None, split: str, calibrate: float | None
+) -> None:
+    from rich.console import Console
+
+    from core.jobs import REPLIES_MODEL
+    from workers.ml.device import resolve_device
+    from workers.ml.generator import TextGenerator
+    from workers.model_store import ModelStore
+    from workers.training.forced_generation import (
+        HeldOutSplit,
+        calibrate_grounding,
+        evaluate_forced_generation,
+        worst_intents,
+    )
+
+    try:
+        held_out = HeldOutSplit(split)
+    except ValueError:
+        raise typer.BadParameter(
+            f"choose one of {[s.value for s in HeldOutSplit]}", param_hint="--split"
+        ) from None
+    if data is not None and not data.is_file():
+        raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
+    settings = get_settings()
+    device = resolve_device(settings.device)
+    replies_model = TextGenerator.load(ModelStore(settings.models_dir).folder(REPLIES_MODEL), device)
+    try:
+        report = evaluate_forced_generation(
+            settings.data_dir,
+            replies_model,
+            settings.reply_slot_values,
+            settings.reply_min_grounding,
+            device,
+            held_out,
+            data,
+            limit,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    console = Console()
+    ((name, version),) = report.model.items()
+    console.print(
+        f"[bold]forced generation[/bold] ({name} {version}): {report.questions} questions from "
+        f"{report.source}, {report.knowledge_entries} approved answers, {report.seconds:.0f} s"
+    )
+    console.print(
+        f"grounding >= {report.min_grounding:.2f} (would be sent): {report.grounded_share:.4f}; "
+        f"mean grounding {report.mean_grounding:.4f}"
+    )
+    console.print(f"mean similarity to the reference reply (MiniLM cosine): {report.mean_similarity:.4f}")
+    console.print(
+        f"sentences the guard cut: {report.cut_share:.4f} ({report.sentences_cut} of "
+        f"{report.sentences_generated}); replies left empty: {report.empty_share:.4f}"
+    )
+    worst = ", ".join(f"{intent} {mean:.2f} ({n})" for intent, mean, n in worst_intents(report))
+    console.print(f"lowest similarity by intent: {worst}")
+    if calibrate is not None:
+        if split != HeldOutSplit.VALID or data is not None:
+            console.print("[yellow]calibrating on the test split: use the threshold only to compare[/yellow]")
+        try:
+            chosen = calibrate_grounding(report, calibrate)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--calibrate") from None
+        console.print(
+            f"grounding threshold for replies within {calibrate} of their reference: {chosen.threshold:.2f} "
+            f"(precision {chosen.precision:.4f}, recall {chosen.recall:.4f}; {chosen.close_share:.4f} of the "
+            "replies are that close); set QUEUEBOT_REPLY_MIN_GROUNDING to it"
+        )
+    if out is not None:
+        _write_report(out, {**report.as_dict(), "examples": report.examples})
+        console.print(f"written to {out}")
+
+
 def evaluate_generator(
     prompts: Annotated[
         int, typer.Option(min=1, help="Continue the first N test articles from their first sentence.")
@@ -164,12 +274,21 @@ def evaluate_generator(
         f"[bold]{report.model} {report.version}[/bold]: {report.test_articles} held-out BBC test articles, "
         f"{report.gpt2_tokens} GPT-2 tokens, {report.seconds:.0f} s"
     )
+    served = (
+        "the transformer alone"
+        if report.transformer_weight is None
+        else f"transformer weight {report.transformer_weight:.2f}, n-gram {1 - report.transformer_weight:.2f}"
+    )
     console.print(
-        f"generator: perplexity {report.generator.perplexity:.2f} per GPT-2 token, "
+        f"generator as served ({served}): perplexity {report.generator.perplexity:.2f} per GPT-2 token, "
         f"{report.generator.bits_per_byte:.4f} bits per byte"
     )
     console.print(
-        f"n-gram baseline (Kneser-Ney, same training articles): perplexity "
+        f"transformer alone: perplexity {report.transformer.perplexity:.2f} per GPT-2 token, "
+        f"{report.transformer.bits_per_byte:.4f} bits per byte"
+    )
+    console.print(
+        f"n-gram baseline (order-{report.ngram_order} Kneser-Ney, same training articles): perplexity "
         f"{report.baseline.perplexity:.2f} per GPT-2 token, {report.baseline.bits_per_byte:.4f} bits per byte"
     )
     console.print(f"generator vs baseline perplexity: {report.relative_difference:+.1%}")

@@ -59,3 +59,55 @@ def prune(name: str, keep: Annotated[int, typer.Option(min=1, help="Versions to 
 
     removed = ModelStore(get_settings().models_dir).prune(name, keep)
     typer.echo(f"{name}: removed {', '.join(removed) or 'nothing'}")
+
+
+@models_app.command()
+def sample(
+    name: Annotated[str, typer.Argument(help="A text model: generator, replies or gpt2-base.")],
+    prompts: Annotated[
+        list[str], typer.Argument(help="Texts to continue (for replies: customer questions).")
+    ],
+    samples: Annotated[
+        int, typer.Option(min=1, max=20, help="Samples per prompt, seeds seed .. seed+N-1.")
+    ] = 5,
+    max_new_tokens: Annotated[int, typer.Option(min=1, max=500)] = 60,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.8,
+    top_p: Annotated[float, typer.Option(min=0.01, max=1.0)] = 0.95,
+    seed: int = 1,
+) -> None:
+    """Seeded samples from the current version of a text model, without the queue: for trying a build."""
+    from workers.ml.device import resolve_device
+    from workers.ml.generator import KINDS, GenerationRequest, TextGenerator
+    from workers.ml.info import read_info
+    from workers.model_store import ModelStore
+
+    settings = get_settings()
+    folder = ModelStore(settings.models_dir).folder(name)
+    info = read_info(folder)
+    # A base is served by no job, but it continues text like any GPT-2.
+    try:
+        model = TextGenerator.load(folder, resolve_device(settings.device), kinds=(*KINDS, "gpt2-base"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from None
+    served = (
+        "alone"
+        if model.mixture is None
+        else f"with its n-gram, transformer weight {model.mixture.weight:.2f}"
+    )
+    typer.echo(f"{name} {info.version} ({info.profile}, {served})")
+    for prompt in prompts:
+        if info.kind == "replies":
+            requests = [
+                model.reply_request(
+                    prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed + i
+                )
+                for i in range(samples)
+            ]
+        else:
+            requests = [
+                GenerationRequest(prompt, max_new_tokens, temperature, top_p, 1, seed + i)
+                for i in range(samples)
+            ]
+        typer.echo(f"\n{prompt}")
+        for i, [text] in enumerate(model.generate_batch(requests)):
+            typer.echo(f"  [seed {seed + i}] {text}")

@@ -42,14 +42,23 @@ def result_text(kind: JobKind, result: dict[str, Any]) -> str:
         return str(result["reply"])
     if kind is JobKind.GENERATE:
         texts = [str(text) for text in result["texts"]]
-        if len(texts) == 1:
-            return texts[0]
-        return "\n\n".join(f"*{number}.* {text}" for number, text in enumerate(texts, start=1))
+        text = (
+            texts[0]
+            if len(texts) == 1
+            else "\n\n".join(f"*{number}.* {text}" for number, text in enumerate(texts, start=1))
+        )
+        return text + _prompt_cut_note(int(result.get("prompt_tokens_dropped", 0)))
     lines = []
     for item in result["items"]:
         scores = ", ".join(f"{label} {p:.2f}" for label, p in item["scores"].items())
         lines.append(f"*{item['label']}* ({scores})")
     return "\n".join(lines)
+
+
+def _prompt_cut_note(dropped: int) -> str:
+    if not dropped:
+        return ""
+    return f"\n_The prompt was longer than the model's context: its first {dropped} tokens were left out._"
 
 
 def section(text: str) -> Block:

@@ -50,7 +50,7 @@ def test_the_command_prints_and_writes_held_out_perplexity_and_continuations(
     assert result.exit_code == 0, result.output
     assert "n-gram baseline" in result.output and "bits per byte" in result.output
     figures = json.loads(out.read_text())
-    for name in ("generator", "baseline"):
+    for name in ("generator", "transformer", "baseline"):
         assert math.isfinite(figures[f"{name}_perplexity"]) and figures[f"{name}_perplexity"] > 1
         assert math.isfinite(figures[f"{name}_bits_per_byte"]) and figures[f"{name}_bits_per_byte"] > 0
     for share in ("repeated_4gram_share", "distinct_2"):
@@ -60,6 +60,8 @@ def test_the_command_prints_and_writes_held_out_perplexity_and_continuations(
 
     generator = TextGenerator.load(ModelStore(tiny_models_dir).folder("generator"), "cpu")
     assert figures["model"] == "generator" and figures["version"] == generator.info.version
+    assert generator.mixture is not None  # served with its n-gram, whose weight the figures name
+    assert figures["transformer_weight"] == generator.mixture.weight and figures["ngram_order"] == 3
     articles = read_news_articles(get_settings().data_dir / CORPUS_FILE)
     train, _valid, test = split_news(articles, int(generator.info.data["seed"]))
     assert figures["test_articles"] == len(test) and not set(test) & set(train)

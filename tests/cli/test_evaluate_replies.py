@@ -3,6 +3,7 @@ knowledge base that holds none of them, and prints (and writes) its figures."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from typer.testing import CliRunner
 
 import cli.main
 from core.settings import get_settings
+from tests.model_fixtures import DATA_DIR
 from tests.stack_fixtures import use_models_dir
 from workers.ml.classifier import TextClassifier
 from workers.model_store import ModelStore
+from workers.training.gpt2_data import SUPPORT_FILE, read_support_pairs
 from workers.training.reply_evaluation import held_out_split
 
 
@@ -45,3 +48,91 @@ def test_the_command_prints_and_writes_routing_paths_similarity_and_out_of_scope
     assert set(figures["models"]) == {"intent-support", "replies"}
     for example in figures["examples"]:
         assert example["reply"].strip() and example["path"] in figures["paths"]
+
+
+def test_forced_generation_answers_every_held_out_question_from_answers_that_are_not_its_own(
+    tiny_models_dir: Path, tmp_path: Path
+) -> None:
+    use_models_dir(tiny_models_dir)
+    out = tmp_path / "forced.json"
+
+    result = CliRunner().invoke(
+        cli.main.app, ["evaluate-replies", "--force-generation", "--limit", "6", "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "would be sent" in result.output and "sentences the guard cut" in result.output
+    figures = json.loads(out.read_text())
+    assert figures["questions"] == 6 == len(figures["examples"])
+    assert figures["source"] == "the replies model's test split (seed 0)"
+    assert 0 <= figures["grounded_share"] <= 1 and 0 <= figures["cut_share"] <= 1
+    assert figures["knowledge_entries"] == 4061 - 407  # every support pair but the evaluated split's
+    replies = {pair.question: pair.reply for pair in read_support_pairs(DATA_DIR / SUPPORT_FILE)}
+    for example in figures["examples"]:
+        assert len(example["context"]) == 2 and replies[example["question"]] not in example["context"]
+        grounded = example["grounding"] is not None and example["grounding"] >= figures["min_grounding"]
+        assert (example["refusal"] is None) == grounded
+
+
+def test_forced_generation_takes_questions_from_a_file_with_bitext_column_names(
+    tiny_models_dir: Path, tmp_path: Path
+) -> None:
+    use_models_dir(tiny_models_dir)
+    questions = tmp_path / "mine.csv"
+    with questions.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["instruction", "intent", "response"])
+        writer.writerow(["how do I get my money back 😕", "get_refund", "I can help you request a refund."])
+        writer.writerow(["where is my parcel", "track_order", "You can track your order online."])
+    out = tmp_path / "forced.json"
+
+    result = CliRunner().invoke(
+        cli.main.app,
+        ["evaluate-replies", "--force-generation", "--data", str(questions), "--out", str(out)],
+    )
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["source"] == "every row of mine.csv" and figures["knowledge_entries"] == 4061
+    assert [e["intent"] for e in figures["examples"]] == ["get_refund", "track_order"]
+    assert all(e["reference"] and len(e["context"]) == 2 for e in figures["examples"])
+
+
+def test_data_without_force_generation_and_a_bad_split_are_refused(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(cli.main.app, ["evaluate-replies", "--data", str(tmp_path / "x.csv")])
+    assert refused.exit_code == 2 and "--force-generation" in refused.output
+
+    refused = CliRunner().invoke(cli.main.app, ["evaluate-replies", "--calibrate", "0.6"])
+    assert refused.exit_code == 2 and "--force-generation" in refused.output
+
+    refused = CliRunner().invoke(cli.main.app, ["evaluate-replies", "--force-generation", "--split", "train"])
+    assert refused.exit_code == 2 and "valid" in refused.output
+
+
+def test_the_grounding_threshold_is_calibrated_on_the_validation_split(
+    tiny_models_dir: Path, tmp_path: Path
+) -> None:
+    use_models_dir(tiny_models_dir)
+    out = tmp_path / "valid.json"
+
+    result = CliRunner().invoke(
+        cli.main.app,
+        [
+            "evaluate-replies",
+            "--force-generation",
+            "--split",
+            "valid",
+            "--limit",
+            "4",
+            "--calibrate",
+            "-1",
+            "--out",
+            str(out),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["source"] == "the replies model's valid split (seed 0)"
+    assert "grounding threshold for replies within -1.0 of their reference" in result.output
+    assert "calibrating on the test split" not in result.output

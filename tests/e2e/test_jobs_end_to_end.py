@@ -131,6 +131,35 @@ def test_generate_job_returns_the_requested_number_of_continuations(api: httpx.C
     assert job["input"]["max_new_tokens"] == 8
 
 
+def test_a_prompt_of_emoji_and_rare_characters_encodes_through_byte_tokens_and_generates(
+    api: httpx.Client,
+) -> None:
+    prompt = "🦜🧿 ꙮ ᚠᛇᚻ 𝔊𝔓𝔗 \u200b\ttabs  and  𐍈"
+    accepted = api.post("/api/generate", json={"prompt": prompt, "max_new_tokens": 6, "seed": 3})
+
+    job = wait_for_job(api, accepted.json()["id"])
+
+    assert job["status"] == "done", job["error"]
+    assert job["input"]["prompt"] == prompt.strip()
+    assert len(job["result"]["texts"]) == 1 and job["result"]["prompt_tokens_dropped"] == 0
+
+
+def test_a_prompt_longer_than_the_context_keeps_its_end_and_the_result_says_how_much_was_cut(
+    api: httpx.Client,
+) -> None:
+    context = get_registry().served("generator").model.context_size
+    prompt = " ".join(f"word{i}" for i in range(context))  # several tokens a word: past any context
+    assert len(prompt) <= 2_000
+
+    job = wait_for_job(
+        api, api.post("/api/generate", json={"prompt": prompt, "max_new_tokens": 8}).json()["id"]
+    )
+
+    assert job["status"] == "done", job["error"]
+    tokens = len(get_registry().served("generator").model.tokenizer(prompt)["input_ids"])
+    assert job["result"]["prompt_tokens_dropped"] == tokens - (context - 8) > 0
+
+
 def test_job_whose_model_cannot_load_ends_failed_with_the_error(
     api: httpx.Client, tiny_models_dir: Path, tmp_path: Path
 ) -> None:

@@ -7,11 +7,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LogitsProcessorList,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    TemperatureLogitsWarper,
+    TopPLogitsWarper,
+)
 
 from workers.ml.gpt2_decoding import DecodeRow, GenerationRequest, decode_rows, request_generator
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
+from workers.ml.ngram_mixture import MixtureLogitsProcessor, NgramMixture
 from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
 
 __all__ = ["GENERATOR_KIND", "KINDS", "REPLIES_KIND", "GenerationRequest", "TextGenerator", "reply_text"]
@@ -34,7 +43,12 @@ def gpt2_tokenizer_path() -> Path:
 
 class TextGenerator:
     def __init__(
-        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, info: ModelInfo, device: str
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        info: ModelInfo,
+        device: str,
+        mixture: NgramMixture | None = None,
     ) -> None:
         if tokenizer.eos_token_id is None:
             raise ValueError(f"generator {info.name} has a tokenizer without an end-of-text token")
@@ -42,6 +56,7 @@ class TextGenerator:
         self.tokenizer = tokenizer
         self.info = info
         self.device = device
+        self.mixture = mixture  # the n-gram the transformer is interpolated with, if it was trained with one
         self.context_size = int(model.config.n_positions)
         # generate() samples from torch's global RNG; serialising its calls is what makes a seed reproduce
         # the same text even when several threads share one generator. generate_batch() needs no lock:
@@ -49,14 +64,14 @@ class TextGenerator:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: Path, device: str) -> TextGenerator:
+    def load(cls, folder: Path, device: str, kinds: Sequence[str] = KINDS) -> TextGenerator:
         info = read_info(folder)
-        if info.kind not in KINDS:
-            raise ValueError(f"model in {folder} is a {info.kind!r} model, not one of {list(KINDS)}")
+        if info.kind not in kinds:
+            raise ValueError(f"model in {folder} is a {info.kind!r} model, not one of {list(kinds)}")
         folder = require_folder(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
-        return cls(model, tokenizer, info, device)
+        return cls(model, tokenizer, info, device, NgramMixture.load(folder, info.data))
 
     def generate(
         self,
@@ -86,6 +101,14 @@ class TextGenerator:
             if greedy
             else {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
         )
+        if self.mixture is not None:
+            # generate() would put a custom processor after its own temperature and top-p warpers; the
+            # mixture must come first, so the warpers are passed in order and generate() makes none.
+            processors = LogitsProcessorList([MixtureLogitsProcessor(self.mixture)])
+            if not greedy:
+                processors += [TemperatureLogitsWarper(temperature), TopPLogitsWarper(top_p)]
+                options |= {"temperature": 1.0, "top_p": 1.0}
+            options["logits_processor"] = processors
         with self._lock, torch.inference_mode(), torch.random.fork_rng(devices=self._rng_devices()):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -127,7 +150,7 @@ class TextGenerator:
                     )
                 )
                 owners.append(index)
-        new_ids = decode_rows(self.model, rows, self.tokenizer.eos_token_id, self.device)
+        new_ids = decode_rows(self.model, rows, self.tokenizer.eos_token_id, self.device, self.mixture)
         texts: list[list[str]] = [[] for _ in requests]
         for owner, ids in zip(owners, new_ids, strict=True):
             texts[owner].append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
@@ -192,10 +215,18 @@ class TextGenerator:
     def _token_count(self, text: str) -> int:
         return len(self.tokenizer(text, verbose=False)["input_ids"])
 
+    def prompt_tokens_dropped(self, request: GenerationRequest) -> int:
+        """How many of the prompt's first tokens do not fit the context beside ``max_new_tokens``: the
+        prompt keeps its end (the text to continue), and a result says what was left out."""
+        return max(0, self._token_count(request.prompt) - self._prompt_room(request))
+
+    def _prompt_room(self, request: GenerationRequest) -> int:
+        return self.context_size - request.max_new_tokens
+
     def _prompt_ids(self, request: GenerationRequest) -> list[int]:
         # verbose=False: a prompt longer than the context is expected here; it is cut to its end.
         ids = self.tokenizer(request.prompt, verbose=False)["input_ids"]
-        ids = ids[-(self.context_size - request.max_new_tokens) :]
+        ids = ids[-self._prompt_room(request) :]
         # GPT-2 was trained with <|endoftext|> between documents, so it is the natural "start" token.
         return ids or [self.tokenizer.eos_token_id]
 

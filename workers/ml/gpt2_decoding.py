@@ -12,7 +12,9 @@ runs any mix of requests as one batch:
   seeded request produces the same text whatever else shares the batch (up to float rounding, which can
   differ between batch shapes and only matters at exact ties);
 - a row stops at end-of-text or at its own ``max_new_tokens``; finished rows are removed from the batch
-  (and the cache), and the loop ends when no row is left.
+  (and the cache), and the loop ends when no row is left;
+- a model served with an n-gram (``ngram_mixture``) samples from the mixture, each row with its own
+  tokens as the n-gram's context.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache, PreTrainedModel
+
+from workers.ml.ngram_mixture import NgramMixture
 
 # Candidate set sizes tried in turn for nucleus sampling; a trained model's nucleus nearly always lies
 # within the first, an undertrained one's often within the second.
@@ -72,9 +76,16 @@ def request_generator(seed: int | None, device: str) -> torch.Generator:
 
 @torch.inference_mode()
 def decode_rows(
-    model: PreTrainedModel, rows: Sequence[DecodeRow], eos_id: int, device: str
+    model: PreTrainedModel,
+    rows: Sequence[DecodeRow],
+    eos_id: int,
+    device: str,
+    mixture: NgramMixture | None = None,
 ) -> list[list[int]]:
-    """The new token ids of every row, without the prompt and without the end-of-text token."""
+    """The new token ids of every row, without the prompt and without the end-of-text token.
+
+    With a ``mixture``, each step samples from the transformer interpolated with its n-gram, which
+    sees each row's own tokens so far (prompt and generated)."""
     if not rows:
         return []
     if any(not row.prompt_ids for row in rows):
@@ -107,6 +118,8 @@ def decode_rows(
     ).logits[:, -1, :]
     next_position = position_ids[:, -1] + 1
     while True:
+        if mixture is not None:
+            logits = mixture.log_probs(logits, [[*rows[i].prompt_ids, *generated[i]] for i in live])
         tokens = _choose(logits, temperature, top_p, [rows[i].generator for i in live])
         keep = []
         for slot, (index, token) in enumerate(zip(live, tokens.tolist(), strict=True)):

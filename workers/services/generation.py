@@ -25,4 +25,10 @@ def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     request.validate(served.model.context_size)
     # Through the generator's micro-batcher: requests that arrive together are decoded together.
     [texts] = served.batcher.submit([request])
-    return JobOutcome(result={"texts": texts}, model_name=served.name, model_version=served.version)
+    # A prompt longer than the context keeps its end; the caller is told how much of its start was unseen.
+    dropped = served.model.prompt_tokens_dropped(request)
+    return JobOutcome(
+        result={"texts": texts, "prompt_tokens_dropped": dropped},
+        model_name=served.name,
+        model_version=served.version,
+    )

@@ -22,7 +22,10 @@ CONTEXT_ANSWERS = 2
 # Long enough for the support data's replies (most are 100-200 tokens); a runaway generation is cut
 # at the last full sentence before it.
 MAX_GENERATED_CHARS = 700
-TEMPERATURE = 0.7
+# Low: a reply should follow the approved answers in its prompt, not explore. Chosen on the replies
+# model's validation split with `queuebot evaluate-replies --force-generation --split valid`
+# (docs/models.md has the comparison).
+TEMPERATURE = 0.3
 TOP_P = 0.9
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 

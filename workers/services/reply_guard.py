@@ -95,6 +95,8 @@ class GuardedReply:
     text: str
     filled: dict[str, str] = field(default_factory=dict)  # placeholder -> the value it got
     removed: list[str] = field(default_factory=list)  # identifiers taken out: the customer never gave them
+    # Generated text only: sentences dropped whole for an amount or a link nothing approved backs.
+    dropped_sentences: list[str] = field(default_factory=list)
 
 
 def guard_reply(
@@ -110,8 +112,9 @@ def guard_reply(
     given = list(dict.fromkeys(m.group(0) for text in customer_texts for m in IDENTIFIER.finditer(text)))
     filled: dict[str, str] = {}
     removed: list[str] = []
+    dropped: list[str] = []
     if approved_texts is not None:
-        answer = _drop_unsupported_sentences(answer, [*approved_texts, *customer_texts], removed)
+        answer = _drop_unsupported_sentences(answer, [*approved_texts, *customer_texts], removed, dropped)
     answer = _replace_example_amounts(answer, customer_texts, example_texts, filled, removed)
 
     def placeholder(match: re.Match[str]) -> str:
@@ -147,7 +150,9 @@ def guard_reply(
             text = SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     for i, fact in enumerate(facts):
         text = text.replace(_fact_marker(i), fact)
-    return GuardedReply(text=text, filled=filled, removed=list(dict.fromkeys(removed)))
+    return GuardedReply(
+        text=text, filled=filled, removed=list(dict.fromkeys(removed)), dropped_sentences=dropped
+    )
 
 
 def _fact_marker(i: int) -> str:
@@ -251,18 +256,26 @@ def _article(word: str) -> str:
     return "an" if lower[:1] in "aeiou" else "a"
 
 
-def _drop_unsupported_sentences(text: str, supported_by: Sequence[str], removed: list[str]) -> str:
+def _drop_unsupported_sentences(
+    text: str, supported_by: Sequence[str], removed: list[str], dropped: list[str]
+) -> str:
     """Generated text without the sentences whose amounts or links nothing approved or said backs."""
     known = " ".join(supported_by).lower()
     kept = []
-    for sentence in SENTENCE_BREAK.split(text):
+    for sentence in sentences(text):
         found = [m.group(0) for pattern in (AMOUNT, LINK) for m in pattern.finditer(sentence)]
         invented = [value for value in found if LINK_PREFIX.sub("", value.lower()) not in known]
         if invented:
             removed.extend(invented)
+            dropped.append(sentence)
         else:
             kept.append(sentence)
-    return " ".join(sentence for sentence in kept if sentence.strip())
+    return " ".join(kept)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences the guard judges one at a time."""
+    return [sentence for sentence in SENTENCE_BREAK.split(text) if sentence.strip()]
 
 
 def _replace_example_amounts(

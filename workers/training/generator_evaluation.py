@@ -3,9 +3,10 @@
 The model card's perplexity is measured on the validation articles, which also chose the training
 schedule (early stopping); the test share of ``split_news`` (same seed as the model's) was never trained
 on nor used to choose anything, so it is the honest figure. It is reported per GPT-2 token and in bits
-per byte (see ``gpt2_heldout``), next to a Kneser-Ney n-gram fitted on the same training articles and
-scored on exactly the same tokens: a generator that does not clearly beat it has learnt little beyond
-local word statistics.
+per byte (see ``gpt2_heldout``) for the model as served, for its transformer alone, and for a Kneser-Ney
+n-gram fitted on the same training articles and scored on exactly the same tokens (the served model's
+own n-gram, when it is interpolated with one): a generator that does not clearly beat the n-gram has
+learnt little beyond local word statistics.
 
 Perplexity says nothing about what sampled text looks like, so the first test articles are also
 continued from a prompt (the title and the first sentence of the body, the way a document starts in
@@ -36,12 +37,13 @@ from workers.knowledge.embedding import load_kb_encoder
 from workers.ml.generator import TextGenerator
 from workers.ml.gpt2_decoding import GenerationRequest
 from workers.training.gpt2_data import CORPUS_FILE, read_news_articles, split_news, to_blocks
-from workers.training.gpt2_heldout import HeldOutScore, document_windows, ngram_baseline, score
+from workers.training.gpt2_heldout import HeldOutScore, document_windows, ngram_baseline, score, token_scores
 
 log = logging.getLogger(__name__)
 
 GENERATION_BATCH = 16
 SCORE_BATCH = 8
+BASELINE_ORDER = 4  # for a transformer served without an n-gram of its own
 NEW_TOKENS = 60
 TEMPERATURE = 0.8
 TOP_P = 0.95
@@ -68,8 +70,11 @@ class GeneratorEvaluation:
     test_articles: int
     gpt2_tokens: int
     utf8_bytes: int
-    generator: PerplexityFigures
-    baseline: PerplexityFigures
+    generator: PerplexityFigures  # as served: the transformer and its n-gram interpolated, if it has one
+    transformer: PerplexityFigures  # the transformer alone
+    baseline: PerplexityFigures  # the n-gram alone
+    ngram_order: int
+    transformer_weight: float | None  # None: the transformer is served alone
     prompts: int
     repeated_4gram_share: float | None  # None: no continuation had four words
     distinct_2: float | None  # None: no continuation had two words
@@ -94,6 +99,10 @@ class GeneratorEvaluation:
             "utf8_bytes": self.utf8_bytes,
             "generator_perplexity": round(self.generator.perplexity, 3),
             "generator_bits_per_byte": round(self.generator.bits_per_byte, 4),
+            "transformer_perplexity": round(self.transformer.perplexity, 3),
+            "transformer_bits_per_byte": round(self.transformer.bits_per_byte, 4),
+            "transformer_weight": self.transformer_weight,
+            "ngram_order": self.ngram_order,
             "baseline_perplexity": round(self.baseline.perplexity, 3),
             "baseline_bits_per_byte": round(self.baseline.bits_per_byte, 4),
             "relative_difference": round(self.relative_difference, 4),
@@ -158,10 +167,19 @@ def evaluate_generator(
 
     held_out = document_windows(tokenizer, test_docs, window)
     log.info("scoring %d test articles (%d GPT-2 tokens)", len(test_docs), held_out.gpt2_tokens)
-    scored = score(model, held_out, SCORE_BATCH, _pad_id(generator), device)
-    # Fitted on every training article: the base model was pre-trained on all of them, the generator
-    # fine-tuned on (a sample of) them, so the baseline has seen no less than the model.
-    baseline = ngram_baseline(to_blocks(tokenizer, train_docs, window), held_out, len(tokenizer))
+    if generator.mixture is not None:
+        # The served model's own n-gram, fitted on the generator's training articles, is the baseline.
+        scores = token_scores(
+            model, generator.mixture.ngram, held_out, SCORE_BATCH, _pad_id(generator), device
+        )
+        served, transformer, baseline = scores.mixed(generator.mixture.weight), scores.neural, scores.ngram
+        order = generator.mixture.ngram.order
+    else:
+        # A transformer served alone (e.g. a fine-tuned Hugging Face checkpoint): the baseline is fitted on
+        # every training article, so it has seen no less than the model.
+        served = transformer = score(model, held_out, SCORE_BATCH, _pad_id(generator), device)
+        order = BASELINE_ORDER
+        baseline = ngram_baseline(to_blocks(tokenizer, train_docs, window), held_out, len(tokenizer), order)
 
     chosen = test_docs[:prompts]
     split_articles = [prompt_and_rest(article) for article in chosen]
@@ -198,8 +216,11 @@ def evaluate_generator(
         test_articles=len(test_docs),
         gpt2_tokens=held_out.gpt2_tokens,
         utf8_bytes=held_out.utf8_bytes,
-        generator=PerplexityFigures.of(scored),
+        generator=PerplexityFigures.of(served),
+        transformer=PerplexityFigures.of(transformer),
         baseline=PerplexityFigures.of(baseline),
+        ngram_order=order,
+        transformer_weight=None if generator.mixture is None else generator.mixture.weight,
         prompts=len(chosen),
         repeated_4gram_share=float(np.mean(measured)) if measured else None,
         distinct_2=distinct_n(continuations),

@@ -9,6 +9,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from workers.ml.generator import GenerationRequest, TextGenerator
 from workers.ml.info import ModelInfo, write_info
+from workers.ml.ngram_mixture import NgramMixture
 from workers.training.gpt2_loop import FitResult
 
 # Card samples: nucleus sampling with a fixed seed per sample, so a rebuild with the same seed shows
@@ -34,9 +35,10 @@ def sample_continuations(
     info: ModelInfo,
     prompts: Sequence[str],
     seed: int,
+    mixture: NgramMixture | None = None,
 ) -> list[tuple[str, str]]:
     """(prompt, continuation) for the card, all in one batched decode; prompt i uses seed + i."""
-    generator = TextGenerator(model, tokenizer, info, str(model.device))
+    generator = TextGenerator(model, tokenizer, info, str(model.device), mixture)
     tokens = min(SAMPLE_TOKENS, generator.context_size // 2)  # leave the prompt room in a small context
     requests = [
         GenerationRequest(prompt, tokens, SAMPLE_TEMPERATURE, SAMPLE_TOP_P, 1, seed + i)

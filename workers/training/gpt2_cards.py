@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.ml.info import ModelInfo
+from workers.ml.ngram_mixture import INFO_KEY as MIXTURE_INFO_KEY
 from workers.training.common import write_model_card
 from workers.training.feedback_pairs import describe_skipped
 from workers.training.gpt2_base import BaseModel
@@ -34,7 +35,7 @@ def write_base_card(
             f"({info.parameters:,} parameters, embeddings tied with the output layer) and "
             f"{data['vocabulary']}, pre-trained here from random weights on {result.tokens_seen:,} tokens "
             f"of news and customer-support text in {info.training_seconds:.0f} s on {info.device}. "
-            f"{_perplexities(metrics, 'val_news', 'held-out news')}; held-out customer-support dialogues "
+            f"{_perplexities(info, 'val_news', 'held-out news')}; held-out customer-support dialogues "
             f"{metrics['val_support_perplexity']:,.1f}. It is a starting point for fine-tuning, not a "
             "model to serve."
         ),
@@ -78,9 +79,9 @@ def write_generator_card(
         summary=(
             f"{base.provenance()} It was fine-tuned as a causal language model on {corpus} for "
             f"{info.training_seconds:.0f} s on {info.device}. Held-out perplexity "
-            f"{metrics['val_perplexity_before']:,.1f} before fine-tuning; after: "
-            f"{_perplexities(metrics, 'val', 'held-out documents')}. It continues text in the style of "
-            "that corpus; it knows no facts you can rely on."
+            f"{metrics['val_perplexity_before']:,.1f} before fine-tuning (the transformer alone); after: "
+            f"{_served_perplexities(info, 'val', 'held-out documents')}. It continues text in the style "
+            "of that corpus; it knows no facts you can rely on."
         ),
         info=info,
         sections={
@@ -130,8 +131,10 @@ def write_replies_card(
             f"customer's question from the nearest approved answers, for {info.training_seconds:.0f} s on "
             f"{info.device}. Perplexity on the replies of held-out pairs: validation "
             f"{metrics['val_perplexity_before']:,.2f} before fine-tuning, {metrics['val_perplexity']:,.2f} "
-            f"after; {_perplexities(metrics, 'test', 'test')}. Replies copy the data's style, including "
-            "its `{{placeholder}}` slots; they are drafts for a person to check, not answers to send unread."
+            f"after; {_perplexities(info, 'test', 'test')}. It is served alone, without that n-gram: mixed "
+            "in, an n-gram that sees only the last few tokens pulls replies away from the question and the "
+            "approved answers in the prompt. Replies copy the data's style, including its "
+            "`{{placeholder}}` slots; they are drafts for a person to check, not answers to send unread."
         ),
         info=info,
         sections={
@@ -192,14 +195,28 @@ def _feedback_section(
     }
 
 
-def _perplexities(metrics: Mapping[str, Any], prefix: str, what: str) -> str:
-    """Held-out figures beside the n-gram baseline's, per GPT-2 token of the same text."""
+def _perplexities(info: ModelInfo, prefix: str, what: str) -> str:
+    """A base's held-out figures beside the n-gram baseline's, per GPT-2 token of the same text."""
+    metrics = info.metrics
     return (
         f"{what} perplexity {metrics[f'{prefix}_perplexity']:,.2f} per GPT-2 token "
         f"({metrics[f'{prefix}_bits_per_byte']:.3f} bits per byte), against "
-        f"{metrics[f'ngram_{prefix}_perplexity']:,.2f} "
-        f"({metrics[f'ngram_{prefix}_bits_per_byte']:.3f}) for a trigram Kneser-Ney model fitted on the "
-        "same training tokens"
+        f"{metrics[f'{prefix}_ngram_perplexity']:,.2f} ({metrics[f'{prefix}_ngram_bits_per_byte']:.3f}) for "
+        f"an order-{info.data['ngram_order']} Kneser-Ney model fitted on the same training tokens"
+    )
+
+
+def _served_perplexities(info: ModelInfo, prefix: str, what: str) -> str:
+    """A served model's held-out figures: the interpolation, and each of its halves alone."""
+    metrics, mixture = info.metrics, info.data[MIXTURE_INFO_KEY]
+    return (
+        f"{what} perplexity **{metrics[f'{prefix}_perplexity']:,.2f}** per GPT-2 token "
+        f"({metrics[f'{prefix}_bits_per_byte']:.3f} bits per byte) as served: the transformer, alone "
+        f"{metrics[f'{prefix}_transformer_perplexity']:,.2f} "
+        f"({metrics[f'{prefix}_transformer_bits_per_byte']:.3f}), interpolated with an "
+        f"order-{mixture['order']} Kneser-Ney model fitted on the same training tokens, alone "
+        f"{metrics[f'{prefix}_ngram_perplexity']:,.2f} ({metrics[f'{prefix}_ngram_bits_per_byte']:.3f}); "
+        f"the transformer's weight, {mixture['weight']:.2f}, was chosen on the validation text"
     )
 
 

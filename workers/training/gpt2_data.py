@@ -36,7 +36,7 @@ LICENCES = {
 IGNORE_INDEX = -100  # label value the loss skips (PyTorch's cross-entropy default)
 
 _QUESTION_FIELDS = ("question", "instruction")
-_REPLY_FIELDS = ("reply", "response")
+_REPLY_FIELDS = ("reply", "response", "reference")
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def read_support_pairs(path: Path) -> list[SupportPair]:
 def read_extra_pairs(path: Path) -> list[SupportPair]:
     """Extra (question, reply) pairs, e.g. from user feedback: CSV with a header, or JSON lines.
 
-    Fields: ``question`` (or ``instruction``) and ``reply`` (or ``response``); others are ignored.
+    Fields: ``question`` (or ``instruction``) and ``reply`` (or ``response``, ``reference``), and
+    ``intent`` where known; others are ignored.
     """
     path = Path(path)
     if not path.is_file():
@@ -301,5 +302,5 @@ def _extra_pair(record: object, path: Path, number: int) -> SupportPair:
             return SupportPair(question, reply, str(record.get("intent") or "extra"), "EXTRA")
     raise ValueError(
         f"{path.name} record {number} needs non-empty text fields question (or instruction) and reply "
-        "(or response)"
+        "(or response, reference)"
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from workers.ml.device import resolve_device
 from workers.ml.generator import GENERATOR_KIND, REPLIES_KIND, TextGenerator
 from workers.ml.info import ModelInfo
+from workers.ml.ngram_mixture import INFO_KEY as MIXTURE_INFO_KEY
 from workers.ml.reply_prompt import ReplyTemplate
 from workers.training import gpt2_cards
 from workers.training.common import count_parameters, new_info, seed_everything
@@ -41,13 +42,9 @@ from workers.training.gpt2_data import (
     split_support_pairs,
     to_blocks,
 )
-from workers.training.gpt2_heldout import (
-    document_windows,
-    ngram_baseline,
-    score,
-    targets_text,
-)
+from workers.training.gpt2_heldout import document_windows, ngram_baseline, score, targets_text
 from workers.training.gpt2_loop import fit
+from workers.training.gpt2_mixture import fit_mixture
 from workers.training.gpt2_profiles import get_gpt2_profile
 from workers.training.reply_context import AnswerRetriever
 
@@ -75,6 +72,7 @@ def finetune_generator(
     card reports validation perplexity before and after.
     """
     config = get_gpt2_profile(profile).generator
+    ngram_order = get_gpt2_profile(profile).ngram_order
     device = resolve_device(device)
     seed_everything(seed)
 
@@ -91,7 +89,8 @@ def finetune_generator(
     block_size = min(config.block_size, loaded.context_size)
     train_blocks = to_blocks(tokenizer, train_docs, block_size)
     valid_blocks = to_blocks(tokenizer, valid_docs, block_size)[: config.max_valid_blocks]
-    held_out = document_windows(tokenizer, valid_docs, block_size)
+    # Scored as served: each token from up to a whole context of the text before it.
+    held_out = document_windows(tokenizer, valid_docs, loaded.context_size)
     pad_id = tokenizer.pad_token_id
     before = score(loaded.model, held_out, config.schedule.batch_size, pad_id, device)
     log.info(
@@ -112,10 +111,19 @@ def finetune_generator(
         seed=seed,
         name="generator fine-tuning",
         evaluate_first=True,
+        spread_positions=True,
     )
     assert result.initial_valid_loss is not None  # evaluate_first
-    after = score(loaded.model, held_out, config.schedule.batch_size, pad_id, device)
-    baseline = ngram_baseline(train_blocks, held_out, len(tokenizer))
+    fitted = fit_mixture(
+        loaded.model,
+        train_blocks,
+        held_out,
+        len(tokenizer),
+        ngram_order,
+        config.schedule.batch_size,
+        pad_id,
+        device,
+    )
 
     info = new_info(
         name=GENERATOR_KIND,
@@ -147,18 +155,19 @@ def finetune_generator(
         },
     )
     info.training_seconds = round(result.seconds, 2)
+    info.data[MIXTURE_INFO_KEY] = fitted.mixture.to_data()
     info.metrics = {
         "val_loss_before": round(result.initial_valid_loss, 4),
         "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
-        **after.as_metrics("val"),
-        **baseline.as_metrics("ngram_val", counts=False),
+        **fitted.figures(fitted.valid, "val"),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("generator: metrics %s after %.1f s", info.metrics, result.seconds)
     prompts = NEWS_PROMPTS if corpus is None else [_opening(doc) for doc in valid_docs[:2]]
     save_model_folder(out_dir, loaded.model, tokenizer, info)
-    samples = sample_continuations(loaded.model, tokenizer, info, prompts, seed)
+    fitted.mixture.save(out_dir)
+    samples = sample_continuations(loaded.model, tokenizer, info, prompts, seed, fitted.mixture)
     gpt2_cards.write_generator_card(
         out_dir, info, config.schedule, result, samples, loaded, _overlap_note(loaded, seed, corpus is None)
     )
@@ -185,6 +194,7 @@ def finetune_replies(
     held-out figures stay comparable with a build without them.
     """
     config = get_gpt2_profile(profile).replies
+    ngram_order = get_gpt2_profile(profile).ngram_order
     device = resolve_device(device)
     seed_everything(seed)
 
@@ -239,12 +249,14 @@ def finetune_replies(
         evaluate_first=True,
     )
     assert result.initial_valid_loss is not None  # evaluate_first
+    # Served as the transformer alone: an n-gram knows nothing of the question or the approved answers
+    # in the prompt, and mixed in it pulls replies away from them (docs/models.md). It stays the baseline.
     after, test_score = (
         score(loaded.model, held_valid, batch, pad_id, device),
         score(loaded.model, held_test, batch, pad_id, device),
     )
-    baseline_valid = ngram_baseline(train, held_valid, len(tokenizer))
-    baseline_test = ngram_baseline(train, held_test, len(tokenizer))
+    baseline_valid = ngram_baseline(train, held_valid, len(tokenizer), ngram_order)
+    baseline_test = ngram_baseline(train, held_test, len(tokenizer), ngram_order)
     # The template puts context lines first: an example that starts with one kept an answer.
     with_context = sum(tokenizer.decode(example.input_ids[:8]).startswith("Context:") for example in train)
 
@@ -283,14 +295,15 @@ def finetune_replies(
         },
     )
     info.training_seconds = round(result.seconds, 2)
+    info.data["ngram_order"] = ngram_order
     info.metrics = {
         "val_loss_before": round(result.initial_valid_loss, 4),
         "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
         **after.as_metrics("val"),
         **test_score.as_metrics("test"),
-        **baseline_valid.as_metrics("ngram_val", counts=False),
-        **baseline_test.as_metrics("ngram_test", counts=False),
+        **baseline_valid.as_metrics("val_ngram", counts=False),
+        **baseline_test.as_metrics("test_ngram", counts=False),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("replies: metrics %s after %.1f s", info.metrics, result.seconds)

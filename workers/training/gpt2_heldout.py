@@ -18,12 +18,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from workers.ml.kneser_ney import KneserNeyLM
 from workers.training.gpt2_data import IGNORE_INDEX, LmExample
-from workers.training.gpt2_loop import total_loss
+from workers.training.gpt2_loop import target_logprobs, total_loss
 from workers.training.gpt2_tokenizer import gpt2_token_count
-from workers.training.ngram_baseline import KneserNeyLM
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,52 @@ def score(
 ) -> HeldOutScore:
     nll, count = total_loss(model, held_out.examples, batch_size, pad_id, device)
     return HeldOutScore(nll, count, held_out.gpt2_tokens, held_out.utf8_bytes)
+
+
+@dataclass(frozen=True)
+class TokenScores:
+    """Every target token of a held-out text as two models see it: the transformer's log-probability
+    and the n-gram's probability, so that any interpolation of the two can be scored."""
+
+    neural_logp: np.ndarray
+    ngram_p: np.ndarray
+    held_out: HeldOutText
+
+    def _score(self, nll: float) -> HeldOutScore:
+        return HeldOutScore(nll, len(self.ngram_p), self.held_out.gpt2_tokens, self.held_out.utf8_bytes)
+
+    @property
+    def neural(self) -> HeldOutScore:
+        return self._score(float(-self.neural_logp.sum()))
+
+    @property
+    def ngram(self) -> HeldOutScore:
+        return self._score(float(-np.log(self.ngram_p).sum()))
+
+    def mixed(self, weight: float) -> HeldOutScore:
+        """``weight`` on the transformer, the rest on the n-gram."""
+        return self._score(
+            float(-np.log(weight * np.exp(self.neural_logp) + (1 - weight) * self.ngram_p).sum())
+        )
+
+
+def token_scores(
+    model: PreTrainedModel,
+    ngram: KneserNeyLM,
+    held_out: HeldOutText,
+    batch_size: int,
+    pad_id: int,
+    device: str,
+) -> TokenScores:
+    neural = target_logprobs(model, held_out.examples, batch_size, pad_id, device)
+    ngram_p = []
+    for example, logp in zip(held_out.examples, neural, strict=True):
+        # The n-gram predicts every token after the first; the targets are a suffix of them.
+        probabilities = ngram.token_probabilities([example.input_ids])[_first_target(example) - 1 :]
+        if len(probabilities) != len(logp):
+            raise AssertionError("the two models scored different tokens")
+        ngram_p.append(probabilities)
+    return TokenScores(np.concatenate(neural), np.concatenate(ngram_p), held_out)
 
 
 def ngram_baseline(

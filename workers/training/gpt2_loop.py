@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -61,10 +62,14 @@ def collate(
 
 
 def loss_sum(
-    model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    labels: torch.Tensor,
+    position_ids: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Summed next-token cross-entropy over the target tokens, and how many there were."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids).logits
     # Position t predicts token t + 1. Shifting the labels left (rather than slicing the logits) keeps the
     # batch x length x vocabulary logits contiguous, so no copy of them is made.
     targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
@@ -101,6 +106,30 @@ def total_loss(
     return total, count
 
 
+def target_logprobs(
+    model: PreTrainedModel, examples: Sequence[LmExample], batch_size: int, pad_id: int, device: str
+) -> list[np.ndarray]:
+    """Per example, the log-probability of each of its target tokens, in order (what ``total_loss``
+    sums, kept token by token so that it can be mixed with another model's)."""
+    was_training = model.training
+    model.eval()
+    found: list[np.ndarray] = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(examples), batch_size):
+                input_ids, attention_mask, labels = collate(
+                    examples[start : start + batch_size], pad_id, device
+                )
+                logits = model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+                targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
+                scored = targets != IGNORE_INDEX
+                picked = torch.log_softmax(logits, dim=-1).gather(-1, targets.clamp(min=0)[..., None])[..., 0]
+                found.extend(picked[row][scored[row]].cpu().double().numpy() for row in range(len(picked)))
+    finally:
+        model.train(was_training)
+    return found
+
+
 def mean_loss(
     model: PreTrainedModel, examples: Sequence[LmExample], batch_size: int, pad_id: int, device: str
 ) -> float:
@@ -124,11 +153,16 @@ def fit(
     seed: int,
     name: str,
     evaluate_first: bool = False,
+    spread_positions: bool = False,
 ) -> FitResult:
     """Train ``model`` in place; on return it holds the weights with the lowest validation loss.
 
     ``evaluate_first`` scores the weights before any step (a fine-tune's "before" figure); they then
     compete for "best" like any later evaluation, so a fine-tune that only hurts returns its base.
+    ``spread_positions`` places each training block at a random offset in the context window: blocks
+    shorter than the window then still train every position embedding. Many short blocks learn more per
+    step than a few long ones early in training (sequence-length warm-up, Li et al. 2022), and the
+    offsets keep the positions beyond the block length trained for serving's longer prompts.
     """
     if not train:
         raise ValueError(f"{name}: no training examples")
@@ -146,6 +180,8 @@ def fit(
         log.info("%s: validation loss %.4f before training", name, result.initial_valid_loss)
         best_state = _snapshot(model)
 
+    context = int(model.config.n_positions)
+    generator = torch.Generator().manual_seed(seed + 1)  # the block offsets' own stream
     started = time.perf_counter()
     recent: list[float] = []
     stale = 0  # evaluations in a row without a new best
@@ -154,7 +190,8 @@ def fit(
     with tqdm(total=schedule.max_steps, desc=name, unit="step", disable=None) as progress:
         for step in range(1, schedule.max_steps + 1):
             input_ids, attention_mask, labels = collate(next(batches), pad_id, device)
-            total, count = loss_sum(model, input_ids, attention_mask, labels)
+            position_ids = _spread(input_ids, context, generator) if spread_positions else None
+            total, count = loss_sum(model, input_ids, attention_mask, labels, position_ids)
             loss = total / max(count, 1)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -202,6 +239,13 @@ def fit(
         log.info("%s: restoring the best weights, from step %d", name, result.best_step)
         model.load_state_dict(best_state)
     return result
+
+
+def _spread(input_ids: torch.Tensor, context: int, generator: torch.Generator) -> torch.Tensor:
+    """Position ids that start each row at a random offset where the whole row still fits the context."""
+    rows, width = input_ids.shape
+    offsets = torch.randint(0, max(1, context - width + 1), (rows, 1), generator=generator)
+    return (torch.arange(width)[None, :] + offsets).to(input_ids.device)
 
 
 def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, object]]:

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast, PreTrainedTokenizerBase
 
 from workers.ml.device import resolve_device
@@ -29,6 +30,7 @@ from workers.training.gpt2_data import (
     SUPPORT_FILE,
     SUPPORT_TEST_FRACTION,
     SUPPORT_VALID_FRACTION,
+    LmExample,
     SupportPair,
     interleave,
     read_news_articles,
@@ -74,10 +76,11 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
     tokenizer = _tokenizer(documents, config.vocab_size)
     tokenizer.pad_token = tokenizer.eos_token
     tokenizer.model_max_length = arch.n_positions
-    train_blocks = to_blocks(tokenizer, documents, arch.n_positions)
+    block = min(config.block_size, arch.n_positions)
+    train_blocks = to_blocks(tokenizer, documents, block)
     half = max(1, config.max_valid_blocks // 2)
-    valid_news = to_blocks(tokenizer, news_valid, arch.n_positions)[:half]
-    valid_support = to_blocks(tokenizer, [_dialogue(pair) for pair in support.valid], arch.n_positions)[:half]
+    valid_news = to_blocks(tokenizer, news_valid, block)[:half]
+    valid_support = to_blocks(tokenizer, [_dialogue(pair) for pair in support.valid], block)[:half]
     # The card's held-out figures: every validation article, and dialogues of every intent.
     held_news = document_windows(tokenizer, news_valid, arch.n_positions)
     support_sample = sample_pairs(support.valid, _CARD_DIALOGUES, seed)
@@ -87,7 +90,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
         n_articles,
         len(documents) - n_articles,
         len(train_blocks),
-        arch.n_positions,
+        block,
         len(valid_news),
         len(valid_support),
     )
@@ -109,6 +112,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
             tie_word_embeddings=True,
         )
     ).to(device)
+    _start_from_unigram_frequencies(model, train_blocks)
     result = fit(
         model,
         train_blocks,
@@ -118,11 +122,14 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
         device=device,
         seed=seed,
         name="gpt2-base pre-training",
+        spread_positions=True,
     )
     batch = config.schedule.batch_size
     news = score(model, held_news, batch, eos, device)
     support_score = score(model, held_support, batch, eos, device)
-    baseline = ngram_baseline(train_blocks, held_news, len(tokenizer))
+    baseline = ngram_baseline(
+        train_blocks, held_news, len(tokenizer), order=get_gpt2_profile(profile).ngram_order
+    )
 
     vocabulary = _vocabulary(tokenizer, config.vocab_size)
     info = new_info(
@@ -143,6 +150,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
             "valid_articles": len(news_valid),
             "test_articles_untouched": len(news_test),
             "vocab_size": len(tokenizer),
+            "ngram_order": get_gpt2_profile(profile).ngram_order,
             "vocabulary": vocabulary,
             "train_dialogues": len(documents) - n_articles,
             "valid_dialogues": len(support.valid),
@@ -166,7 +174,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
         "val_perplexity_model_tokens": round(perplexity(result.best_valid_loss), 2),
         **news.as_metrics("val_news"),
         **support_score.as_metrics("val_support"),
-        **baseline.as_metrics("ngram_val_news", counts=False),
+        **baseline.as_metrics("val_news_ngram", counts=False),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("gpt2-base: metrics %s after %.1f s", info.metrics, result.seconds)
@@ -177,6 +185,29 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
 
 
 _CARD_DIALOGUES = 108  # four per intent
+# The unigram log-frequencies ride in one embedding dimension scaled down by this, and the final layer
+# norm scales them back up: small in the input embedding, exact in the output logits.
+_PRIOR_SCALE = 50.0
+
+
+def _start_from_unigram_frequencies(model: GPT2LMHeadModel, blocks: list[LmExample]) -> None:
+    """Make the untrained model predict the training tokens' unigram frequencies.
+
+    A model from random weights first spends its steps learning how common each token is; a short run
+    on a CPU cannot spare them. GPT-2's output layer has no bias to start from log-frequencies, so the
+    last embedding dimension holds them (tied embeddings: the output layer reads the same matrix) and the
+    final layer norm emits a constant in that dimension: every logit starts as ``log p(token)``. Training
+    is free to change all of it.
+    """
+    counts = np.bincount(
+        np.concatenate([block.input_ids for block in blocks]), minlength=model.config.vocab_size
+    )
+    log_frequency = np.log((counts + 1) / (counts.sum() + len(counts)))
+    with torch.no_grad():
+        embedding = model.get_input_embeddings().weight
+        embedding[:, -1] = torch.from_numpy(log_frequency / _PRIOR_SCALE).to(embedding)
+        model.transformer.ln_f.weight[-1] = 0.0
+        model.transformer.ln_f.bias[-1] = _PRIOR_SCALE
 
 
 def _tokenizer(documents: list[str], vocab_size: int | None) -> PreTrainedTokenizerBase:

@@ -1,14 +1,17 @@
 """How much model, data and compute each GPT-2 build gets: pre-training and the two fine-tunes.
 
-Sized for a 2-core CPU. What buys quality there, in order:
+Sized for a 2-core CPU, where a build has minutes. What buys quality there:
 
 - a small vocabulary (``vocab_size``: a byte-level BPE learnt from the training text, see
   ``gpt2_tokenizer``): GPT-2's 50,257-way output layer is most of a small model's parameters and of
-  its compute per token, and a few thousand tokens cost only a few per cent more tokens per text;
-- more steps rather than bigger batches: a short run improves per step, so small batches of long
-  blocks learn most per second;
-- a context of 512 tokens, so a reply model sees the approved answers it adapts (one reply is about
-  150 tokens) and has room to write its own.
+  its compute per token, and a few thousand tokens cost only some 10-20 % more tokens per text;
+- a small model that takes many steps rather than a larger one that takes few;
+- many short blocks a step rather than a few long ones, each placed at a random offset in the context
+  (``fit(spread_positions=True)``) so that every position a long prompt uses is still trained;
+- an output layer that starts from the training tokens' unigram frequencies (``gpt2_pretrain``);
+- and, when serving, the interpolation with a Kneser-Ney n-gram of ``ngram_order`` fitted on the same
+  training tokens (``workers/ml/ngram_mixture.py``), which a transformer trained for minutes does not
+  yet beat on its own.
 
 ``tiny`` proves the pipeline in tests in seconds; ``quick`` is the first-run default and must build the
 three models in minutes; ``full`` is the quality recipe, about an hour. Measured figures for each are
@@ -25,7 +28,7 @@ class Gpt2Architecture:
     n_layer: int
     n_head: int
     n_embd: int
-    n_positions: int  # context window; every position is trained (pre-training blocks have this length)
+    n_positions: int  # context window
     dropout: float  # 0 for short runs: they underfit, they do not overfit
 
 
@@ -48,6 +51,9 @@ class TrainingSchedule:
 class PretrainProfile:
     architecture: Gpt2Architecture
     schedule: TrainingSchedule
+    # Tokens per training block; shorter than the context, each block is placed at a random offset in
+    # it, so every position is trained while a batch still holds many different passages.
+    block_size: int
     max_valid_blocks: int  # held-out blocks scored per evaluation (cost: one forward pass each)
     # Tokens of the corpus-trained BPE the base gets (and its fine-tunes inherit); None: GPT-2's own 50,257.
     vocab_size: int | None
@@ -59,7 +65,7 @@ class PretrainProfile:
 @dataclass(frozen=True)
 class GeneratorFinetuneProfile:
     schedule: TrainingSchedule
-    block_size: int  # tokens per training block, capped at the base model's context window
+    block_size: int  # tokens per training block (at a random offset in the context), capped at the context
     max_valid_blocks: int
     max_train_documents: int | None  # a seeded sample of the training documents; None: all of them
 
@@ -85,6 +91,8 @@ class Gpt2Profile:
     pretrain: PretrainProfile
     generator: GeneratorFinetuneProfile
     replies: RepliesFinetuneProfile
+    # The Kneser-Ney n-gram a served model is interpolated with, and the base's baseline: its order.
+    ngram_order: int
 
 
 _TINY_SCHEDULE = TrainingSchedule(
@@ -118,12 +126,13 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             # 256 positions: a reply example with one approved answer in its prompt still fits.
             architecture=Gpt2Architecture(n_layer=2, n_head=2, n_embd=64, n_positions=256, dropout=0.0),
             schedule=_TINY_SCHEDULE,
+            block_size=64,
             max_valid_blocks=4,
             vocab_size=1024,
             max_train_documents=100,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=_TINY_SCHEDULE, block_size=256, max_valid_blocks=4, max_train_documents=50
+            schedule=_TINY_SCHEDULE, block_size=64, max_valid_blocks=4, max_train_documents=50
         ),
         replies=RepliesFinetuneProfile(
             schedule=_TINY_SCHEDULE,
@@ -133,57 +142,65 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             context_answers=2,
             sample_replies=2,
         ),
+        ngram_order=3,
     ),
     "quick": Gpt2Profile(
         name="quick",
         pretrain=PretrainProfile(
-            architecture=Gpt2Architecture(n_layer=4, n_head=4, n_embd=192, n_positions=512, dropout=0.0),
-            # Batches of 4 x 512 tokens: 240 steps see ~490k tokens, about a quarter of the text.
-            schedule=_schedule(batch_size=4, max_steps=240, learning_rate=5e-3, eval_every=60),
-            max_valid_blocks=16,
-            vocab_size=8192,
+            # Two narrow layers: in a budget of minutes a smaller model that takes more steps wins.
+            architecture=Gpt2Architecture(n_layer=2, n_head=2, n_embd=128, n_positions=512, dropout=0.0),
+            # 16 blocks of 128 tokens a step: ~1.6M tokens in 800 steps, about one pass over the text.
+            schedule=_schedule(batch_size=16, max_steps=800, learning_rate=5e-3, eval_every=200),
+            block_size=128,
+            max_valid_blocks=32,
+            vocab_size=4096,
             max_train_documents=None,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=_schedule(batch_size=4, max_steps=60, learning_rate=2e-3, eval_every=20),
-            block_size=512,
-            max_valid_blocks=16,
+            schedule=_schedule(batch_size=16, max_steps=200, learning_rate=2e-3, eval_every=50),
+            block_size=128,
+            max_valid_blocks=32,
             max_train_documents=None,
         ),
         replies=RepliesFinetuneProfile(
-            schedule=_schedule(batch_size=4, max_steps=100, learning_rate=2e-3, eval_every=25),
+            # 500 x 8 = 4,000 examples, about 1.2 passes over the pairs: replies that follow the answers
+            # in their prompt need the steps more than the base does.
+            schedule=_schedule(batch_size=8, max_steps=500, learning_rate=3e-3, eval_every=100),
             max_length=512,
             max_train_pairs=None,
             max_eval_pairs=54,  # two pairs per intent
             context_answers=2,
-            sample_replies=3,
+            sample_replies=5,
         ),
+        ngram_order=4,
     ),
     "full": Gpt2Profile(
         name="full",
         pretrain=PretrainProfile(
-            architecture=Gpt2Architecture(n_layer=6, n_head=4, n_embd=256, n_positions=512, dropout=0.0),
-            # 1,300 x 4 x 512 = 2.7M tokens, about one and a half passes over the text: repeated data is
-            # nearly as good as fresh for a few passes, so no dropout is needed yet.
-            schedule=_schedule(batch_size=4, max_steps=1300, learning_rate=3e-3, eval_every=100),
-            max_valid_blocks=48,
+            architecture=Gpt2Architecture(n_layer=4, n_head=4, n_embd=192, n_positions=512, dropout=0.1),
+            # 16 x 128 tokens a step: 5,000 steps see ~10M tokens, about six passes over the text, so
+            # dropout keeps the later passes from memorising it.
+            schedule=_schedule(batch_size=16, max_steps=5000, learning_rate=3e-3, eval_every=500),
+            block_size=128,
+            max_valid_blocks=64,
             vocab_size=8192,
             max_train_documents=None,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=_schedule(batch_size=4, max_steps=200, learning_rate=1e-3, eval_every=50),
-            block_size=512,
-            max_valid_blocks=48,
+            schedule=_schedule(batch_size=16, max_steps=600, learning_rate=1e-3, eval_every=100),
+            block_size=128,
+            max_valid_blocks=64,
             max_train_documents=None,
         ),
         replies=RepliesFinetuneProfile(
-            schedule=_schedule(batch_size=4, max_steps=300, learning_rate=1e-3, eval_every=50),
+            schedule=_schedule(batch_size=8, max_steps=800, learning_rate=1e-3, eval_every=100),
             max_length=512,
             max_train_pairs=None,
             max_eval_pairs=108,  # four pairs per intent
             context_answers=2,
             sample_replies=5,
         ),
+        ngram_order=4,
     ),
 }
 

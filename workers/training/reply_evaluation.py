@@ -123,7 +123,7 @@ def evaluate_replies(
     if limit is not None:
         test_rows = test_rows[:limit]
     encoder = load_kb_encoder(device)
-    index = _in_memory_index(encoder, [pairs[i] for i in knowledge_rows])
+    index = in_memory_index(encoder, [pairs[i] for i in knowledge_rows])
 
     questions = [pairs[i].question for i in test_rows]
     predictions = intent_model.classify(questions)
@@ -187,7 +187,7 @@ def evaluate_replies(
     )
 
 
-def _in_memory_index(encoder: Any, pairs: Sequence[Any]) -> KnowledgeIndex:
+def in_memory_index(encoder: Any, pairs: Sequence[Any]) -> KnowledgeIndex:
     """The knowledge base as ``kb import`` would store these pairs (one entry per question here:
     every support pair has its own reply), searched by the worker's index class."""
     entries = [

@@ -73,6 +73,11 @@ function jobItem(job) {
     el("div", { class: "muted", text: `${when(job.created_at)} · ${controls}` }));
   if (job.status === "done") {
     item.append(...job.result.texts.map((text) => el("div", { class: "text", text })));
+    const dropped = job.result.prompt_tokens_dropped ?? 0;
+    if (dropped > 0) {
+      item.append(el("div", { class: "muted prompt-cut",
+        text: `The prompt was longer than the model's context: its first ${dropped} tokens were left out.` }));
+    }
   } else if (job.status === "failed") {
     item.append(el("div", { class: "error", text: job.error ?? "failed" }));
   }

@@ -22,6 +22,8 @@ from core.settings import reset_settings_cache
 from tests.model_fixtures import DATA_DIR
 from workers.ml.generator import TextGenerator, gpt2_tokenizer_path
 from workers.ml.info import read_info
+from workers.ml.ngram_mixture import INFO_KEY as MIXTURE_INFO_KEY
+from workers.ml.ngram_mixture import NGRAM_FILE
 from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
 from workers.model_store import ModelStore
 from workers.training.gpt2_data import (
@@ -127,8 +129,8 @@ def test_the_base_card_states_what_the_model_is_and_how_it_was_trained(built: Bu
     assert f"{info.data['tokens_seen']:,} tokens" in card
     assert f"in {info.training_seconds:.0f} s on cpu" in card
     assert f"held-out news perplexity {info.metrics['val_news_perplexity']:,.2f} per GPT-2 token" in card
-    assert f"against {info.metrics['ngram_val_news_perplexity']:,.2f}" in card
-    assert "trigram Kneser-Ney model fitted on the same training tokens" in card
+    assert f"against {info.metrics['val_news_ngram_perplexity']:,.2f}" in card
+    assert "order-3 Kneser-Ney model fitted on the same training tokens" in card
     assert "Sample generations" in card and "**The government said**" in card
 
 
@@ -157,9 +159,26 @@ def test_finetuning_the_generator_lowers_validation_perplexity_on_the_corpus(bui
     assert metrics["val_perplexity"] < metrics["val_perplexity_before"]
     card = _card(built.generator)
     assert f"{metrics['val_perplexity_before']:,.1f} before fine-tuning" in card
-    assert f"held-out documents perplexity {metrics['val_perplexity']:,.2f} per GPT-2 token" in card
-    assert math.isfinite(metrics["ngram_val_perplexity"]) and metrics["val_bits_per_byte"] > 0
+    assert f"held-out documents perplexity **{metrics['val_perplexity']:,.2f}** per GPT-2 token" in card
+    assert math.isfinite(metrics["val_ngram_perplexity"]) and metrics["val_bits_per_byte"] > 0
     assert "Sample generations" in card
+
+
+def test_the_generator_carries_its_ngram_and_a_weight_that_validation_chose(built: Built) -> None:
+    folder = built.generator
+    info = read_info(folder)
+    mixture = info.data[MIXTURE_INFO_KEY]
+    assert (folder / NGRAM_FILE).is_file() and mixture["order"] == get_gpt2_profile("tiny").ngram_order
+    assert 0.0 <= mixture["weight"] <= 1.0
+    # Chosen on validation from a grid that holds both ends: never worse there than either half alone.
+    served = info.metrics["val_perplexity"]
+    assert served <= info.metrics["val_transformer_perplexity"] + 1e-6
+    assert served <= info.metrics["val_ngram_perplexity"] + 1e-6
+    loaded = TextGenerator.load(folder, "cpu")
+    assert loaded.mixture is not None and loaded.mixture.weight == mixture["weight"]
+    assert f"the transformer's weight, {mixture['weight']:.2f}, was chosen on the validation text" in _card(
+        folder
+    )
 
 
 def test_a_finetune_records_its_queuebot_base(built: Built) -> None:
@@ -178,7 +197,10 @@ def test_the_replies_model_records_its_template_and_reports_validation_and_test_
     assert info.metrics["val_perplexity"] < info.metrics["val_perplexity_before"]
     assert math.isfinite(info.metrics["test_perplexity"])
     assert f"test perplexity {info.metrics['test_perplexity']:,.2f} per GPT-2 token" in card
-    assert math.isfinite(info.metrics["ngram_test_perplexity"])
+    assert math.isfinite(info.metrics["test_ngram_perplexity"])
+    # Served alone: mixed in, an n-gram pulls replies away from the answers in their prompt.
+    assert MIXTURE_INFO_KEY not in info.data and not (built.replies / NGRAM_FILE).exists()
+    assert TextGenerator.load(built.replies, "cpu").mixture is None
     # Retrieve and refine: the training prompts hold the nearest other questions' approved answers.
     assert 0 < info.data["train_examples_with_context"] <= info.data["train_pairs"]
     assert "Sample replies to held-out test questions" in card and "**Customer**" in card

@@ -1,9 +1,10 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from workers.training.ngram_baseline import KneserNeyLM, NgramScore
+from workers.ml.kneser_ney import KneserNeyLM, NgramScore
 
 VOCAB = 40
 USED = 35  # the Markov chain below only emits ids below this, so ids 35..39 are never seen in training
@@ -165,3 +166,40 @@ def test_an_unfitted_model_or_an_empty_score_says_so() -> None:
         KneserNeyLM(3, vocab_size=5).logprob([1], 2)
     with pytest.raises(ValueError, match="no tokens"):
         _ = NgramScore(total_nll=0.0, tokens=0).perplexity
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_the_next_token_distribution_is_logprob_of_every_token_after_the_same_context(
+    train: list[list[int]], held_out: list[list[int]], order: int
+) -> None:
+    lm = KneserNeyLM.fit(train, vocab_size=VOCAB, order=order)
+    contexts = [[], [3], held_out[0][:2], held_out[1][:9], [36, 37, 38], [1, 2, 39, 5]]
+
+    rows = lm.next_token_probabilities(contexts)
+
+    assert rows.shape == (len(contexts), VOCAB)
+    assert np.allclose(rows.sum(axis=1), 1.0)
+    for context, row in zip(contexts, rows, strict=True):
+        expected = [math.exp(lm.logprob(context, token)) for token in range(VOCAB)]
+        assert np.allclose(row, expected, rtol=1e-12, atol=0)
+
+
+def test_token_probabilities_are_what_score_sums(trigram: KneserNeyLM, held_out: list[list[int]]) -> None:
+    probabilities = trigram.token_probabilities(held_out)
+
+    assert len(probabilities) == trigram.score(held_out).tokens
+    assert -np.log(probabilities).sum() == pytest.approx(trigram.score(held_out).total_nll, rel=1e-12)
+
+
+def test_a_saved_model_loads_to_the_same_probabilities(
+    trigram: KneserNeyLM, held_out: list[list[int]], tmp_path: Path
+) -> None:
+    trigram.save(tmp_path / "ngram.npz")
+
+    loaded = KneserNeyLM.load(tmp_path / "ngram.npz")
+
+    assert (loaded.order, loaded.vocab_size) == (3, VOCAB)
+    assert loaded.score(held_out) == trigram.score(held_out)
+    assert np.array_equal(
+        loaded.next_token_probabilities([[4, 5]]), trigram.next_token_probabilities([[4, 5]])
+    )

@@ -1,11 +1,16 @@
-"""An n-gram baseline for the GPT-2 model cards: interpolated modified Kneser-Ney over token ids.
+"""Interpolated modified Kneser-Ney over token ids: the GPT-2 cards' baseline, and the n-gram half of a
+served generator (``ngram_mixture``).
 
 A transformer's held-out perplexity says little on its own; beside it the cards show what a classical
-n-gram model fitted on the same training tokens scores on the same held-out tokens. No well-kept library
-fits the bill here: kenlm's pip package only queries models that its C++ ``lmplz`` built, and NLTK's
-``KneserNeyInterpolated`` takes far too long on the two million or so tokens a build trains on. So this is
-interpolated modified Kneser-Ney as Chen & Goodman define it ("An empirical study of smoothing techniques
-for language modeling", Harvard TR-10-98, 1998, section 3.5 and eq. 26), the variant SRILM
+n-gram model fitted on the same training tokens scores on the same held-out tokens. A small transformer
+trained for minutes on a CPU is still behind such a model, and the two know different things (the
+n-gram exact local counts, the transformer longer context), so a served model interpolates them.
+
+No well-kept library fits the bill here: kenlm's pip package only queries models that its C++
+``lmplz`` built, and NLTK's ``KneserNeyInterpolated`` takes far too long on the two million or so tokens
+a build trains on. So this is interpolated modified Kneser-Ney as Chen & Goodman define it ("An empirical
+study of smoothing techniques for language modeling", Harvard TR-10-98, 1998, section 3.5 and eq. 26),
+the variant SRILM
 (``-kndiscount -interpolate``) and KenLM's ``lmplz`` build:
 
 * three discounts per order, D1, D2 and D3+, estimated from that order's counts-of-counts
@@ -29,6 +34,7 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -121,6 +127,46 @@ class KneserNeyLM:
         start = [self._bos] if len(recent) < width else []
         tokens = np.array([*start, *recent.tolist(), self._id(token)], dtype=np.int64)
         return math.log(self._probabilities(tokens, np.arange(len(tokens)))[-1])
+
+    def token_probabilities(self, sequences: Iterable[Sequence[int]]) -> np.ndarray:
+        """P(token) of every token but the first of each sequence, in order: what ``score`` sums."""
+        self._check_fitted()
+        tokens, history = self._flatten(sequences)
+        return self._probabilities(tokens, history)[history >= 2]
+
+    def next_token_probabilities(self, contexts: Sequence[Sequence[int]]) -> np.ndarray:
+        """One row per context: the distribution of the token after it over the whole vocabulary.
+
+        A context is read as the start of a sequence (as ``logprob`` reads it): only its last
+        ``order - 1`` ids matter, and a shorter one is preceded by the begin-of-sequence marker.
+        """
+        self._check_fitted()
+        rows = np.empty((len(contexts), self.vocab_size))
+        for row, context in enumerate(contexts):
+            width = self.order - 1
+            recent = self._ids(list(context)[max(0, len(context) - width) :] if width else [])
+            rows[row] = self._next_distribution([self._bos, *recent.tolist()])
+        return rows
+
+    def save(self, path: Path) -> None:
+        """Everything queries need, as one ``.npz`` file (no pickled objects)."""
+        self._check_fitted()
+        arrays: dict[str, np.ndarray] = {"shape": np.array([self.order, self.vocab_size])}
+        for k, estimates in enumerate(self._orders, start=1):
+            for name in _Order.__dataclass_fields__:
+                arrays[f"{k}_{name}"] = np.asarray(getattr(estimates, name))
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> KneserNeyLM:
+        with np.load(path, allow_pickle=False) as arrays:
+            order, vocab_size = (int(value) for value in arrays["shape"])
+            model = cls(order, vocab_size=vocab_size)
+            for k in range(1, order + 1):
+                fields = {name: arrays[f"{k}_{name}"] for name in _Order.__dataclass_fields__}
+                fields["discounts"] = tuple(float(d) for d in fields["discounts"])
+                model._orders.append(_Order(**fields))
+        return model
 
     def score(self, sequences: Iterable[Sequence[int]]) -> NgramScore:
         """Summed negative log-likelihood of every token but the first of each sequence.
@@ -234,6 +280,42 @@ class KneserNeyLM:
             p[usable] = own * estimates.inverse_total[at] + estimates.lower_share[at] * p[usable]
             previous = grams
         return p
+
+    def _next_distribution(self, history: list[int]) -> np.ndarray:
+        """The next token's distribution after ``history`` (marker first), built bottom-up as
+        ``_probabilities`` builds one token's: each order whose context was seen mixes its own estimate
+        with the one below; a context never seen leaves the estimate below as it is."""
+        base = self._base
+        p = np.full(base, 1.0 / self.vocab_size)
+        for k, estimates in enumerate(self._orders, start=1):
+            if k > len(history) + 1:
+                break  # the sequence is too short for a context of k - 1 ids
+            context = 0 if k == 1 else self._gram_id(history[len(history) - (k - 1) :])
+            if context < 0:
+                break  # an n-gram never seen is no higher order's context either
+            mixed = estimates.lower_share[context] * p
+            if k == 1:
+                mixed += estimates.discounted * estimates.inverse_total[0]
+            else:
+                keys = estimates.keys
+                start, end = np.searchsorted(keys, [context * base, (context + 1) * base])
+                mixed[keys[start:end] % base] += (
+                    estimates.discounted[start:end] * estimates.inverse_total[context]
+                )
+            p = mixed
+        return p[: self.vocab_size]
+
+    def _gram_id(self, ids: list[int]) -> int:
+        """The number of the n-gram ``ids`` among order n's (its token id when n is 1), -1 if unseen."""
+        gram = ids[0]
+        for n in range(2, len(ids) + 1):
+            keys = self._orders[n - 1].keys
+            wanted = gram * self._base + ids[n - 1]
+            found = int(np.searchsorted(keys, wanted))
+            if found >= len(keys) or keys[found] != wanted:
+                return -1
+            gram = found
+        return gram
 
     def _ids(self, sequence: Sequence[int]) -> np.ndarray:
         array = np.asarray(sequence)
