@@ -215,8 +215,8 @@ def _evaluate_forced_generation(
         f"{report.source}, {report.knowledge_entries} approved answers, {report.seconds:.0f} s"
     )
     console.print(
-        f"grounding >= {report.min_grounding:.2f} (would be sent): {report.grounded_share:.4f}; "
-        f"mean grounding {report.mean_grounding:.4f}"
+        f"grounding >= {report.min_grounding:.2f} (the setting: would be sent): {report.grounded_share:.4f}; "
+        f"grounding >= 0.50: {report.grounded_at(0.5):.4f}; mean grounding {report.mean_grounding:.4f}"
     )
     console.print(f"mean similarity to the reference reply (MiniLM cosine): {report.mean_similarity:.4f}")
     console.print(

@@ -20,7 +20,8 @@ def test_samples_are_seeded_and_one_per_seed(tiny_models_dir: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "with its n-gram, transformer weight" in first.output
     assert first.output.count("[seed 1]") == 2 and first.output.count("[seed 2]") == 2
-    assert first.output == again.output
+    samples = [line for line in first.output.splitlines() if "[seed" in line]
+    assert samples == [line for line in again.output.splitlines() if "[seed" in line]
 
 
 def test_a_replies_model_answers_the_prompts_as_questions_and_a_classifier_is_refused(

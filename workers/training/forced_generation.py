@@ -69,6 +69,10 @@ class ForcedGeneration:
     model: dict[str, str]
     examples: list[dict[str, Any]] = field(default_factory=list)
 
+    def grounded_at(self, threshold: float) -> float:
+        """The share of replies whose grounding reaches ``threshold``."""
+        return float(np.mean([(e["grounding"] or -1.0) >= threshold for e in self.examples]))
+
     @property
     def cut_share(self) -> float:
         return self.sentences_cut / self.sentences_generated if self.sentences_generated else 0.0
