@@ -50,19 +50,24 @@ def test_the_command_prints_and_writes_routing_paths_similarity_and_out_of_scope
         assert example["reply"].strip() and example["path"] in figures["paths"]
 
 
+def _forced_generation(tmp_path: Path, *options: str) -> tuple[str, dict]:
+    """Run ``evaluate-replies --force-generation`` with ``options``; its output and written figures."""
+    out = tmp_path / "forced.json"
+    result = CliRunner().invoke(
+        cli.main.app, ["evaluate-replies", "--force-generation", *options, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads(out.read_text())
+
+
 def test_forced_generation_answers_every_held_out_question_from_answers_that_are_not_its_own(
     tiny_models_dir: Path, tmp_path: Path
 ) -> None:
     use_models_dir(tiny_models_dir)
-    out = tmp_path / "forced.json"
 
-    result = CliRunner().invoke(
-        cli.main.app, ["evaluate-replies", "--force-generation", "--limit", "6", "--out", str(out)]
-    )
+    output, figures = _forced_generation(tmp_path, "--limit", "6")
 
-    assert result.exit_code == 0, result.output
-    assert "would be sent" in result.output and "sentences the guard cut" in result.output
-    figures = json.loads(out.read_text())
+    assert "would be sent" in output and "sentences the guard cut" in output
     assert figures["questions"] == 6 == len(figures["examples"])
     assert figures["source"] == "the replies model's test split (seed 0)"
     assert 0 <= figures["grounded_share"] <= 1 and 0 <= figures["cut_share"] <= 1
@@ -84,15 +89,9 @@ def test_forced_generation_takes_questions_from_a_file_with_bitext_column_names(
         writer.writerow(["instruction", "intent", "response"])
         writer.writerow(["how do I get my money back 😕", "get_refund", "I can help you request a refund."])
         writer.writerow(["where is my parcel", "track_order", "You can track your order online."])
-    out = tmp_path / "forced.json"
 
-    result = CliRunner().invoke(
-        cli.main.app,
-        ["evaluate-replies", "--force-generation", "--data", str(questions), "--out", str(out)],
-    )
+    _output, figures = _forced_generation(tmp_path, "--data", str(questions))
 
-    assert result.exit_code == 0, result.output
-    figures = json.loads(out.read_text())
     assert figures["source"] == "every row of mine.csv" and figures["knowledge_entries"] == 4061
     assert [e["intent"] for e in figures["examples"]] == ["get_refund", "track_order"]
     assert all(e["reference"] and len(e["context"]) == 2 for e in figures["examples"])
@@ -113,26 +112,9 @@ def test_the_grounding_threshold_is_calibrated_on_the_validation_split(
     tiny_models_dir: Path, tmp_path: Path
 ) -> None:
     use_models_dir(tiny_models_dir)
-    out = tmp_path / "valid.json"
 
-    result = CliRunner().invoke(
-        cli.main.app,
-        [
-            "evaluate-replies",
-            "--force-generation",
-            "--split",
-            "valid",
-            "--limit",
-            "4",
-            "--calibrate",
-            "-1",
-            "--out",
-            str(out),
-        ],
-    )
+    output, figures = _forced_generation(tmp_path, "--split", "valid", "--limit", "4", "--calibrate", "-1")
 
-    assert result.exit_code == 0, result.output
-    figures = json.loads(out.read_text())
     assert figures["source"] == "the replies model's valid split (seed 0)"
-    assert "grounding threshold for replies within -1.0 of their reference" in result.output
-    assert "calibrating on the test split" not in result.output
+    assert "grounding threshold for replies within -1.0 of their reference" in output
+    assert "calibrating on the test split" not in output
