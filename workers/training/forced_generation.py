@@ -59,7 +59,6 @@ class ForcedGeneration:
     source: str  # what the questions are, in words
     knowledge_entries: int
     min_grounding: float
-    grounded_share: float  # grounding >= min_grounding: what the worker would send
     mean_grounding: float
     mean_similarity: float
     sentences_generated: int
@@ -69,9 +68,14 @@ class ForcedGeneration:
     model: dict[str, str]
     examples: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def grounded_share(self) -> float:
+        """Grounding at or above the setting: the share the worker would send."""
+        return self.grounded_at(self.min_grounding)
+
     def grounded_at(self, threshold: float) -> float:
         """The share of replies whose grounding reaches ``threshold``."""
-        return float(np.mean([(e["grounding"] or -1.0) >= threshold for e in self.examples]))
+        return float(np.mean(_groundings(self.examples) >= threshold))
 
     @property
     def cut_share(self) -> float:
@@ -162,7 +166,6 @@ def evaluate_forced_generation(
         source=source,
         knowledge_entries=len(knowledge),
         min_grounding=min_grounding,
-        grounded_share=float(np.mean(grounding >= min_grounding)),
         mean_grounding=float(np.mean(grounding)),
         mean_similarity=float(np.mean(similarity)),
         sentences_generated=generated_sentences,
@@ -208,7 +211,7 @@ def calibrate_grounding(report: ForcedGeneration, close_to_reference: float) -> 
     """The grounding threshold that best tells replies close to their reference (MiniLM cosine at least
     ``close_to_reference``) from the rest, by F1 over the report's questions. Run it on the validation
     split: the threshold it gives is then a setting, and the test split only measures it."""
-    grounding = np.array([-1.0 if e["grounding"] is None else e["grounding"] for e in report.examples])
+    grounding = _groundings(report.examples)
     close = np.array([e["similarity"] >= close_to_reference for e in report.examples])
     if not close.any():
         raise ValueError(f"no reply is within {close_to_reference} of its reference: nothing to calibrate on")
@@ -225,6 +228,11 @@ def calibrate_grounding(report: ForcedGeneration, close_to_reference: float) -> 
             best_f1, best = f1, GroundingThreshold(float(threshold), precision, recall, float(np.mean(close)))
     assert best is not None
     return best
+
+
+def _groundings(examples: list[dict[str, Any]]) -> np.ndarray:
+    """Each reply's grounding; -1 where the guard left nothing to measure."""
+    return np.array([-1.0 if e["grounding"] is None else e["grounding"] for e in examples])
 
 
 def worst_intents(report: ForcedGeneration, count: int = 5) -> list[tuple[str, float, int]]:

@@ -71,8 +71,8 @@ def finetune_generator(
     documents separated by blank lines. A seeded 5 % of the documents is held out for validation; the
     card reports validation perplexity before and after.
     """
-    config = get_gpt2_profile(profile).generator
-    ngram_order = get_gpt2_profile(profile).ngram_order
+    recipe = get_gpt2_profile(profile)
+    config, ngram_order = recipe.generator, recipe.ngram_order
     device = resolve_device(device)
     seed_everything(seed)
 
@@ -193,8 +193,8 @@ def finetune_replies(
     up-voted replies of feedback exports, see ``feedback_pairs``) join the training part only, so the
     held-out figures stay comparable with a build without them.
     """
-    config = get_gpt2_profile(profile).replies
-    ngram_order = get_gpt2_profile(profile).ngram_order
+    recipe = get_gpt2_profile(profile)
+    config, ngram_order = recipe.replies, recipe.ngram_order
     device = resolve_device(device)
     seed_everything(seed)
 

@@ -13,7 +13,7 @@ from transformers import PreTrainedModel
 from workers.ml.kneser_ney import KneserNeyLM
 from workers.ml.ngram_mixture import NgramMixture
 from workers.training.gpt2_data import LmExample
-from workers.training.gpt2_heldout import HeldOutScore, HeldOutText, TokenScores, token_scores
+from workers.training.gpt2_heldout import HeldOutText, TokenScores, token_scores
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,6 @@ class FittedMixture:
             **scores.neural.as_metrics(f"{prefix}_transformer", counts=False),
             **scores.ngram.as_metrics(f"{prefix}_ngram", counts=False),
         }
-
-    def served(self, scores: TokenScores) -> HeldOutScore:
-        return scores.mixed(self.mixture.weight)
 
 
 def choose_weight(valid: TokenScores) -> float:
