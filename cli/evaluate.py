@@ -283,6 +283,12 @@ def evaluate_generator(
         f"generator as served ({served}): perplexity {report.generator.perplexity:.2f} per GPT-2 token, "
         f"{report.generator.bits_per_byte:.4f} bits per byte"
     )
+    if report.uncopied is not None and report.copy_weights is not None:
+        weights = ", ".join(f"{weight:.2f}" for weight in report.copy_weights)
+        console.print(
+            f"  of which copying from the text so far (weights {weights} by match length); without it: "
+            f"perplexity {report.uncopied.perplexity:.2f}, {report.uncopied.bits_per_byte:.4f} bits per byte"
+        )
     console.print(
         f"transformer alone: perplexity {report.transformer.perplexity:.2f} per GPT-2 token, "
         f"{report.transformer.bits_per_byte:.4f} bits per byte"

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
     # written from reaches this; otherwise the customer is handed over. Chosen on the replies model's
     # validation split: `queuebot evaluate-replies --force-generation --split valid --calibrate 0.65`
     # (docs/models.md). -1 sends every non-empty generated reply.
-    reply_min_grounding: float = Field(default=0.67, ge=-1.0, le=1.0)
+    reply_min_grounding: float = Field(default=0.70, ge=-1.0, le=1.0)
 
     # --- sentiment monitoring ---------------------------------------------------------------------
     # Topics by keyword, on top of an item's own topic: {"refunds": ["refund", "money back"]}. A

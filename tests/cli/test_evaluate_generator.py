@@ -62,6 +62,9 @@ def test_the_command_prints_and_writes_held_out_perplexity_and_continuations(
     assert figures["model"] == "generator" and figures["version"] == generator.info.version
     assert generator.mixture is not None  # served with its n-gram, whose weight the figures name
     assert figures["transformer_weight"] == generator.mixture.weight and figures["ngram_order"] == 3
+    # And with copying from the text so far, whose effect the figures show beside.
+    assert generator.copy is not None and figures["copy_weights"] == list(generator.copy.weights)
+    assert math.isfinite(figures["uncopied_perplexity"]) and "copying from the text so far" in result.output
     articles = read_news_articles(get_settings().data_dir / CORPUS_FILE)
     train, _valid, test = split_news(articles, int(generator.info.data["seed"]))
     assert figures["test_articles"] == len(test) and not set(test) & set(train)

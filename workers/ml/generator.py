@@ -17,6 +17,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
+from workers.ml.copy_mixture import CopyLogitsProcessor, CopyMixture
 from workers.ml.gpt2_decoding import DecodeRow, GenerationRequest, decode_rows, request_generator
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
@@ -49,6 +50,7 @@ class TextGenerator:
         info: ModelInfo,
         device: str,
         mixture: NgramMixture | None = None,
+        copy: CopyMixture | None = None,
     ) -> None:
         if tokenizer.eos_token_id is None:
             raise ValueError(f"generator {info.name} has a tokenizer without an end-of-text token")
@@ -57,6 +59,7 @@ class TextGenerator:
         self.info = info
         self.device = device
         self.mixture = mixture  # the n-gram the transformer is interpolated with, if it was trained with one
+        self.copy = copy  # copying from the prompt, if the model was trained with it
         self.context_size = int(model.config.n_positions)
         # generate() samples from torch's global RNG; serialising its calls is what makes a seed reproduce
         # the same text even when several threads share one generator. generate_batch() needs no lock:
@@ -71,7 +74,9 @@ class TextGenerator:
         folder = require_folder(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
-        return cls(model, tokenizer, info, device, NgramMixture.load(folder, info.data))
+        return cls(
+            model, tokenizer, info, device, NgramMixture.load(folder, info.data), CopyMixture.load(info.data)
+        )
 
     def generate(
         self,
@@ -101,10 +106,13 @@ class TextGenerator:
             if greedy
             else {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
         )
-        if self.mixture is not None:
+        mixing = [MixtureLogitsProcessor(self.mixture)] if self.mixture is not None else []
+        if self.copy is not None:
+            mixing.append(CopyLogitsProcessor(self.copy, prompt_ids))
+        if mixing:
             # generate() would put a custom processor after its own temperature and top-p warpers; the
-            # mixture must come first, so the warpers are passed in order and generate() makes none.
-            processors = LogitsProcessorList([MixtureLogitsProcessor(self.mixture)])
+            # mixtures must come first, so the warpers are passed in order and generate() makes none.
+            processors = LogitsProcessorList(mixing)
             if not greedy:
                 processors += [TemperatureLogitsWarper(temperature), TopPLogitsWarper(top_p)]
                 options |= {"temperature": 1.0, "top_p": 1.0}
@@ -150,7 +158,9 @@ class TextGenerator:
                     )
                 )
                 owners.append(index)
-        new_ids = decode_rows(self.model, rows, self.tokenizer.eos_token_id, self.device, self.mixture)
+        new_ids = decode_rows(
+            self.model, rows, self.tokenizer.eos_token_id, self.device, self.mixture, self.copy
+        )
         texts: list[list[str]] = [[] for _ in requests]
         for owner, ids in zip(owners, new_ids, strict=True):
             texts[owner].append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())

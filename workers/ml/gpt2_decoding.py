@@ -14,7 +14,8 @@ runs any mix of requests as one batch:
 - a row stops at end-of-text or at its own ``max_new_tokens``; finished rows are removed from the batch
   (and the cache), and the loop ends when no row is left;
 - a model served with an n-gram (``ngram_mixture``) samples from the mixture, each row with its own
-  tokens as the n-gram's context.
+  tokens as the n-gram's context; a model served with copying (``copy_mixture``) mixes in what
+  followed the row's last tokens earlier in its own prompt (or text so far).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from workers.ml.copy_mixture import CopyIndex, CopyMixture, CopySource
 from workers.ml.ngram_mixture import NgramMixture
 
 # Candidate set sizes tried in turn for nucleus sampling; a trained model's nucleus nearly always lies
@@ -81,11 +83,13 @@ def decode_rows(
     eos_id: int,
     device: str,
     mixture: NgramMixture | None = None,
+    copy: CopyMixture | None = None,
 ) -> list[list[int]]:
     """The new token ids of every row, without the prompt and without the end-of-text token.
 
     With a ``mixture``, each step samples from the transformer interpolated with its n-gram, which
-    sees each row's own tokens so far (prompt and generated)."""
+    sees each row's own tokens so far (prompt and generated); with ``copy``, from that interpolated
+    with copying from the row's own prompt (or text so far)."""
     if not rows:
         return []
     if any(not row.prompt_ids for row in rows):
@@ -105,6 +109,7 @@ def decode_rows(
     budget = [row.max_new_tokens for row in rows]
     live = list(range(len(rows)))  # original indices of the rows still in the batch, in order
     generated: list[list[int]] = [[] for _ in rows]
+    copy_indexes = _copy_indexes(copy, rows) if copy is not None else []
 
     cache = DynamicCache(config=model.config)
     # logits_to_keep=1: only the last position's distribution is needed, not one per prompt token.
@@ -120,12 +125,17 @@ def decode_rows(
     while True:
         if mixture is not None:
             logits = mixture.log_probs(logits, [[*rows[i].prompt_ids, *generated[i]] for i in live])
+        if copy is not None:
+            tails = [[*rows[i].prompt_ids[-copy.max_match :], *generated[i][-copy.max_match :]] for i in live]
+            logits = copy.log_probs(logits, [copy_indexes[i] for i in live], tails)
         tokens = _choose(logits, temperature, top_p, [rows[i].generator for i in live])
         keep = []
         for slot, (index, token) in enumerate(zip(live, tokens.tolist(), strict=True)):
             if token == eos_id:
                 continue
             generated[index].append(token)
+            if copy is not None:
+                copy.record(copy_indexes[index], token)
             if len(generated[index]) < budget[index]:
                 keep.append(slot)
         if not keep:
@@ -150,6 +160,19 @@ def decode_rows(
             use_cache=True,
         ).logits[:, -1, :]
         next_position = next_position + 1
+
+
+def _copy_indexes(copy: CopyMixture, rows: Sequence[DecodeRow]) -> list[CopyIndex]:
+    """One index per row. Copying from the prompt alone lets the rows of one request share theirs;
+    copying from the text so far gives each row its own, as each writes its own text."""
+    if copy.source is CopySource.TEXT:
+        return [copy.index(row.prompt_ids) for row in rows]
+    by_prompt: dict[tuple[int, ...], CopyIndex] = {}
+    for row in rows:
+        key = tuple(row.prompt_ids)
+        if key not in by_prompt:
+            by_prompt[key] = copy.index(row.prompt_ids)
+    return [by_prompt[tuple(row.prompt_ids)] for row in rows]
 
 
 def _choose(

@@ -36,8 +36,10 @@ import numpy as np
 from workers.knowledge.embedding import load_kb_encoder
 from workers.ml.generator import TextGenerator
 from workers.ml.gpt2_decoding import GenerationRequest
+from workers.training.gpt2_copy import copy_scores
 from workers.training.gpt2_data import CORPUS_FILE, read_news_articles, split_news, to_blocks
 from workers.training.gpt2_heldout import HeldOutScore, document_windows, ngram_baseline, score, token_scores
+from workers.training.gpt2_loop import target_logprobs
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,9 @@ class GeneratorEvaluation:
     test_articles: int
     gpt2_tokens: int
     utf8_bytes: int
-    generator: PerplexityFigures  # as served: the transformer and its n-gram interpolated, if it has one
+    generator: PerplexityFigures  # as served: the transformer, its n-gram and copying, those it has
+    uncopied: PerplexityFigures | None  # as served but without copying; None: served without copying
+    copy_weights: list[float] | None
     transformer: PerplexityFigures  # the transformer alone
     baseline: PerplexityFigures  # the n-gram alone
     ngram_order: int
@@ -99,6 +103,8 @@ class GeneratorEvaluation:
             "utf8_bytes": self.utf8_bytes,
             "generator_perplexity": round(self.generator.perplexity, 3),
             "generator_bits_per_byte": round(self.generator.bits_per_byte, 4),
+            "uncopied_perplexity": None if self.uncopied is None else round(self.uncopied.perplexity, 3),
+            "copy_weights": self.copy_weights,
             "transformer_perplexity": round(self.transformer.perplexity, 3),
             "transformer_bits_per_byte": round(self.transformer.bits_per_byte, 4),
             "transformer_weight": self.transformer_weight,
@@ -174,12 +180,23 @@ def evaluate_generator(
         )
         served, transformer, baseline = scores.mixed(generator.mixture.weight), scores.neural, scores.ngram
         order = generator.mixture.ngram.order
+        uncopied_logp = scores.mixed_logp(generator.mixture.weight)
     else:
         # A transformer served alone (e.g. a fine-tuned Hugging Face checkpoint): the baseline is fitted on
         # every training article, so it has seen no less than the model.
         served = transformer = score(model, held_out, SCORE_BATCH, _pad_id(generator), device)
         order = BASELINE_ORDER
         baseline = ngram_baseline(to_blocks(tokenizer, train_docs, window), held_out, len(tokenizer), order)
+        uncopied_logp = None
+    uncopied = None
+    if generator.copy is not None:
+        if uncopied_logp is None:
+            uncopied_logp = np.concatenate(
+                target_logprobs(model, held_out.examples, SCORE_BATCH, _pad_id(generator), device)
+            )
+        uncopied = served
+        copied = copy_scores(uncopied_logp, held_out, generator.copy.source, generator.copy.max_match)
+        served = copied.mixed(generator.copy)
 
     chosen = test_docs[:prompts]
     split_articles = [prompt_and_rest(article) for article in chosen]
@@ -217,6 +234,8 @@ def evaluate_generator(
         gpt2_tokens=held_out.gpt2_tokens,
         utf8_bytes=held_out.utf8_bytes,
         generator=PerplexityFigures.of(served),
+        uncopied=None if uncopied is None else PerplexityFigures.of(uncopied),
+        copy_weights=None if generator.copy is None else list(generator.copy.weights),
         transformer=PerplexityFigures.of(transformer),
         baseline=PerplexityFigures.of(baseline),
         ngram_order=order,

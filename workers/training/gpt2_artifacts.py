@@ -7,6 +7,7 @@ from pathlib import Path
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from workers.ml.copy_mixture import CopyMixture
 from workers.ml.generator import GenerationRequest, TextGenerator
 from workers.ml.info import ModelInfo, write_info
 from workers.ml.ngram_mixture import NgramMixture
@@ -36,9 +37,10 @@ def sample_continuations(
     prompts: Sequence[str],
     seed: int,
     mixture: NgramMixture | None = None,
+    copy: CopyMixture | None = None,
 ) -> list[tuple[str, str]]:
     """(prompt, continuation) for the card, all in one batched decode; prompt i uses seed + i."""
-    generator = TextGenerator(model, tokenizer, info, str(model.device), mixture)
+    generator = TextGenerator(model, tokenizer, info, str(model.device), mixture, copy)
     tokens = min(SAMPLE_TOKENS, generator.context_size // 2)  # leave the prompt room in a small context
     requests = [
         GenerationRequest(prompt, tokens, SAMPLE_TEMPERATURE, SAMPLE_TOP_P, 1, seed + i)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from workers.ml.copy_mixture import INFO_KEY as COPY_INFO_KEY
 from workers.ml.info import ModelInfo
 from workers.ml.ngram_mixture import INFO_KEY as MIXTURE_INFO_KEY
 from workers.training.common import write_model_card
@@ -109,6 +110,7 @@ def write_replies_card(
 ) -> None:
     data: Mapping[str, Any] = info.data
     metrics = info.metrics
+    copy_weights = data[COPY_INFO_KEY]["weights"]
     extra = ""
     # data["train_pairs"] counts every training pair; the Bitext sentence names the Bitext ones.
     bitext_pairs = data["train_pairs"]
@@ -131,9 +133,14 @@ def write_replies_card(
             f"customer's question from the nearest approved answers, for {info.training_seconds:.0f} s on "
             f"{info.device}. Perplexity on the replies of held-out pairs: validation "
             f"{metrics['val_perplexity_before']:,.2f} before fine-tuning, {metrics['val_perplexity']:,.2f} "
-            f"after; {_perplexities(info, 'test', 'test')}. It is served alone, without that n-gram: mixed "
-            "in, an n-gram that sees only the last few tokens pulls replies away from the question and the "
-            "approved answers in the prompt. Replies copy the data's style, including its "
+            f"after as served; {_perplexities(info, 'test', 'test')}. It is served interpolated with "
+            "copying from its prompt, not with that n-gram (an n-gram that sees only the last few tokens "
+            "pulls replies away from the question and the approved answers in the prompt): after the last "
+            f"1 to {len(copy_weights)} tokens written also occur in the prompt, copying what follows them "
+            f"there takes {_share_range(copy_weights)} of the probability by match length "
+            f"({', '.join(f'{w:.2f}' for w in copy_weights)}), chosen on the validation replies; the "
+            f"transformer alone scores {metrics['test_transformer_perplexity']:,.2f} on test. "
+            "Replies copy the data's style, including its "
             "`{{placeholder}}` slots; they are drafts for a person to check, not answers to send unread."
         ),
         info=info,
@@ -195,6 +202,10 @@ def _feedback_section(
     }
 
 
+def _share_range(weights: Sequence[float]) -> str:
+    return f"{min(weights):.0%} to {max(weights):.0%}"
+
+
 def _perplexities(info: ModelInfo, prefix: str, what: str) -> str:
     """A base's held-out figures beside the n-gram baseline's, per GPT-2 token of the same text."""
     metrics = info.metrics
@@ -217,6 +228,21 @@ def _served_perplexities(info: ModelInfo, prefix: str, what: str) -> str:
         f"order-{mixture['order']} Kneser-Ney model fitted on the same training tokens, alone "
         f"{metrics[f'{prefix}_ngram_perplexity']:,.2f} ({metrics[f'{prefix}_ngram_bits_per_byte']:.3f}); "
         f"the transformer's weight, {mixture['weight']:.2f}, was chosen on the validation text"
+        + _copy_note(info, prefix)
+    )
+
+
+def _copy_note(info: ModelInfo, prefix: str) -> str:
+    """How copying from the text so far changed a served generator's figures, if it copies."""
+    copy = info.data.get(COPY_INFO_KEY)
+    if copy is None:
+        return ""
+    weights = copy["weights"]
+    return (
+        f"; on top of that interpolation, copying what followed the last 1 to {len(weights)} tokens "
+        f"earlier in the text takes {_share_range(weights)} of the probability by match length "
+        f"({', '.join(f'{w:.2f}' for w in weights)}, chosen on the validation text): without it, "
+        f"{info.metrics[f'{prefix}_uncopied_perplexity']:,.2f}"
     )
 
 

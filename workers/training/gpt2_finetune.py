@@ -11,6 +11,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from workers.ml.copy_mixture import INFO_KEY as COPY_INFO_KEY
+from workers.ml.copy_mixture import CopySource
 from workers.ml.device import resolve_device
 from workers.ml.generator import GENERATOR_KIND, REPLIES_KIND, TextGenerator
 from workers.ml.info import ModelInfo
@@ -21,6 +23,7 @@ from workers.training.common import count_parameters, new_info, seed_everything
 from workers.training.feedback_pairs import FeedbackPairs
 from workers.training.gpt2_artifacts import fit_summary, sample_continuations, save_model_folder
 from workers.training.gpt2_base import BASE_KIND, BaseModel, load_base
+from workers.training.gpt2_copy import choose_copy, copy_scores, transformer_copy_scores
 from workers.training.gpt2_data import (
     CORPUS_FILE,
     LICENCES,
@@ -124,6 +127,12 @@ def finetune_generator(
         pad_id,
         device,
     )
+    # An article repeats its own names and phrases, which a small model keeps poorly: copying from the
+    # text so far, on top of the interpolation, its weights chosen on the same validation articles.
+    valid_copy = copy_scores(
+        fitted.valid.mixed_logp(fitted.mixture.weight), held_out, CopySource.TEXT, config.copy_match
+    )
+    copy = choose_copy(valid_copy, config.copy_match)
 
     info = new_info(
         name=GENERATOR_KIND,
@@ -156,18 +165,22 @@ def finetune_generator(
     )
     info.training_seconds = round(result.seconds, 2)
     info.data[MIXTURE_INFO_KEY] = fitted.mixture.to_data()
+    info.data[COPY_INFO_KEY] = copy.to_data()
     info.metrics = {
         "val_loss_before": round(result.initial_valid_loss, 4),
         "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
         **fitted.figures(fitted.valid, "val"),
+        # As served, copying included; the interpolation without it beside.
+        **valid_copy.base.as_metrics("val_uncopied", counts=False),
+        **valid_copy.mixed(copy).as_metrics("val"),
         "train_loss_end": round(result.train_loss_end, 4),
     }
     log.info("generator: metrics %s after %.1f s", info.metrics, result.seconds)
     prompts = NEWS_PROMPTS if corpus is None else [_opening(doc) for doc in valid_docs[:2]]
     save_model_folder(out_dir, loaded.model, tokenizer, info)
     fitted.mixture.save(out_dir)
-    samples = sample_continuations(loaded.model, tokenizer, info, prompts, seed, fitted.mixture)
+    samples = sample_continuations(loaded.model, tokenizer, info, prompts, seed, fitted.mixture, copy)
     gpt2_cards.write_generator_card(
         out_dir, info, config.schedule, result, samples, loaded, _overlap_note(loaded, seed, corpus is None)
     )
@@ -249,12 +262,17 @@ def finetune_replies(
         evaluate_first=True,
     )
     assert result.initial_valid_loss is not None  # evaluate_first
-    # Served as the transformer alone: an n-gram knows nothing of the question or the approved answers
-    # in the prompt, and mixed in it pulls replies away from them (docs/models.md). It stays the baseline.
-    after, test_score = (
-        score(loaded.model, held_valid, batch, pad_id, device),
-        score(loaded.model, held_test, batch, pad_id, device),
+    # Served with copying from its prompt, not with the n-gram: an n-gram knows nothing of the question
+    # or the approved answers in the prompt, and mixed in it pulls replies away from them
+    # (docs/models.md). It stays the baseline.
+    valid_copy, test_copy = (
+        transformer_copy_scores(
+            loaded.model, held, CopySource.PROMPT, config.copy_match, batch, pad_id, device
+        )
+        for held in (held_valid, held_test)
     )
+    copy = choose_copy(valid_copy, config.copy_match)
+    after, test_score = valid_copy.mixed(copy), test_copy.mixed(copy)
     baseline_valid = ngram_baseline(train, held_valid, len(tokenizer), ngram_order)
     baseline_test = ngram_baseline(train, held_test, len(tokenizer), ngram_order)
     # The template puts context lines first: an example that starts with one kept an answer.
@@ -296,12 +314,15 @@ def finetune_replies(
     )
     info.training_seconds = round(result.seconds, 2)
     info.data["ngram_order"] = ngram_order
+    info.data[COPY_INFO_KEY] = copy.to_data()
     info.metrics = {
         "val_loss_before": round(result.initial_valid_loss, 4),
         "val_perplexity_before": round(before.perplexity, 2),
         "val_loss": round(result.best_valid_loss, 4),
         **after.as_metrics("val"),
         **test_score.as_metrics("test"),
+        **valid_copy.base.as_metrics("val_transformer", counts=False),
+        **test_copy.base.as_metrics("test_transformer", counts=False),
         **baseline_valid.as_metrics("val_ngram", counts=False),
         **baseline_test.as_metrics("test_ngram", counts=False),
         "train_loss_end": round(result.train_loss_end, 4),
@@ -309,7 +330,7 @@ def finetune_replies(
     log.info("replies: metrics %s after %.1f s", info.metrics, result.seconds)
 
     save_model_folder(out_dir, loaded.model, tokenizer, info)
-    replier = TextGenerator(loaded.model, tokenizer, info, device)
+    replier = TextGenerator(loaded.model, tokenizer, info, device, copy=copy)
     # As serving asks: with the retrieved answers in the prompt.
     samples = [
         (test_pairs[i], replier.reply(test_pairs[i].question, context=test_contexts[i], seed=seed + n))

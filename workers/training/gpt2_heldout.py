@@ -97,7 +97,7 @@ def targets_text(tokenizer: PreTrainedTokenizerBase, examples: Sequence[LmExampl
     eos = int(tokenizer.eos_token_id)
     texts, markers = [], 0
     for example in examples:
-        ids = example.labels[_first_target(example) :]
+        ids = example.labels[first_target(example) :]
         markers += sum(token == eos for token in ids)
         texts.append(tokenizer.decode([t for t in ids if t != eos], clean_up_tokenization_spaces=False))
     return HeldOutText(
@@ -136,9 +136,11 @@ class TokenScores:
 
     def mixed(self, weight: float) -> HeldOutScore:
         """``weight`` on the transformer, the rest on the n-gram."""
-        return self._score(
-            float(-np.log(weight * np.exp(self.neural_logp) + (1 - weight) * self.ngram_p).sum())
-        )
+        return self._score(float(-self.mixed_logp(weight).sum()))
+
+    def mixed_logp(self, weight: float) -> np.ndarray:
+        """Each token's log-probability under the interpolation."""
+        return np.log(weight * np.exp(self.neural_logp) + (1 - weight) * self.ngram_p)
 
 
 def token_scores(
@@ -153,7 +155,7 @@ def token_scores(
     ngram_p = []
     for example, logp in zip(held_out.examples, neural, strict=True):
         # The n-gram predicts every token after the first; the targets are a suffix of them.
-        probabilities = ngram.token_probabilities([example.input_ids])[_first_target(example) - 1 :]
+        probabilities = ngram.token_probabilities([example.input_ids])[first_target(example) - 1 :]
         if len(probabilities) != len(logp):
             raise AssertionError("the two models scored different tokens")
         ngram_p.append(probabilities)
@@ -172,7 +174,7 @@ def ngram_baseline(
     lm = KneserNeyLM.fit((example.input_ids for example in train), vocab_size=vocab_size, order=order)
     whole, prompts = [], []
     for example in held_out.examples:
-        first = _first_target(example)
+        first = first_target(example)
         whole.append(example.input_ids)
         prompts.append(example.input_ids[:first])
     full, prompt = lm.score(whole), lm.score(prompts)
@@ -184,7 +186,7 @@ def ngram_baseline(
     )
 
 
-def _first_target(example: LmExample) -> int:
+def first_target(example: LmExample) -> int:
     targets = [t for t in range(1, len(example.labels)) if example.labels[t] != IGNORE_INDEX]
     if not targets or targets != list(range(targets[0], len(example.labels))):
         raise ValueError("an example's targets must be a non-empty suffix of it")

@@ -68,6 +68,9 @@ class GeneratorFinetuneProfile:
     block_size: int  # tokens per training block (at a random offset in the context), capped at the context
     max_valid_blocks: int
     max_train_documents: int | None  # a seeded sample of the training documents; None: all of them
+    # Served with copying from the text so far (``workers/ml/copy_mixture.py``): the longest match that
+    # gets a weight of its own; longer matches share the last one.
+    copy_match: int
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class RepliesFinetuneProfile:
     # Approved answers shown in the prompt, nearest first, as serving shows them (retrieve and refine):
     # the model learns to adapt an answer rather than invent one. Those that do not fit are dropped.
     context_answers: int
+    # Served with copying from the prompt (``workers/ml/copy_mixture.py``): the longest match that gets a
+    # weight of its own; longer matches share the last one.
+    copy_match: int
     sample_replies: int  # held-out test questions answered in the model card
 
 
@@ -132,7 +138,7 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             max_train_documents=100,
         ),
         generator=GeneratorFinetuneProfile(
-            schedule=_TINY_SCHEDULE, block_size=64, max_valid_blocks=4, max_train_documents=50
+            schedule=_TINY_SCHEDULE, block_size=64, max_valid_blocks=4, max_train_documents=50, copy_match=3
         ),
         replies=RepliesFinetuneProfile(
             schedule=_TINY_SCHEDULE,
@@ -140,6 +146,7 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             max_train_pairs=64,
             max_eval_pairs=8,
             context_answers=2,
+            copy_match=3,
             sample_replies=2,
         ),
         ngram_order=3,
@@ -161,6 +168,7 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             block_size=128,
             max_valid_blocks=32,
             max_train_documents=None,
+            copy_match=6,
         ),
         replies=RepliesFinetuneProfile(
             # 500 x 8 = 4,000 examples, about 1.2 passes over the pairs: replies that follow the answers
@@ -170,6 +178,7 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             max_train_pairs=None,
             max_eval_pairs=54,  # two pairs per intent
             context_answers=2,
+            copy_match=6,
             sample_replies=5,
         ),
         ngram_order=4,
@@ -191,6 +200,7 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             block_size=128,
             max_valid_blocks=64,
             max_train_documents=None,
+            copy_match=6,
         ),
         replies=RepliesFinetuneProfile(
             schedule=_schedule(batch_size=8, max_steps=800, learning_rate=1e-3, eval_every=100),
@@ -198,6 +208,7 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
             max_train_pairs=None,
             max_eval_pairs=108,  # four pairs per intent
             context_answers=2,
+            copy_match=6,
             sample_replies=5,
         ),
         ngram_order=4,

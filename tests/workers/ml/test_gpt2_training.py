@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 import cli.main
 from core.settings import reset_settings_cache
 from tests.model_fixtures import DATA_DIR
+from workers.ml.copy_mixture import INFO_KEY as COPY_INFO_KEY
 from workers.ml.generator import TextGenerator, gpt2_tokenizer_path
 from workers.ml.info import read_info
 from workers.ml.ngram_mixture import INFO_KEY as MIXTURE_INFO_KEY
@@ -176,6 +177,12 @@ def test_the_generator_carries_its_ngram_and_a_weight_that_validation_chose(buil
     assert served <= info.metrics["val_ngram_perplexity"] + 1e-6
     loaded = TextGenerator.load(folder, "cpu")
     assert loaded.mixture is not None and loaded.mixture.weight == mixture["weight"]
+    # On top of the interpolation, copying from the text so far; the grid holds 0, so validation is
+    # never worse with it than without.
+    copy = info.data[COPY_INFO_KEY]
+    assert copy["source"] == "text" and len(copy["weights"]) == get_gpt2_profile("tiny").generator.copy_match
+    assert served <= info.metrics["val_uncopied_perplexity"] + 1e-6
+    assert loaded.copy is not None and list(loaded.copy.weights) == copy["weights"]
     assert f"the transformer's weight, {mixture['weight']:.2f}, was chosen on the validation text" in _card(
         folder
     )
@@ -198,9 +205,17 @@ def test_the_replies_model_records_its_template_and_reports_validation_and_test_
     assert math.isfinite(info.metrics["test_perplexity"])
     assert f"test perplexity {info.metrics['test_perplexity']:,.2f} per GPT-2 token" in card
     assert math.isfinite(info.metrics["test_ngram_perplexity"])
-    # Served alone: mixed in, an n-gram pulls replies away from the answers in their prompt.
+    # No n-gram: mixed in, it pulls replies away from the answers in their prompt.
     assert MIXTURE_INFO_KEY not in info.data and not (built.replies / NGRAM_FILE).exists()
     assert TextGenerator.load(built.replies, "cpu").mixture is None
+    # Copying from the prompt instead, one weight per match length, chosen on validation: the grid
+    # holds 0, so the served model is never worse there than the transformer alone.
+    weights = info.data[COPY_INFO_KEY]["weights"]
+    assert len(weights) == get_gpt2_profile("tiny").replies.copy_match
+    assert info.metrics["val_perplexity"] <= info.metrics["val_transformer_perplexity"] + 1e-6
+    loaded = TextGenerator.load(built.replies, "cpu").copy
+    assert loaded is not None and list(loaded.weights) == weights
+    assert f"the transformer alone scores {info.metrics['test_transformer_perplexity']:,.2f}" in card
     # Retrieve and refine: the training prompts hold the nearest other questions' approved answers.
     assert 0 < info.data["train_examples_with_context"] <= info.data["train_pairs"]
     assert "Sample replies to held-out test questions" in card and "**Customer**" in card
