@@ -89,12 +89,14 @@ def sample(
         model = TextGenerator.load(folder, resolve_device(settings.device), kinds=(*KINDS, "gpt2-base"))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="NAME") from None
-    served = (
-        "alone"
-        if model.mixture is None
-        else f"with its n-gram, transformer weight {model.mixture.weight:.2f}"
+    parts = (
+        [] if model.mixture is None else [f"with its n-gram, transformer weight {model.mixture.weight:.2f}"]
     )
-    typer.echo(f"{name} {info.version} ({info.profile}, {served})")
+    if model.copy is not None:
+        parts.append(
+            "copying from the text so far" if model.copy.source == "text" else "copying from the prompt"
+        )
+    typer.echo(f"{name} {info.version} ({info.profile}, {', '.join(parts) or 'the transformer alone'})")
     for prompt in prompts:
         if info.kind == "replies":
             requests = [
