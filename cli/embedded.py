@@ -43,6 +43,7 @@ class Child:
     log_file: Path
     env: dict[str, str]
     restarted_at: list[float] = field(default_factory=list)
+    one_shot: bool = False  # a job that ends (the model build behind the product), not a service
 
     def stop(self) -> None:
         if self.process.poll() is not None:
@@ -98,10 +99,18 @@ def _start(name: str, args: list[str], log_file: Path, env: dict[str, str]) -> C
     return Child(name, _spawn(args, log_file, env), args, log_file, env)
 
 
-def _spawn(args: list[str], log_file: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: list[str], log_file: Path, env: dict[str, str], lowest_priority: bool = False
+) -> subprocess.Popen[bytes]:
     with log_file.open("ab") as output:
         return subprocess.Popen(
-            args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, env=env
+            args,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            # niceness 19: the product's own processes get the CPU first, training takes what is left
+            preexec_fn=(lambda: os.nice(19)) if lowest_priority else None,  # noqa: PLW1509
         )
 
 
@@ -182,6 +191,18 @@ class EmbeddedStack:
         self.children.append(child)
         return child
 
+    def start_model_build(self, profile: str) -> Child:
+        """Build ``profile``'s models behind the serving product, at the lowest CPU priority; each new
+        model serves only if it beats the served one on validation (``build-models --if-better``)."""
+        args = [sys.executable, "-m", "cli.main", "build-models", "--profile", profile,
+                "--if-better", "--publish-status"]  # fmt: skip
+        log_file = self.log_dir / "model-build.log"
+        log.info("building the %s models behind the product (log: %s)", profile, log_file)
+        child = Child("model-build", _spawn(args, log_file, self.env, lowest_priority=True), args, log_file,
+                      self.env, one_shot=True)  # fmt: skip
+        self.children.append(child)
+        return child
+
     def exited(self) -> Child | None:
         return next((child for child in self.children if child.process.poll() is not None), None)
 
@@ -209,10 +230,19 @@ def _wait_for_web(base_url: str, web: Child) -> None:
     raise TimeoutError(f"the web server did not answer at {base_url} within {HEALTH_TIMEOUT_S:.0f} s")
 
 
-def _banner(settings: Settings, base_url: str) -> str:
+def _banner(settings: Settings, base_url: str, training: str | None) -> str:
     # The token itself is never written to the logs: the banner names where it comes from.
+    behind = (
+        f"""
+Answering with starter models; the {training} models train behind them at the lowest CPU priority
+and replace each one that they beat on validation (web page: Models; `queuebot models list`;
+log: {settings.var_dir / "log" / "model-build.log"}).
+"""
+        if training
+        else ""
+    )
     return f"""
-queuebot is running.
+queuebot is running.{behind}
   Web page: {base_url}/   (sign in with the API token, QUEUEBOT_API_TOKEN)
   API docs: {base_url}/docs
 Logs: {settings.var_dir / "log"}   Stop: Ctrl-C
@@ -226,24 +256,44 @@ Try it (TOKEN=<your QUEUEBOT_API_TOKEN>; dev-token-change-me unless .env sets on
 
 def run_embedded(settings: Settings) -> int:
     """Bring the whole product up and supervise it until Ctrl-C; returns the exit code."""
-    from workers.training.build import build_models
+    from cli.build_status import redis_publisher
+    from workers.training.build import PROFILES, build_models
 
     stack = EmbeddedStack(settings)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Answer first with the quick-to-build profile, if it is below the one asked for.
+    first = settings.first_answer_profile
+    staged = PROFILES.index(first) < PROFILES.index(settings.model_profile)
     try:
         stack.start_storage()
-        build_models(settings.models_dir, settings.data_dir, settings.model_profile, settings.device)
+        build_models(
+            settings.models_dir,
+            settings.data_dir,
+            first if staged else settings.model_profile,
+            settings.device,
+            on_event=redis_publisher(settings.redis_url),
+        )
         stack.import_demo_knowledge()
         stack.start_worker()
         stack.start_beat()
         stack.start_web()
         if settings.slack_enabled and settings.slack_app_token is not None:
             stack.start_slack_socket_mode()
-        log.info(_banner(settings, stack.base_url))
+        if staged:
+            stack.start_model_build(settings.model_profile)
+        log.info(_banner(settings, stack.base_url, settings.model_profile if staged else None))
         while True:
             while (exited := stack.exited()) is None:
                 time.sleep(0.5)
             code = exited.process.returncode
+            if exited.one_shot:
+                stack.children.remove(exited)
+                if code == 0:
+                    log.info("%s finished: `queuebot models list` shows what serves", exited.name)
+                else:
+                    # The product goes on with the models it serves; the failure is shown, not hidden.
+                    log.error("%s failed with code %s (log: %s)", exited.name, code, exited.log_file)
+                continue
             # Workers and beat are restarted, as compose's restart policy does: a worker that dies
             # (the broker went away under it, the OOM killer) loses nothing, since the sweeper sends
             # its jobs again. The web server exiting means the product is down: stop and say so.

@@ -32,8 +32,8 @@ log = logging.getLogger("queuebot")
 ProfileOption = Annotated[
     ModelProfile | None,
     typer.Option(
-        help="'quick' (minutes on a CPU), 'full' (the quality recipe) or 'tiny' (seconds; tests). "
-        "Default: settings."
+        help="'quick' (minutes on a CPU), 'full' (the quality recipe), 'starter' (what a first run "
+        "answers with while quick trains) or 'tiny' (seconds; tests). Default: settings."
     ),
 ]
 
@@ -59,11 +59,26 @@ def build_models_command(
     profile: ProfileOption = None,
     force: Annotated[bool, typer.Option(help="Rebuild models that are already built.")] = False,
     only: Annotated[list[str] | None, typer.Option(help="Build only these models (repeatable).")] = None,
+    if_better: Annotated[
+        bool,
+        typer.Option(
+            help="Serve a new version only if it beats the current one on validation (for building behind "
+            "a running product); a profile that lost once is not built again."
+        ),
+    ] = False,
+    publish_status: Annotated[
+        bool, typer.Option(help="Publish progress to Redis for the web page and GET /api/models.")
+    ] = False,
 ) -> None:
     """Train or build the models the workers need into the models folder."""
     from workers.training.build import build_models
 
     settings = get_settings()
+    on_event = None
+    if publish_status:
+        from cli.build_status import redis_publisher
+
+        on_event = redis_publisher(settings.redis_url)
     infos = build_models(
         settings.models_dir,
         settings.data_dir,
@@ -71,6 +86,8 @@ def build_models_command(
         settings.device,
         names=only,
         force=force,
+        if_better=if_better,
+        on_event=on_event,
     )
     for name, info in infos.items():
         log.info("%s %s: %s", name, info.version, info.metrics)

@@ -13,7 +13,7 @@ models_app = typer.Typer(help="Inspect and manage model versions.", no_args_is_h
 
 @models_app.command("list")
 def list_models() -> None:
-    """Every model in the models folder, its versions, and which one workers serve."""
+    """Every model in the models folder, its versions, which one workers serve, and what is training."""
     from rich.console import Console
     from rich.table import Table
 
@@ -38,6 +38,9 @@ def list_models() -> None:
                 f"{info.parameters:,}",
                 metrics,
             )
+        training = store.training_status(name)
+        if training is not None:
+            table.add_row(name, "(training)", "", str(training["profile"]), "", f"since {training['since']}")
     Console().print(table)
 
 

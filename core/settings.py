@@ -18,7 +18,7 @@ from core.monitoring import SpikeRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-ModelProfile = Literal["tiny", "quick", "full"]
+ModelProfile = Literal["tiny", "starter", "quick", "full"]
 WorkerPool = Literal["threads", "solo", "prefork"]
 
 
@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     models_dir: Path = PROJECT_ROOT / "models"
     data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
     model_profile: ModelProfile = "quick"
+    # `queuebot up` answers first with models of this profile (built in well under the time of
+    # model_profile's), then builds model_profile behind the serving product at the lowest CPU
+    # priority; each new model replaces the served one only if it is better on validation. A profile
+    # not below model_profile: build model_profile before answering.
+    first_answer_profile: ModelProfile = "starter"
     # "auto" picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
     # Load and warm every model when a worker process starts, so the first job is not slow.

@@ -18,12 +18,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from workers.ml.info import INFO_FILE  # torch-free: the metadata every trainer writes last
 
 CURRENT_FILE = "CURRENT"
 _STAGING_PREFIX = ".staging-"
+_TRAINING_FILE = ".training.json"
 
 
 class ModelNotBuiltError(FileNotFoundError):
@@ -75,8 +77,9 @@ class ModelStore:
         return json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
 
     @contextmanager
-    def new_version(self, name: str) -> Iterator[Path]:
-        """Yield an empty folder to train into; on success it becomes the current version.
+    def new_version(self, name: str, promote: bool = True) -> Iterator[Path]:
+        """Yield an empty folder to train into; on success it becomes a version, and the current one
+        unless ``promote`` is False (the caller then decides, e.g. on validation figures).
 
         The version is read from the ``queuebot.json`` the trainer wrote. If the block raises, the
         staging folder is removed and the current version is untouched.
@@ -95,9 +98,34 @@ class ModelStore:
             if target.exists():
                 raise FileExistsError(f"model {name!r} already has a version {version!r} at {target}")
             os.replace(staging, target)
-            self.promote(name, version)
+            if promote:
+                self.promote(name, version)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    @contextmanager
+    def training(self, name: str, profile: str) -> Iterator[None]:
+        """Mark ``name`` as being trained (with ``profile``, by this process) for as long as the block
+        runs, so that ``queuebot models list`` can say what is training and since when."""
+        marker = self.root / name / _TRAINING_FILE
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        marker.write_text(json.dumps({"profile": profile, "since": since, "pid": os.getpid()}), "utf-8")
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def training_status(self, name: str) -> dict[str, object] | None:
+        """``{"profile", "since", "pid"}`` while a live process on this machine trains ``name``."""
+        try:
+            status = json.loads((self.root / name / _TRAINING_FILE).read_text(encoding="utf-8"))
+            os.kill(int(status["pid"]), 0)  # a marker left by a killed build names a dead process
+        except (FileNotFoundError, ValueError, KeyError, TypeError, ProcessLookupError):
+            return None
+        except PermissionError:
+            pass  # alive, but another user's process
+        return dict(status)
 
     def promote(self, name: str, version: str) -> None:
         """Make ``version`` current (also how to roll back): workers switch at their next job."""

@@ -25,6 +25,7 @@ from bots.web.routers import (
     jobs,
     knowledge,
     metrics,
+    models,
     page,
     reports,
     sentiment,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports.router,
         knowledge.router,
         trends.router,
+        models.router,
     ):
         app.include_router(router, prefix="/api", dependencies=api)
     # The web page: its files are open (they hold no data), everything they show needs sign-in.

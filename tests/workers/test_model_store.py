@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,31 @@ def test_prune_keeps_the_newest_versions_and_always_the_current_one(tmp_path: Pa
 def test_an_unbuilt_model_is_an_error_that_says_how_to_build_it(tmp_path: Path) -> None:
     with pytest.raises(ModelNotBuiltError, match="queuebot build-models"):
         ModelStore(tmp_path).folder("generator")
+
+
+def test_a_version_built_without_promotion_waits_beside_the_current_one(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    publish(store, "starter-1", "2026-11-23T10:00:00+00:00")
+    with store.new_version("sentiment-general", promote=False) as out:
+        write_model(out, "quick-1", "2026-11-23T11:00:00+00:00")
+
+    assert store.current_version("sentiment-general") == "starter-1"
+    assert store.versions("sentiment-general") == ["starter-1", "quick-1"]
+    store.promote("sentiment-general", "quick-1")
+    assert store.current_version("sentiment-general") == "quick-1"
+
+
+def test_a_model_in_training_says_so_until_the_build_ends_or_its_process_is_gone(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    with store.training("replies", "quick"):
+        status = store.training_status("replies")
+        assert status is not None and status["profile"] == "quick" and status["pid"] == os.getpid()
+        assert str(status["since"]).endswith("+00:00")
+    assert store.training_status("replies") is None
+
+    # A build killed with SIGKILL leaves its marker behind; its process is gone, so nothing trains.
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(finished.stdout)
+    marker = tmp_path / "replies" / ".training.json"
+    marker.write_text(json.dumps({"profile": "quick", "since": "2026-12-06T03:00:00+00:00", "pid": dead_pid}))
+    assert store.training_status("replies") is None

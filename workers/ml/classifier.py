@@ -1,4 +1,5 @@
-"""Text classification with a fine-tuned BERT (MiniLM) sequence classifier.
+"""Text classification with a fine-tuned BERT (MiniLM) sequence classifier, or with a linear head over
+the frozen encoder's sentence embeddings (``linear_head.py``, what a first run answers with).
 
 One class serves every classifier the workers run (sentiment, intent). An intent model trained with
 out-of-scope detection carries its rule in its metadata (``info.data["out_of_scope"]``): the
@@ -22,6 +23,7 @@ from transformers import (
 )
 
 from workers.ml.info import ModelInfo, read_info
+from workers.ml.linear_head import LinearHeadClassifier, has_linear_head
 from workers.ml.loading import reject_single_string, require_folder
 
 CLASSIFIER_KINDS = ("sentiment", "intent")
@@ -54,7 +56,11 @@ class OutOfScopeRule:
 
 class TextClassifier:
     def __init__(
-        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, info: ModelInfo, device: str
+        self,
+        model: PreTrainedModel | LinearHeadClassifier,
+        tokenizer: PreTrainedTokenizerBase,
+        info: ModelInfo,
+        device: str,
     ) -> None:
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
@@ -74,7 +80,11 @@ class TextClassifier:
             raise ValueError(f"model in {folder} is a {info.kind!r} model, not a classifier")
         folder = require_folder(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+        model = (
+            LinearHeadClassifier.load(folder)
+            if has_linear_head(folder)
+            else AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+        )
         return cls(model, tokenizer, info, device)
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
@@ -96,7 +106,7 @@ class TextClassifier:
 
     @staticmethod
     def probabilities_of(
-        model: PreTrainedModel,
+        model: PreTrainedModel | LinearHeadClassifier,
         tokenizer: PreTrainedTokenizerBase,
         texts: Sequence[str],
         device: str,

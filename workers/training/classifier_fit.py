@@ -23,6 +23,7 @@ from transformers.utils import logging as transformers_logging
 
 from workers.ml.classifier import TextClassifier
 from workers.ml.embedding import minilm_path
+from workers.ml.linear_head import LinearHeadClassifier
 from workers.training.labelled_data import LabelledTexts
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class FitConfig:
 
 @dataclass
 class FitResult:
-    model: BertForSequenceClassification
+    model: BertForSequenceClassification | LinearHeadClassifier
     tokenizer: PreTrainedTokenizerBase
     best_epoch: int
     epochs_run: int

@@ -12,6 +12,7 @@ from workers.ml.device import resolve_device
 from workers.ml.info import ModelInfo, write_info
 from workers.training import labelled_data as sets
 from workers.training.classifier_fit import fit_classifier
+from workers.training.classifier_head import fit_linear_head
 from workers.training.classifier_recipes import get_recipe
 from workers.training.common import MINILM_BASE, count_parameters, new_info, seed_everything
 from workers.training.labelled_data import OUT_OF_SCOPE, LabelledTexts
@@ -42,7 +43,8 @@ def train_classifier(
         len(labels),
     )
 
-    fitted = fit_classifier(
+    fit = fit_linear_head if chosen.method == "linear-head" else fit_classifier
+    fitted = fit(
         data.train, data.valid, labels, chosen.fit, device, seed, selection_metric=recipe.selection_metric
     )
     info = new_info(
@@ -63,6 +65,7 @@ def train_classifier(
             "auxiliary_train": list(recipe.auxiliary_train) if chosen.extra_train_rows else [],
             "licences": recipe.licences,
             "seed": seed,
+            "method": chosen.method,
             "best_epoch": fitted.best_epoch,
             "epochs_run": fitted.epochs_run,
         },
@@ -76,7 +79,11 @@ def train_classifier(
 
     test_set = data.test if len(data.test) else data.valid
     report = evaluate(classifier, test_set)
-    info.metrics = {f"test_{key}": value for key, value in report.metrics.items()}
+    # The best epoch's validation figures: what a background build compares before it replaces a
+    # served version (``workers/training/build.py``); the test split decides nothing.
+    best = fitted.history[fitted.best_epoch - 1]
+    info.metrics = {"val_accuracy": best["accuracy"], "val_macro_f1": best["macro_f1"]}
+    info.metrics |= {f"test_{key}": value for key, value in report.metrics.items()}
     extra_reports = {}
     for extra in recipe.extra_tests:
         rows = sample(sets.NAMED_SETS[extra](data_dir), chosen.max_eval_rows, seed)

@@ -40,11 +40,18 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
             f"`queuebot evaluate {info.name} {recipe.dataset}`."
         ),
         "Training": (
-            f"all-MiniLM-L6-v2 with a new {len(card.test_report.labels)}-way classification head. "
-            + ", ".join(f"{key} {value}" for key, value in asdict(card.fit).items())
-            + f". Seed {data['seed']}. Model selection on validation {recipe.selection_metric}: best epoch "
-            f"{data['best_epoch']} of {data['epochs_run']} run. "
-            f"{info.training_seconds:.0f} s on {info.device}.\n\n" + _history_table(card.history)
+            (
+                f"all-MiniLM-L6-v2 frozen, with a {len(card.test_report.labels)}-way logistic regression on "
+                "its sentence embeddings (mean-pooled, normalised); the regularisation strength C chosen on "
+                f"validation {recipe.selection_metric} (row {data['best_epoch']} below)"
+                if data.get("method") == "linear-head"
+                else f"all-MiniLM-L6-v2 with a new {len(card.test_report.labels)}-way classification head. "
+                + ", ".join(f"{key} {value}" for key, value in asdict(card.fit).items())
+                + f". Model selection on validation {recipe.selection_metric}: best epoch "
+                f"{data['best_epoch']} of {data['epochs_run']} run"
+            )
+            + f". Seed {data['seed']}. {info.training_seconds:.0f} s on {info.device}.\n\n"
+            + _history_table(card.history)
         ),
         "Test report": f"```\n{card.test_report.text}```\n\n![confusion matrix]({card.confusion_png})",
     }
@@ -62,7 +69,11 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
     write_model_card(
         folder,
         title=f"queuebot {info.name}",
-        summary=f"A fine-tuned BERT-family classifier: {recipe.summary}.",
+        summary=(
+            f"A linear head over a frozen BERT-family encoder: {recipe.summary}."
+            if data.get("method") == "linear-head"
+            else f"A fine-tuned BERT-family classifier: {recipe.summary}."
+        ),
         info=info,
         sections=sections,
     )

@@ -20,7 +20,7 @@ export async function showDashboard() {
   clearTimeout(timer);
   const error = document.getElementById("dashboard-error");
   try {
-    await Promise.all([loadTopics().then(showTrend), showAlerts()]);
+    await Promise.all([loadTopics().then(showTrend), showAlerts(), showModels()]);
     error.textContent = "";
   } catch (failure) {
     error.textContent = `Could not refresh: ${failure.message}`; // the next refresh tries again
@@ -31,6 +31,20 @@ export async function showDashboard() {
 
 export function hideDashboard() {
   clearTimeout(timer);
+}
+
+async function showModels() {
+  const models = await api("/api/models");
+  const rows = models.map((m) =>
+    el("tr", { dataset: { model: m.name, state: m.state } },
+      el("td", { text: m.name }),
+      el("td", { text: m.state }),
+      el("td", { text: m.profile }),
+      el("td", { text: m.version || "" }),
+      el("td", { text: when(m.since) }),
+      el("td", { text: m.detail })));
+  const body = document.querySelector("#models tbody");
+  body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "6", class: "empty", text: "No model has been reported yet." }))]));
 }
 
 async function loadTopics() {
