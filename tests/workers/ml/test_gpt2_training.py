@@ -454,7 +454,15 @@ def test_training_stops_early_and_keeps_the_best_weights(tokenizer: GPT2Tokenize
 
 
 def test_profiles_fit_their_purpose() -> None:
-    assert set(GPT2_PROFILES) == {"tiny", "quick", "full"}
+    assert set(GPT2_PROFILES) == {"tiny", "starter", "quick", "full"}
+    # A first run's starter is replaced by quick only on validation, so the two must score the same
+    # validation text: the same architecture (context, vocabulary) and the same held-out samples.
+    starter, quick = GPT2_PROFILES["starter"], GPT2_PROFILES["quick"]
+    assert starter.pretrain.architecture == quick.pretrain.architecture
+    assert starter.pretrain.vocab_size == quick.pretrain.vocab_size
+    assert starter.replies.max_eval_pairs == quick.replies.max_eval_pairs
+    assert starter.pretrain.max_valid_blocks == quick.pretrain.max_valid_blocks
+    assert starter.pretrain.schedule.max_steps < quick.pretrain.schedule.max_steps
     tiny = get_gpt2_profile("tiny").pretrain.architecture
     assert (tiny.n_layer, tiny.n_embd) == (2, 64)
     for profile in GPT2_PROFILES.values():

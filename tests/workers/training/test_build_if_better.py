@@ -138,11 +138,7 @@ def test_the_build_behind_the_product_reaches_the_models_api(
     model: StandIn,
     redis_server: RedisServer,
     api: httpx.Client,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("QUEUEBOT_MODELS_DIR", str(tmp_path))
-    monkeypatch.setenv("QUEUEBOT_DATA_DIR", str(tmp_path))
-    reset_settings_cache()
     model.next_figure = 0.9
     command = [
         "build-models",
@@ -153,10 +149,15 @@ def test_the_build_behind_the_product_reaches_the_models_api(
         "--if-better",
         "--publish-status",
     ]
-    try:
-        result = CliRunner().invoke(cli.main.app, command)
-    finally:
-        reset_settings_cache()  # the environment is restored after the test; nothing keeps this folder
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QUEUEBOT_MODELS_DIR", str(tmp_path))
+        patch.setenv("QUEUEBOT_DATA_DIR", str(tmp_path))
+        reset_settings_cache()
+        try:
+            result = CliRunner().invoke(cli.main.app, command)
+        finally:
+            patch.undo()
+            reset_settings_cache()  # nothing after this test may see these folders
 
     assert result.exit_code == 0, result.output
     [status] = [entry for entry in api.get("/api/models").json() if entry["name"] == model.name]

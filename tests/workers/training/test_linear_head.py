@@ -87,3 +87,13 @@ def test_a_label_without_training_examples_is_refused() -> None:
         fit_linear_head(
             train, train, ["negative", "neutral", "positive"], recipe.profiles["starter"].fit, "cpu", 0
         )
+
+
+def test_every_starter_is_quick_s_data_with_a_linear_head() -> None:
+    # The starter serves until quick beats it on validation: both must be scored on the same rows.
+    from workers.training.classifier_recipes import RECIPES
+
+    for recipe in RECIPES.values():
+        starter, quick = recipe.profiles["starter"], recipe.profiles["quick"]
+        assert starter == dataclasses.replace(quick, method="linear-head"), recipe.name
+        assert quick.max_eval_rows is None, recipe.name
