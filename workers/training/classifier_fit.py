@@ -76,6 +76,17 @@ def new_classifier(labels: Sequence[str]) -> tuple[BertForSequenceClassification
     return model, tokenizer
 
 
+def check_fit_inputs(
+    train: LabelledTexts, valid: LabelledTexts, labels: Sequence[str], selection_metric: str
+) -> None:
+    """Refuse an unknown selection metric, and data with labels the model lacks."""
+    if selection_metric not in {"accuracy", "macro_f1"}:
+        raise ValueError(f"unknown selection metric {selection_metric!r}")
+    unknown = (set(train.labels) | set(valid.labels)) - set(labels)
+    if unknown:
+        raise ValueError(f"labels {sorted(unknown)} are not among the model's labels")
+
+
 def fit_classifier(
     train: LabelledTexts,
     valid: LabelledTexts,
@@ -86,11 +97,7 @@ def fit_classifier(
     selection_metric: str = "accuracy",
 ) -> FitResult:
     """Train for up to ``max_epochs``; return the weights of the epoch with the best validation score."""
-    if selection_metric not in {"accuracy", "macro_f1"}:
-        raise ValueError(f"unknown selection metric {selection_metric!r}")
-    unknown = (set(train.labels) | set(valid.labels)) - set(labels)
-    if unknown:
-        raise ValueError(f"labels {sorted(unknown)} are not among the model's labels")
+    check_fit_inputs(train, valid, labels, selection_metric)
     torch.manual_seed(seed)
     model, tokenizer = new_classifier(labels)
     model.to(device)

@@ -18,7 +18,7 @@ from transformers import AutoTokenizer
 
 from workers.ml.embedding import SentenceEncoder, minilm_path
 from workers.ml.linear_head import LinearHeadClassifier
-from workers.training.classifier_fit import FitConfig, FitResult
+from workers.training.classifier_fit import FitConfig, FitResult, check_fit_inputs
 from workers.training.labelled_data import LabelledTexts
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,11 @@ def fit_linear_head(
 ) -> FitResult:
     """The head with the best validation ``selection_metric``; ``config.balance_classes`` weighs the
     classes inversely to their frequency, as the fine-tune does."""
-    unknown = (set(train.labels) | set(valid.labels)) - set(labels)
-    if unknown:
-        raise ValueError(f"labels {sorted(unknown)} are not among the model's labels")
-    missing = set(labels) - set(train.labels)
+    check_fit_inputs(train, valid, labels, selection_metric)
+    # A fine-tuned head keeps a row for a label it never saw; a logistic regression has none to give.
+    missing = [label for label in labels if label not in set(train.labels)]
     if missing:
-        raise ValueError(f"no training example for label(s) {sorted(missing)}")
+        raise ValueError(f"no training example for label(s) {missing}")
     started = time.perf_counter()
     encoder = SentenceEncoder.load(minilm_path(), device)
     features, valid_features = encoder.encode(train.texts), encoder.encode(valid.texts)

@@ -20,7 +20,7 @@ in ``docs/models.md`` with the command and commit that produced them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -151,37 +151,6 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
         ),
         ngram_order=3,
     ),
-    # What a first run serves while quick trains behind it (`queuebot up`): quick's architecture,
-    # tokenizer size and held-out sets, so that each model's validation figure compares with quick's,
-    # for a quarter of the steps.
-    "starter": Gpt2Profile(
-        name="starter",
-        pretrain=PretrainProfile(
-            architecture=Gpt2Architecture(n_layer=2, n_head=2, n_embd=128, n_positions=512, dropout=0.0),
-            schedule=_schedule(batch_size=16, max_steps=200, learning_rate=5e-3, eval_every=100),
-            block_size=128,
-            max_valid_blocks=32,
-            vocab_size=4096,
-            max_train_documents=None,
-        ),
-        generator=GeneratorFinetuneProfile(
-            schedule=_schedule(batch_size=16, max_steps=50, learning_rate=2e-3, eval_every=25),
-            block_size=128,
-            max_valid_blocks=32,
-            max_train_documents=None,
-            copy_match=6,
-        ),
-        replies=RepliesFinetuneProfile(
-            schedule=_schedule(batch_size=8, max_steps=150, learning_rate=3e-3, eval_every=50),
-            max_length=512,
-            max_train_pairs=None,
-            max_eval_pairs=54,
-            context_answers=2,
-            copy_match=6,
-            sample_replies=5,
-        ),
-        ngram_order=4,
-    ),
     "quick": Gpt2Profile(
         name="quick",
         pretrain=PretrainProfile(
@@ -245,6 +214,26 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
         ngram_order=4,
     ),
 }
+
+
+def _starter(quick: Gpt2Profile) -> Gpt2Profile:
+    """What a first run serves while quick trains behind it (`queuebot up`): quick's recipe with a
+    quarter of the steps or fewer, so that each model's validation figure is scored on the same text
+    and compares with quick's."""
+
+    def steps(schedule: TrainingSchedule, max_steps: int, eval_every: int) -> TrainingSchedule:
+        return _schedule(schedule.batch_size, max_steps, schedule.learning_rate, eval_every)
+
+    return replace(
+        quick,
+        name="starter",
+        pretrain=replace(quick.pretrain, schedule=steps(quick.pretrain.schedule, 200, 100)),
+        generator=replace(quick.generator, schedule=steps(quick.generator.schedule, 50, 25)),
+        replies=replace(quick.replies, schedule=steps(quick.replies.schedule, 100, 50)),
+    )
+
+
+GPT2_PROFILES["starter"] = _starter(GPT2_PROFILES["quick"])
 
 
 def get_gpt2_profile(name: str) -> Gpt2Profile:
