@@ -143,23 +143,11 @@ class EmbeddedStack:
     def import_demo_knowledge(self) -> None:
         """The demo's approved answers into an empty knowledge base (``queuebot kb demo``), in a
         child process with the stack's environment, so a private stack fills its own database."""
-        self.finish_demo_knowledge(self.start_demo_knowledge())
-
-    def start_demo_knowledge(self) -> subprocess.Popen[bytes]:
-        """``import_demo_knowledge`` begun, to run beside other start-up work (the first model build):
-        much of it is loading Python, torch and MiniLM, which leaves the cores to the build."""
         args = [sys.executable, "-m", "cli.main", "kb", "demo"]
         log_file = self.log_dir / "knowledge.log"
         log.info("importing the demo knowledge base if empty (log: %s)", log_file)
         with log_file.open("ab") as output:
-            return subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, env=self.env)
-
-    def finish_demo_knowledge(self, process: subprocess.Popen[bytes]) -> None:
-        if process.wait() != 0:
-            raise RuntimeError(
-                f"importing the demo knowledge base failed with code {process.returncode} "
-                f"(log: {self.log_dir / 'knowledge.log'})"
-            )
+            subprocess.run(args, stdout=output, stderr=subprocess.STDOUT, env=self.env, check=True)
 
     def start_worker(
         self,
@@ -278,19 +266,16 @@ def run_embedded(settings: Settings) -> int:
     staged = PROFILES.index(first) < PROFILES.index(settings.model_profile)
     try:
         stack.start_storage()
-        knowledge = stack.start_demo_knowledge()
-        try:
-            build_models(
-                settings.models_dir,
-                settings.data_dir,
-                first if staged else settings.model_profile,
-                settings.device,
-                on_event=redis_publisher(settings.redis_url),
-            )
-        except BaseException:
-            knowledge.terminate()
-            raise
-        stack.finish_demo_knowledge(knowledge)
+        build_models(
+            settings.models_dir,
+            settings.data_dir,
+            first if staged else settings.model_profile,
+            settings.device,
+            on_event=redis_publisher(settings.redis_url),
+        )
+        # After the build, not beside it: embedding the demo answers is as CPU-bound as training, so
+        # on two cores the two only slow each other (tried: the first answer came no sooner).
+        stack.import_demo_knowledge()
         stack.start_worker()
         stack.start_beat()
         stack.start_web()
