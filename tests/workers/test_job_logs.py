@@ -44,6 +44,9 @@ def _stored_job() -> str:
     return job_id
 
 
+# run_job claims a job under this process's heartbeat, which lives in Redis: the tests that call it
+# directly need the Redis server as much as the database.
+@pytest.mark.usefixtures("redis_server")
 def test_lines_logged_by_code_the_job_calls_carry_its_id_and_lines_after_it_do_not(
     database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -65,6 +68,7 @@ def test_lines_logged_by_code_the_job_calls_carry_its_id_and_lines_after_it_do_n
     assert by_message["after the job"].job_id is None
 
 
+@pytest.mark.usefixtures("redis_server")
 def test_the_text_format_puts_the_job_id_after_the_logger_name(database: str) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
