@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -35,7 +36,7 @@ def redis_publisher(redis_url: str) -> Callable[[BuildEvent], None]:
             profile=event.profile,
             version=event.version,
             detail=event.detail,
-            since=model_status.now(),
+            since=datetime.now(UTC),
         )
         try:
             model_status.publish(redis, status)

@@ -79,6 +79,7 @@ def sample(
     seed: int = 1,
 ) -> None:
     """Seeded samples from the current version of a text model, without the queue: for trying a build."""
+    from workers.ml.copy_mixture import CopySource
     from workers.ml.device import resolve_device
     from workers.ml.generator import KINDS, GenerationRequest, TextGenerator
     from workers.ml.info import read_info
@@ -97,7 +98,9 @@ def sample(
     )
     if model.copy is not None:
         parts.append(
-            "copying from the text so far" if model.copy.source == "text" else "copying from the prompt"
+            "copying from the text so far"
+            if model.copy.source is CopySource.TEXT
+            else "copying from the prompt"
         )
     typer.echo(f"{name} {info.version} ({info.profile}, {', '.join(parts) or 'the transformer alone'})")
     for prompt in prompts:

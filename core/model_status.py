@@ -9,7 +9,7 @@ the models folder (it may not have one: in compose only workers mount it), and n
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -38,7 +38,3 @@ def read_all(redis: Redis) -> list[ModelStatus]:
     raw: dict[Any, Any] = redis.hgetall(KEY)  # type: ignore[assignment]
     found = [ModelStatus.model_validate(json.loads(value)) for value in raw.values()]
     return sorted(found, key=lambda status: status.name)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -59,7 +59,7 @@ class TextGenerator:
         self.info = info
         self.device = device
         self.mixture = mixture  # the n-gram the transformer is interpolated with, if it was trained with one
-        self.copy = copy  # copying from the prompt, if the model was trained with it
+        self.copy = copy  # copying from the prompt or the text so far, if the model was trained with it
         self.context_size = int(model.config.n_positions)
         # generate() samples from torch's global RNG; serialising its calls is what makes a seed reproduce
         # the same text even when several threads share one generator. generate_batch() needs no lock:

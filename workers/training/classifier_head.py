@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
-from transformers import AutoTokenizer
 
 from workers.ml.embedding import SentenceEncoder, minilm_path
 from workers.ml.linear_head import LinearHeadClassifier
@@ -40,7 +39,8 @@ def fit_linear_head(
     classes inversely to their frequency, as the fine-tune does."""
     check_fit_inputs(train, valid, labels, selection_metric)
     # A fine-tuned head keeps a row for a label it never saw; a logistic regression has none to give.
-    missing = [label for label in labels if label not in set(train.labels)]
+    seen = set(train.labels)
+    missing = [label for label in labels if label not in seen]
     if missing:
         raise ValueError(f"no training example for label(s) {missing}")
     started = time.perf_counter()
@@ -78,6 +78,7 @@ def fit_linear_head(
     rows = [list(chosen.classes_).index(label) for label in labels]
     weight, bias = coef[rows].astype(np.float32), intercept[rows].astype(np.float32)
     model = LinearHeadClassifier(encoder.model, weight, bias, labels).eval()
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
     log.info("linear head: C %s chosen on validation %s", C_GRID[best_index - 1], selection_metric)
-    return FitResult(model, tokenizer, best_index, len(C_GRID), time.perf_counter() - started, history)
+    return FitResult(
+        model, encoder.tokenizer, best_index, len(C_GRID), time.perf_counter() - started, history
+    )
