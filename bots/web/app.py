@@ -32,6 +32,7 @@ from bots.web.routers import (
     session,
     trends,
 )
+from bots.web.security_headers import SecurityHeadersMiddleware
 from core.logs import use_format
 from core.settings import Settings, get_settings
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics_registry = web_registry(settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # Added last, so outermost: a 413 from the body limit gets the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health.router)
     # The token, then the caller's rate limit (which needs to know who is calling).
     api = [Depends(limit_rate)]

@@ -8,6 +8,7 @@ import time
 import httpx
 from pydantic import SecretStr
 
+from bots.web.security_headers import SECURITY_HEADERS
 from bots.web.web_session import CLIENT_HEADER, COOKIE_NAME, new_session_cookie
 
 PAGE = {CLIENT_HEADER: "web"}
@@ -44,6 +45,23 @@ def test_the_cookie_reads_data_and_changes_it_only_with_the_pages_header(anonymo
     assert page.status_code == 202 and page.json()["job"]["source"] == "web"
 
 
+def test_every_job_the_page_sends_is_stored_as_the_page_s(
+    anonymous_api: httpx.Client, api: httpx.Client
+) -> None:
+    page = _signed_in(anonymous_api)
+    requests = {
+        "/api/generate": {"prompt": "The government said"},
+        "/api/sentiment": {"items": [{"text": "Shares fell after the warning."}]},
+    }
+
+    for path, body in requests.items():
+        from_page = page.post(path, json=body, headers=PAGE)
+        from_client = api.post(path, json=body)
+
+        assert from_page.status_code == 202 and from_page.json()["source"] == "web", path
+        assert from_client.status_code == 202 and from_client.json()["source"] == "api", path
+
+
 def test_a_refused_change_stores_nothing(anonymous_api: httpx.Client, api: httpx.Client) -> None:
     client = _signed_in(anonymous_api)
     before = api.get("/api/jobs", params={"kind": "generate"}).json()["total"]
@@ -76,3 +94,22 @@ def test_the_page_and_its_scripts_are_served_without_sign_in_and_hold_no_data(
     assert 'id="sign-in"' in page.text
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert anonymous_api.get("/auth/session").status_code == 401
+
+
+def test_every_response_forbids_framing_sniffing_and_scripts_from_elsewhere(
+    anonymous_api: httpx.Client, api: httpx.Client
+) -> None:
+    responses = {
+        "page": anonymous_api.get("/"),
+        "script": anonymous_api.get("/static/app.js"),
+        "signed out": anonymous_api.get("/auth/session"),
+        "api": api.get("/api/jobs"),
+        "refused body": api.post("/api/chat", content=b'{"message": "' + b"a" * 1_100_000 + b'"}'),
+    }
+
+    assert [r.status_code for r in responses.values()] == [200, 200, 401, 200, 413]
+    for name, response in responses.items():
+        for header, value in SECURITY_HEADERS.items():
+            assert response.headers.get(header) == value, (name, header)
+    policy = SECURITY_HEADERS["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy

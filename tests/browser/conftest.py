@@ -53,6 +53,11 @@ def page(browser: Browser, api_server: ApiServer, request: pytest.FixtureRequest
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The server's Content-Security-Policy: whatever the page does must stay within it.
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.goto("/")
     yield page
     # QUEUEBOT_TEST_SCREENSHOTS=folder keeps each test's last view, to look at what the page showed.
@@ -61,7 +66,7 @@ def page(browser: Browser, api_server: ApiServer, request: pytest.FixtureRequest
         Path(screenshots).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(screenshots) / f"{request.node.name}.png"), full_page=True)
     context.close()
-    assert errors == [], f"the page's scripts failed: {errors}"
+    assert errors == [], f"the page's scripts failed or broke its security policy: {errors}"
 
 
 @pytest.fixture
