@@ -236,6 +236,16 @@ def test_a_bucket_is_judged_only_once_every_batch_with_earlier_items_is_stored(
     assert len(_wait_for_alert_posts(fake_slack, topic)) == 1
 
 
+@pytest.mark.parametrize("topic", ["run", "touched"])
+def test_a_topic_named_like_the_detector_s_own_keys_is_judged_too(api: httpx.Client, topic: str) -> None:
+    """Each topic is judged under a lock of its own; a topic's name must not make it the run's lock
+    or the notes' hash, which would leave the topic waiting on a lock it can never take."""
+    replay(api, surge_stream(topic), speed=0, batch_size=40, model="sentiment-general", given_labels=True)
+
+    [alert] = _wait_for_alerts(api, topic)
+    assert datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
+
+
 def test_a_bucket_is_judged_even_when_the_next_batch_starts_buckets_later(api: httpx.Client) -> None:
     """The angry hour 12 ends a batch and is still filling when that batch is judged; the next batch
     starts two hours later. Judging goes on from where it stopped, so hour 12 is still judged."""

@@ -45,6 +45,8 @@ TOUCHED_KEY = "spikes:touched"
 NOTE_NUMBER_KEY = "spikes:touched:number"
 # Held by the one run that judges the noted topics.
 RUN_LOCK_KEY = "spikes:run"
+# Held while one topic is judged. Its own namespace: a topic may be called "run" or "touched".
+TOPIC_LOCK_PREFIX = "queuebot:spikes:topic-lock:"
 
 # Note topics, keeping each one's earliest time: ARGV is topic, µs, topic, µs, ...
 _NOTE = Script(
@@ -146,7 +148,7 @@ def _judge_noted(redis: Redis) -> list[int]:
         rule = settings.spike_rule_for(topic)
         # One detector per topic at a time, also when a run outlives its lock: two would each pass
         # the cooldown check before either stored its alert, or move the cursor past each other.
-        lock = redis.lock(f"spikes:{topic}", timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
+        lock = redis.lock(TOPIC_LOCK_PREFIX + topic, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
         with lock, session_scope() as session:
             start = _judge_from(redis.hget(JUDGED_UNTIL_KEY, topic), first, rule)
             if start is None:
