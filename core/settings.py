@@ -6,6 +6,7 @@ file; the defaults run the embedded product on one machine with no configuration
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,8 @@ from core.logs import LogFormat
 from core.monitoring import SpikeRule
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Published in .env.example and the README: anyone who can reach the server knows it.
+DEVELOPMENT_API_TOKEN = "dev-token-change-me"
 
 ModelProfile = Literal["tiny", "starter", "quick", "full"]
 WorkerPool = Literal["threads", "solo", "prefork"]
@@ -48,7 +51,7 @@ class Settings(BaseSettings):
     warm_up_models: bool = True
 
     # --- web API -------------------------------------------------------------------------------
-    api_token: SecretStr = SecretStr("dev-token-change-me")
+    api_token: SecretStr = SecretStr(DEVELOPMENT_API_TOKEN)
     # How long the web page's sign-in lasts (its session cookie; bots/web/web_session.py).
     web_session_hours: float = Field(default=12.0, gt=0)
     web_host: str = "127.0.0.1"
@@ -225,9 +228,28 @@ class Settings(BaseSettings):
             raise ValueError("task_soft_time_limit_s must be below task_hard_time_limit_s")
         return self
 
+    @model_validator(mode="after")
+    def _public_server_has_its_own_token(self) -> Settings:
+        if self.api_token.get_secret_value() == DEVELOPMENT_API_TOKEN and not _is_loopback(self.web_host):
+            raise ValueError(
+                f"QUEUEBOT_WEB_HOST={self.web_host} serves beyond this machine, and QUEUEBOT_API_TOKEN is "
+                "still the published development token: set a secret one (e.g. `python -c 'import "
+                "secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return self
+
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'queuebot.db'}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
 
 
 @lru_cache

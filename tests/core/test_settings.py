@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from core.settings import Settings
+from core.settings import DEVELOPMENT_API_TOKEN, Settings
 
 
 def test_visibility_timeout_shorter_than_the_longest_job_is_refused() -> None:
@@ -38,3 +38,16 @@ def test_empty_environment_variables_count_as_unset(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("QUEUEBOT_SLACK_SIGNING_SECRET", "")
 
     assert Settings().slack_enabled is False
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "queuebot.example.com"])
+def test_a_server_reachable_from_elsewhere_refuses_the_development_token(host: str) -> None:
+    with pytest.raises(ValidationError, match="QUEUEBOT_API_TOKEN is still the published development token"):
+        Settings(web_host=host, api_token=DEVELOPMENT_API_TOKEN)
+
+    assert Settings(web_host=host, api_token="a-secret-of-this-deployment").web_host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_the_development_token_is_fine_on_this_machine_alone(host: str) -> None:
+    assert Settings(web_host=host, api_token=DEVELOPMENT_API_TOKEN).web_host == host
