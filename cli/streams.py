@@ -4,7 +4,9 @@ data set has one, a human label (for evaluating the model against it).
 Formats:
 - ``airline``: Crowdflower's airline tweets (``text``, ``tweet_created`` as ``2/24/2015 11:35``,
   ``airline`` as the topic, ``airline_sentiment`` as the label). The times carry no zone; they are
-  read as UTC, which shifts every bucket alike.
+  read as UTC, which shifts every bucket alike. The texts are as Twitter's API gave them, with
+  ``&``, ``<`` and ``>`` written as HTML entities: they are decoded here, once, so that what is
+  stored and shown is what the customer wrote.
 - ``cnbc``: CNBC headlines (``Headlines``, ``Time`` as `` 7:51  PM ET Fri, 17 July 2020``), US
   Eastern time; one topic, ``cnbc``, unless ``--topic`` says otherwise.
 - ``jsonl``: one object per line with ``text`` and ``occurred_at`` (ISO 8601 with a zone), optional
@@ -16,6 +18,7 @@ Every problem names the file and line; a file with one is refused before anythin
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -86,7 +89,11 @@ def _airline(path: Path, topic: str | None) -> list[StreamItem]:
                 raise StreamError(f"{where}: no airline to use as the topic")
             items.append(
                 StreamItem(
-                    _text(row.get("text"), where), occurred_at, topic or airline, "replay:airline", label
+                    _text(html.unescape(row.get("text") or ""), where),
+                    occurred_at,
+                    topic or airline,
+                    "replay:airline",
+                    label,
                 )
             )
     return items

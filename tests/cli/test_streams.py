@@ -26,6 +26,20 @@ def test_the_airline_stream_reads_whole_with_airlines_as_topics_and_human_labels
     assert {item.label for item in items} == {"negative", "neutral", "positive"}
 
 
+def test_tweets_come_as_written_with_twitter_s_html_entities_decoded_once(tmp_path: Path) -> None:
+    items = read_stream(STREAMS / "airline_tweets.csv", StreamFormat.AIRLINE)
+    assert not [item.text for item in items if "&amp;" in item.text or "&gt;" in item.text]
+    assert sum("&" in item.text for item in items) > 500  # the file writes each one as &amp;
+
+    stream = tmp_path / "tweets.csv"
+    stream.write_text(
+        "tweet_created,airline,airline_sentiment,text\n"
+        '2/24/2015 11:35,United,negative,"delays &amp; excuses &lt;3 &amp;amp;"\n'
+    )
+    [item] = read_stream(stream, StreamFormat.AIRLINE)
+    assert item.text == "delays & excuses <3 &amp;"  # decoded once: a written "&amp;" stays
+
+
 def test_cnbc_headlines_are_read_in_us_eastern_time() -> None:
     items = read_stream(STREAMS / "cnbc_headlines.csv", StreamFormat.CNBC)
 
