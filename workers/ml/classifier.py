@@ -2,9 +2,7 @@
 the frozen encoder's sentence embeddings (``linear_head.py``, what a first run answers with).
 
 One class serves every classifier the workers run (sentiment, intent). An intent model trained with
-out-of-scope detection carries its rule in its metadata (``info.data["out_of_scope"]``): the
-explicit out-of-scope class wins, and so does any prediction whose top in-scope probability is below
-the threshold calibrated on validation data.
+out-of-scope detection also applies its rule (``out_of_scope.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +20,11 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from workers.ml.embedding import mean_pool
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.linear_head import LinearHeadClassifier, has_linear_head
 from workers.ml.loading import reject_single_string, require_folder
+from workers.ml.out_of_scope import DISTANCE_FILE, MahalanobisDistance, OutOfScopeRule
 
 CLASSIFIER_KINDS = ("sentiment", "intent")
 # The tail of a long text rarely changes its class, and a bounded length bounds the cost of a job.
@@ -39,21 +39,6 @@ class Prediction:
     scores: dict[str, float]  # softmax probability of every label, in model order
 
 
-@dataclass(frozen=True)
-class OutOfScopeRule:
-    label: str
-    threshold: float
-
-    @classmethod
-    def from_info(cls, info: ModelInfo) -> OutOfScopeRule | None:
-        rule = info.data.get("out_of_scope")
-        if rule is None:
-            return None
-        if not isinstance(rule, dict) or set(rule) != {"label", "threshold"}:
-            raise ValueError(f"model {info.name}: out_of_scope must be {{label, threshold}}, got {rule!r}")
-        return cls(label=str(rule["label"]), threshold=float(rule["threshold"]))
-
-
 class TextClassifier:
     def __init__(
         self,
@@ -61,13 +46,14 @@ class TextClassifier:
         tokenizer: PreTrainedTokenizerBase,
         info: ModelInfo,
         device: str,
+        distance: MahalanobisDistance | None = None,
     ) -> None:
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.info = info
         self.device = device
         self.labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
-        self.out_of_scope = OutOfScopeRule.from_info(info)
+        self.out_of_scope = OutOfScopeRule.from_info(info, distance)
         if self.out_of_scope is not None and self.out_of_scope.label not in self.labels:
             raise ValueError(
                 f"model {info.name}: out-of-scope label {self.out_of_scope.label!r} is not a class"
@@ -85,40 +71,63 @@ class TextClassifier:
             if has_linear_head(folder)
             else AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
         )
-        return cls(model, tokenizer, info, device)
+        distance = MahalanobisDistance.load(folder) if (folder / DISTANCE_FILE).is_file() else None
+        return cls(model, tokenizer, info, device, distance)
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
         reject_single_string(texts)
-        probabilities = self.probabilities_of(self.model, self.tokenizer, list(texts), self.device)
-        return [self._decide(row) for row in probabilities]
+        rule = self.out_of_scope
+        probabilities, features = self.outputs_of(
+            self.model,
+            self.tokenizer,
+            list(texts),
+            self.device,
+            features=rule is not None and rule.needs_features,
+        )
+        outside = rule.outside(probabilities, features) if rule else np.zeros(len(texts), dtype=bool)
+        return [self._decide(row, out) for row, out in zip(probabilities, outside, strict=True)]
 
     def warm_up(self) -> None:
         self.classify(["warm-up"])
 
-    def _decide(self, row: np.ndarray) -> Prediction:
+    def _decide(self, row: np.ndarray, outside: bool) -> Prediction:
         scores = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
         top = int(row.argmax())
         label = self.labels[top]
-        rule = self.out_of_scope
-        if rule is not None and label != rule.label and row[top] < rule.threshold:
-            label = rule.label
+        if outside and self.out_of_scope is not None:
+            label = self.out_of_scope.label
         return Prediction(label=label, confidence=float(row[top]), scores=scores)
 
-    @staticmethod
+    @classmethod
     def probabilities_of(
+        cls,
         model: PreTrainedModel | LinearHeadClassifier,
         tokenizer: PreTrainedTokenizerBase,
         texts: Sequence[str],
         device: str,
         batch_size: int = INFERENCE_BATCH,
     ) -> np.ndarray:
-        """Softmax probabilities, shape (len(texts), labels), in the order of ``texts``.
+        """Softmax probabilities, shape (len(texts), labels), in the order of ``texts``."""
+        return cls.outputs_of(model, tokenizer, texts, device, batch_size=batch_size)[0]
+
+    @staticmethod
+    def outputs_of(
+        model: PreTrainedModel | LinearHeadClassifier,
+        tokenizer: PreTrainedTokenizerBase,
+        texts: Sequence[str],
+        device: str,
+        features: bool = False,
+        batch_size: int = INFERENCE_BATCH,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Softmax probabilities, shape (len(texts), labels), and with ``features`` the final layer's
+        mean-pooled states, shape (len(texts), hidden), both in the order of ``texts``.
 
         Texts are run in length order so each forward pass pads little; rows are put back afterwards.
         """
-        out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+        probabilities = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+        pooled = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32) if features else None
         if not texts:
-            return out
+            return probabilities, pooled
         encoded = tokenizer(list(texts), truncation=True, max_length=MAX_LENGTH)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         with torch.inference_mode():
@@ -127,6 +136,9 @@ class TextClassifier:
                 inputs = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt").to(
                     device
                 )
-                logits = model(**inputs).logits.float()
-                out[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
-        return out
+                output = model(**inputs, output_hidden_states=features)
+                probabilities[rows] = torch.softmax(output.logits.float(), dim=-1).cpu().numpy()
+                if pooled is not None:
+                    states = mean_pool(output.hidden_states[-1].float(), inputs["attention_mask"])
+                    pooled[rows] = states.cpu().numpy()
+        return probabilities, pooled

@@ -7,7 +7,8 @@ takes seconds, and on small data it is often as good. ``queuebot up`` answers wi
 
 The folder holds the encoder (``save_pretrained``), its tokenizer and ``linear_head.npz`` (weights,
 bias, labels). :class:`LinearHeadClassifier` looks like a Hugging Face sequence classifier to
-``TextClassifier``: ``config.num_labels``, ``config.id2label`` and ``forward(...).logits``.
+``TextClassifier``: ``config.num_labels``, ``config.id2label``, ``config.hidden_size`` and
+``forward(...).logits`` (and ``.hidden_states`` when asked).
 """
 
 from __future__ import annotations
@@ -40,14 +41,22 @@ class LinearHeadClassifier(torch.nn.Module):
             self.linear.weight.copy_(torch.from_numpy(weight))
             self.linear.bias.copy_(torch.from_numpy(bias))
         self.labels = tuple(labels)
-        self.config = SimpleNamespace(num_labels=len(labels), id2label=dict(enumerate(labels)))
+        self.config = SimpleNamespace(
+            num_labels=len(labels), id2label=dict(enumerate(labels)), hidden_size=encoder.config.hidden_size
+        )
 
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        output_hidden_states: bool = False,
+        **_: object,
+    ) -> SimpleNamespace:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return F.normalize(mean_pool(hidden, attention_mask), p=2, dim=1)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: object) -> SimpleNamespace:
-        return SimpleNamespace(logits=self.linear(self.embed(input_ids, attention_mask)))
+        embedded = F.normalize(mean_pool(hidden, attention_mask), p=2, dim=1)
+        return SimpleNamespace(
+            logits=self.linear(embedded), hidden_states=(hidden,) if output_hidden_states else None
+        )
 
     def save_pretrained(self, folder: Path) -> None:
         self.encoder.save_pretrained(folder)

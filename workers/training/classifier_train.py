@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from workers.ml.classifier import TextClassifier
 from workers.ml.device import resolve_device
 from workers.ml.info import ModelInfo, write_info
@@ -15,8 +13,9 @@ from workers.training.classifier_fit import fit_classifier
 from workers.training.classifier_head import fit_linear_head
 from workers.training.classifier_recipes import get_recipe
 from workers.training.common import MINILM_BASE, count_parameters, new_info, seed_everything
-from workers.training.labelled_data import OUT_OF_SCOPE, LabelledTexts
+from workers.training.labelled_data import LabelledTexts
 from workers.training.model_card import ClassifierCard, write_classifier_card
+from workers.training.out_of_scope_fit import choose_out_of_scope_rule
 from workers.training.reports import EvaluationReport, evaluate_predictions, save_confusion_png
 from workers.training.splits import sample
 
@@ -71,11 +70,20 @@ def train_classifier(
         },
     )
     info.training_seconds = round(fitted.seconds, 1)
-    classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device)
+    rule = None
     if recipe.out_of_scope:
-        threshold = calibrate_out_of_scope_threshold(classifier, data.valid, recipe.min_in_scope_accuracy)
-        info.data["out_of_scope"] = {"label": OUT_OF_SCOPE, "threshold": threshold}
-        classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device)
+        rule, calibrations = choose_out_of_scope_rule(
+            fitted.model,
+            fitted.tokenizer,
+            data.train,
+            data.valid,
+            recipe.min_in_scope_accuracy,
+            device,
+            try_distance=chosen.method == "fine-tune",
+        )
+        info.data["out_of_scope"] = rule.as_info()
+        info.data["out_of_scope_validation"] = [calibration.as_dict() for calibration in calibrations]
+    classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device, rule.distance if rule else None)
 
     test_set = data.test if len(data.test) else data.valid
     report = evaluate(classifier, test_set)
@@ -85,7 +93,7 @@ def train_classifier(
     info.metrics = {"val_accuracy": best["accuracy"], "val_macro_f1": best["macro_f1"]}
     info.metrics |= {f"test_{key}": value for key, value in report.metrics.items()}
     extra_reports = {}
-    for extra in recipe.extra_tests:
+    for extra in recipe.extra_tests if chosen.report_extra_tests else ():
         rows = sample(sets.NAMED_SETS[extra](data_dir), chosen.max_eval_rows, seed)
         extra_reports[extra] = evaluate(classifier, rows)
         info.metrics.update({f"{extra}_{k}": v for k, v in extra_reports[extra].metrics.items()})
@@ -94,6 +102,8 @@ def train_classifier(
     out_dir.mkdir(parents=True, exist_ok=True)
     fitted.model.save_pretrained(out_dir)
     fitted.tokenizer.save_pretrained(out_dir)
+    if rule is not None and rule.distance is not None:
+        rule.distance.save(out_dir)
     save_confusion_png(report, out_dir / CONFUSION_PNG, f"{name} on its held-out test split")
     write_info(out_dir, info)
     write_classifier_card(
@@ -114,39 +124,3 @@ def train_classifier(
 def evaluate(classifier: TextClassifier, data: LabelledTexts) -> EvaluationReport:
     predicted = [p.label for p in classifier.classify(data.texts)]
     return evaluate_predictions(data.labels, predicted, classifier.labels)
-
-
-def calibrate_out_of_scope_threshold(
-    classifier: TextClassifier, valid: LabelledTexts, min_in_scope_accuracy: float
-) -> float:
-    """The highest confidence threshold whose validation in-scope accuracy stays >= the floor.
-
-    A higher threshold sends more queries to out-of-scope: it raises out-of-scope recall and lowers
-    in-scope accuracy, so the best threshold is the largest one the accuracy floor allows.
-    """
-    probabilities = TextClassifier.probabilities_of(
-        classifier.model, classifier.tokenizer, valid.texts, classifier.device
-    )
-    labels = classifier.labels
-    oos_column = labels.index(OUT_OF_SCOPE)
-    top = probabilities.argmax(axis=1)
-    confidence = probabilities.max(axis=1)
-    gold = np.array(valid.labels)
-    in_scope = gold != OUT_OF_SCOPE
-    best = 0.0
-    for threshold in np.round(np.arange(0.0, 1.0, 0.01), 2):
-        predicted = _apply_threshold(top, confidence, oos_column, float(threshold))
-        names = np.array(labels)[predicted]
-        accuracy = float((names[in_scope] == gold[in_scope]).mean())
-        if accuracy >= min_in_scope_accuracy:
-            best = float(threshold)
-    log.info(
-        "out-of-scope threshold %.2f (validation in-scope accuracy floor %.3f)", best, min_in_scope_accuracy
-    )
-    return best
-
-
-def _apply_threshold(
-    top: np.ndarray, confidence: np.ndarray, oos_column: int, threshold: float
-) -> np.ndarray:
-    return np.where(confidence < threshold, oos_column, top)

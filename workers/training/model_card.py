@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from workers.ml.info import ModelInfo
 from workers.training.classifier_fit import FitConfig
@@ -56,12 +57,7 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
         "Test report": f"```\n{card.test_report.text}```\n\n![confusion matrix]({card.confusion_png})",
     }
     if "out_of_scope" in data:
-        rule = data["out_of_scope"]
-        sections["Out-of-scope detection"] = (
-            f"An explicit `{rule['label']}` class, plus a confidence threshold of {rule['threshold']:.2f}: "
-            "any other prediction whose top probability is below it becomes out-of-scope. The threshold is "
-            f"the highest that keeps validation in-scope accuracy at or above {recipe.min_in_scope_accuracy}."
-        )
+        sections["Out-of-scope detection"] = _out_of_scope_section(data, recipe.min_in_scope_accuracy)
     for name, report in card.extra_reports.items():
         sections[f"Also evaluated on {name} (whole file)"] = f"```\n{report.text}```"
     if recipe.references:
@@ -86,3 +82,32 @@ def _history_table(history: list[dict[str, float]]) -> str:
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(str(row[key]) for key in keys) + " |" for row in history]
     return "\n".join(lines)
+
+
+def _out_of_scope_section(data: dict[str, Any], min_in_scope_accuracy: float) -> str:
+    rule = data["out_of_scope"]
+    score = rule.get("score", "max_probability")
+    how = (
+        f"any other prediction whose top probability is below {rule['threshold']:.2f} becomes out-of-scope"
+        if score == "max_probability"
+        else (
+            "any query whose features (final layer, mean-pooled) lie farther than "
+            f"{rule['threshold']:.1f} (squared Mahalanobis distance) from every intent's training mean "
+            "becomes out-of-scope"
+        )
+    )
+    text = (
+        f"An explicit `{rule['label']}` class; beyond it, {how}. Each score's threshold is the one with the "
+        f"most validation out-of-scope recall while validation in-scope accuracy stays at or above "
+        f"{min_in_scope_accuracy}; the score with the higher recall is used."
+    )
+    rows = data.get("out_of_scope_validation", [])
+    if rows:
+        text += "\n\n| score | threshold | validation in-scope accuracy | validation out-of-scope recall "
+        text += "| AUROC |\n|---|---|---|---|---|\n"
+        text += "\n".join(
+            f"| {row['score']}{' (used)' if row['score'] == score else ''} | {row['threshold']} | "
+            f"{row['in_scope_accuracy']:.3f} | {row['out_of_scope_recall']:.3f} | {row['auroc']:.3f} |"
+            for row in rows
+        )
+    return text

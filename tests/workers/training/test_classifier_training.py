@@ -3,6 +3,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -10,6 +11,7 @@ from cli.main import app
 from tests.model_fixtures import DATA_DIR
 from workers.ml.classifier import TextClassifier
 from workers.ml.info import read_info
+from workers.ml.out_of_scope import DISTANCE_FILE, MahalanobisDistance
 from workers.model_store import ModelStore
 from workers.training.build import build_models
 from workers.training.labelled_data import OUT_OF_SCOPE
@@ -31,6 +33,37 @@ def test_an_out_of_scope_model_stores_its_calibrated_rule_and_reports_oos_figure
     )
     classifier = TextClassifier.load(clinc_folder, "cpu")
     assert OUT_OF_SCOPE in classifier.labels and len(classifier.labels) == 151
+
+
+def test_the_out_of_scope_score_with_the_most_validation_recall_is_the_one_served(clinc_folder: Path) -> None:
+    info = read_info(clinc_folder)
+    tried = {row["score"]: row for row in info.data["out_of_scope_validation"]}
+    rule = info.data["out_of_scope"]
+
+    assert set(tried) == {"max_probability", "mahalanobis"}
+    assert tried[rule["score"]]["out_of_scope_recall"] == max(
+        row["out_of_scope_recall"] for row in tried.values()
+    )
+    assert tried[rule["score"]]["threshold"] == rule["threshold"]
+    assert (clinc_folder / DISTANCE_FILE).is_file() == (rule["score"] == "mahalanobis")
+    card = (clinc_folder / "README.md").read_text()
+    assert f"| {rule['score']} (used) | {rule['threshold']} |" in card
+
+
+def test_a_distance_rule_sends_queries_far_from_every_intent_out(clinc_folder: Path) -> None:
+    loaded = TextClassifier.load(clinc_folder, "cpu")
+    texts = ["what is my bank balance", "sing me a song about the moon"]
+    _, features = TextClassifier.outputs_of(loaded.model, loaded.tokenizer, texts, "cpu", features=True)
+    assert features is not None
+    # one "intent" whose mean is the first query itself: it is inside, the other is not
+    distance = MahalanobisDistance(means=features[:1], precision=np.eye(features.shape[1], dtype=np.float32))
+    rule = {"label": OUT_OF_SCOPE, "threshold": 1e-3, "score": "mahalanobis"}
+    info = dataclasses.replace(loaded.info, data={**loaded.info.data, "out_of_scope": rule})
+
+    first, second = TextClassifier(loaded.model, loaded.tokenizer, info, "cpu", distance).classify(texts)
+
+    assert first.label == max(first.scores, key=first.scores.get) != OUT_OF_SCOPE
+    assert second.label == OUT_OF_SCOPE
 
 
 def test_the_model_card_holds_data_split_hyper_parameters_time_report_and_confusion_matrix(
