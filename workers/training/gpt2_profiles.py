@@ -219,7 +219,8 @@ GPT2_PROFILES: dict[str, Gpt2Profile] = {
 def _starter(quick: Gpt2Profile) -> Gpt2Profile:
     """What a first run serves while quick trains behind it (`queuebot up`): quick's recipe with a
     quarter of the steps or fewer, so that each model's validation figure is scored on the same text
-    and compares with quick's."""
+    and compares with quick's. It is scored once, at its last step: with so few steps a mid-way
+    checkpoint never wins, and each evaluation is seconds of a first run's wait."""
 
     def steps(schedule: TrainingSchedule, max_steps: int, eval_every: int) -> TrainingSchedule:
         return _schedule(schedule.batch_size, max_steps, schedule.learning_rate, eval_every)
@@ -227,9 +228,9 @@ def _starter(quick: Gpt2Profile) -> Gpt2Profile:
     return replace(
         quick,
         name="starter",
-        pretrain=replace(quick.pretrain, schedule=steps(quick.pretrain.schedule, 200, 100)),
-        generator=replace(quick.generator, schedule=steps(quick.generator.schedule, 50, 25)),
-        replies=replace(quick.replies, schedule=steps(quick.replies.schedule, 100, 50)),
+        pretrain=replace(quick.pretrain, schedule=steps(quick.pretrain.schedule, 200, 200)),
+        generator=replace(quick.generator, schedule=steps(quick.generator.schedule, 50, 50)),
+        replies=replace(quick.replies, schedule=steps(quick.replies.schedule, 100, 100)),
     )
 
 
