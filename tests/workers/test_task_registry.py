@@ -1,0 +1,23 @@
+"""The tasks a worker registers are exactly the tasks the bots can route: a task without a route would
+land on the default queue, a route without a task would be sent and never run."""
+
+from __future__ import annotations
+
+import importlib
+
+from core.jobs import OTHER_TASK_ROUTES, TASK_ROUTES, JobKind, Queue
+from workers.celery_app import TASK_MODULES, celery_app
+from workers.tasks.baseline import BASELINE_TASK
+
+
+def test_the_registered_tasks_are_the_routed_ones() -> None:
+    for module in TASK_MODULES:  # what a worker process imports
+        importlib.import_module(module)
+    registered = {name for name in celery_app.tasks if not name.startswith("celery.")}
+    routed = {route.task_name for route in (*TASK_ROUTES.values(), *OTHER_TASK_ROUTES)}
+
+    # The benchmark's naive baseline is sent to a queue of its own, by name, and nothing else sends it.
+    assert registered == routed | {BASELINE_TASK}
+    assert set(TASK_ROUTES) == set(JobKind)
+    queues = {route["queue"] for route in celery_app.conf.task_routes.values()}
+    assert queues <= {queue.value for queue in Queue}
