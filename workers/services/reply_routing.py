@@ -20,8 +20,8 @@ SOURCES_SHOWN = 3
 # MiniLM cosine between the message and a stored question. Template: the nearest question of the
 # predicted intent must be at least this close, so that an approved answer is about what was asked
 # and not only of the same kind. Generation: the nearest question of any intent, below which nothing
-# stored says what to answer. Measured on held-out customer-support questions by
-# `queuebot evaluate replies` (see the README); off-topic messages scored 0.15-0.40.
+# stored says what to answer. Chosen on held-out customer-support questions with
+# `queuebot evaluate-replies` (docs/replies.md), against off-topic messages.
 TEMPLATE_MIN_SCORE = 0.5
 GENERATION_MIN_SCORE = 0.45
 
