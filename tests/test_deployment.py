@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core.settings import Settings
+from core.settings import DEVELOPMENT_API_TOKEN, Settings
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = "docker-compose.yml"
@@ -80,10 +80,31 @@ def _resolved(project: Path, *files: str) -> dict[str, Any]:
     return yaml.safe_load(result.stdout)["services"]
 
 
+DEPLOYMENT_TOKEN = "a-secret-of-this-deployment"
+
+
+def _env_example(api_token: str) -> str:
+    return "".join(
+        f"QUEUEBOT_API_TOKEN={api_token}\n" if line.startswith("QUEUEBOT_API_TOKEN=") else line
+        for line in (REPO / ".env.example").read_text().splitlines(keepends=True)
+    )
+
+
 @pytest.fixture(scope="module")
 def first_start(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The files as on a first start: .env copied from .env.example."""
-    return _project(tmp_path_factory.mktemp("compose"), (REPO / ".env.example").read_text())
+    """The files as on a first start: .env copied from .env.example, its API token set as the
+    compose file's first lines ask."""
+    return _project(tmp_path_factory.mktemp("compose"), _env_example(DEPLOYMENT_TOKEN))
+
+
+def _app_settings(service: dict[str, Any]) -> Settings:
+    return _OnlyTheseSettings(
+        **{
+            key.removeprefix("QUEUEBOT_").lower(): value
+            for key, value in service["environment"].items()
+            if key.startswith("QUEUEBOT_")
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +137,15 @@ def test_docker_compose_accepts_the_files(first_start: Path, files: tuple[str, .
     result = _compose(first_start, *files, args=("config", "-q"))
 
     assert result.returncode == 0, result.stderr
+
+
+def test_the_published_development_token_stops_the_public_web_server(tmp_path: Path) -> None:
+    verbatim = _resolved(_project(tmp_path, _env_example(DEVELOPMENT_API_TOKEN)), COMPOSE)
+
+    # The web server binds 0.0.0.0 in the deployment: anyone who read .env.example could sign in.
+    with pytest.raises(ValueError, match="published development token"):
+        _app_settings(verbatim["web"])
+    assert _app_settings(verbatim["worker-io"]).web_host == "127.0.0.1"  # workers serve no API
 
 
 def test_compose_refuses_to_start_without_an_api_token(tmp_path: Path) -> None:
@@ -178,13 +208,7 @@ def test_app_services_read_the_env_file_and_compose_addresses_win(services: dict
 def test_every_service_runs_with_valid_settings_and_one_visibility_timeout(services: dict[str, Any]) -> None:
     timeouts = set()
     for name in APP_SERVICES:
-        values = {
-            key.removeprefix("QUEUEBOT_").lower(): value
-            for key, value in services[name]["environment"].items()
-            if key.startswith("QUEUEBOT_")
-        }
-        settings = _OnlyTheseSettings(**values)
-        timeouts.add(settings.broker_visibility_timeout_s)
+        timeouts.add(_app_settings(services[name]).broker_visibility_timeout_s)
     # Each worker's restore sweep re-delivers every worker's jobs after its own timeout.
     assert len(timeouts) == 1
     # Room for long GPU jobs, well beyond the development default.
