@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,11 @@ class MahalanobisDistance:
                 f"{self.means.shape}"
             )
 
+    @cached_property
+    def _mean_norms(self) -> np.ndarray:
+        """mᵀPm of each mean: the same for every query, so computed once, not per batch."""
+        return np.einsum("ch,hk,ck->c", self.means, self.precision, self.means)
+
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Squared distance of each row to its nearest intent mean, shape (len(features),)."""
         projected = features @ self.precision
@@ -50,7 +56,7 @@ class MahalanobisDistance:
         squared = (
             np.einsum("nh,nh->n", projected, features)[:, None]
             - 2.0 * projected @ self.means.T
-            + np.einsum("ch,hk,ck->c", self.means, self.precision, self.means)[None, :]
+            + self._mean_norms[None, :]
         )
         return squared.min(axis=1)
 
@@ -67,12 +73,11 @@ class MahalanobisDistance:
 class OutOfScopeRule:
     label: str
     threshold: float
-    score: OutOfScopeScore = OutOfScopeScore.MAX_PROBABILITY
-    distance: MahalanobisDistance | None = None
+    distance: MahalanobisDistance | None = None  # None: the max-probability score
 
-    def __post_init__(self) -> None:
-        if (self.score is OutOfScopeScore.MAHALANOBIS) != (self.distance is not None):
-            raise ValueError(f"a {self.score} rule needs a distance exactly when it is mahalanobis")
+    @property
+    def score(self) -> OutOfScopeScore:
+        return OutOfScopeScore.MAX_PROBABILITY if self.distance is None else OutOfScopeScore.MAHALANOBIS
 
     @classmethod
     def from_info(cls, info: ModelInfo, distance: MahalanobisDistance | None) -> OutOfScopeRule | None:
@@ -98,7 +103,6 @@ class OutOfScopeRule:
         return cls(
             label=str(rule["label"]),
             threshold=float(rule["threshold"]),
-            score=score,
             distance=distance if score is OutOfScopeScore.MAHALANOBIS else None,
         )
 
@@ -107,7 +111,7 @@ class OutOfScopeRule:
 
     @property
     def needs_features(self) -> bool:
-        return self.distance is not None
+        return self.score is OutOfScopeScore.MAHALANOBIS
 
     def outside(self, probabilities: np.ndarray, features: np.ndarray | None) -> np.ndarray:
         """Which rows the score sends out of scope (the model's own out-of-scope class aside)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.ml.info import ModelInfo
+from workers.ml.out_of_scope import OutOfScopeScore
 from workers.training.classifier_fit import FitConfig
 from workers.training.classifier_recipes import ClassifierRecipe
 from workers.training.common import write_model_card
@@ -86,10 +87,10 @@ def _history_table(history: list[dict[str, float]]) -> str:
 
 def _out_of_scope_section(data: dict[str, Any], min_in_scope_accuracy: float) -> str:
     rule = data["out_of_scope"]
-    score = rule.get("score", "max_probability")
+    score = rule.get("score", OutOfScopeScore.MAX_PROBABILITY)
     how = (
         f"any other prediction whose top probability is below {rule['threshold']:.2f} becomes out-of-scope"
-        if score == "max_probability"
+        if score == OutOfScopeScore.MAX_PROBABILITY
         else (
             "any query whose features (final layer, mean-pooled) lie farther than "
             f"{rule['threshold']:.1f} (squared Mahalanobis distance) from every intent's training mean "

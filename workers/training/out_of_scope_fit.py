@@ -89,7 +89,6 @@ def choose_out_of_scope_rule(
         OutOfScopeRule(
             label=OUT_OF_SCOPE,
             threshold=best.threshold,
-            score=best.score,
             distance=distance if best.score is OutOfScopeScore.MAHALANOBIS else None,
         ),
         calibrations,
