@@ -7,7 +7,7 @@ task id.
 A job is accepted once its row is committed: the database, not Redis, is what is owed. While the
 broker is down, requests are refused (:class:`QueueUnavailable`) before anything is stored, so the
 caller knows to retry; a broker that fails between that check and the send leaves a queued row that
-the sweeper sends later (workers/services/job_sweeper.py). Monitoring ingest, which has nobody to
+the sweeper sends later (workers/recovery/sweeper.py). Monitoring ingest, which has nobody to
 tell, may store its jobs while the broker is down and leave them all to the sweeper.
 
 Backpressure: a job is refused before anything is stored when too many of its kind are already

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from core import model_status
 from core.model_status import ModelStatus
-from workers.training.build import BuildEvent
+from training.build import BuildEvent
 
 log = logging.getLogger(__name__)
 

@@ -257,7 +257,7 @@ Try it (TOKEN=<your QUEUEBOT_API_TOKEN>; dev-token-change-me unless .env sets on
 def run_embedded(settings: Settings) -> int:
     """Bring the whole product up and supervise it until Ctrl-C; returns the exit code."""
     from cli.build_status import redis_publisher
-    from workers.training.build import PROFILES, build_models
+    from training.build import PROFILES, build_models
 
     stack = EmbeddedStack(settings)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -39,13 +39,13 @@ def evaluate(
     """Print scikit-learn's classification report, accuracy, macro-F1 (and out-of-scope figures)."""
     from rich.console import Console
 
+    from training.classifier import labelled_data
+    from training.classifier.evaluation import save_confusion_png
+    from training.classifier.recipes import RECIPES
+    from training.classifier.train import evaluate as evaluate_classifier
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device
     from workers.model_store import ModelStore
-    from workers.training import labelled_data
-    from workers.training.classifier_recipes import RECIPES
-    from workers.training.classifier_train import evaluate as evaluate_classifier
-    from workers.training.reports import save_confusion_png
 
     settings = get_settings()
     folder = Path(model) if Path(model).is_dir() else ModelStore(settings.models_dir).folder(model)
@@ -123,11 +123,11 @@ def evaluate_replies(
     from rich.table import Table
 
     from core.jobs import INTENT_MODEL, REPLIES_MODEL
+    from training.replies.evaluation import evaluate_replies as run_evaluation
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device
     from workers.ml.generator import TextGenerator
     from workers.model_store import ModelStore
-    from workers.training.reply_evaluation import evaluate_replies as run_evaluation
 
     settings = get_settings()
     device = resolve_device(settings.device)
@@ -173,15 +173,15 @@ def _evaluate_forced_generation(
     from rich.console import Console
 
     from core.jobs import REPLIES_MODEL
-    from workers.ml.device import resolve_device
-    from workers.ml.generator import TextGenerator
-    from workers.model_store import ModelStore
-    from workers.training.forced_generation import (
+    from training.replies.forced_generation import (
         HeldOutSplit,
         calibrate_grounding,
         evaluate_forced_generation,
         worst_intents,
     )
+    from workers.ml.device import resolve_device
+    from workers.ml.generator import TextGenerator
+    from workers.model_store import ModelStore
 
     try:
         held_out = HeldOutSplit(split)
@@ -256,10 +256,10 @@ def evaluate_generator(
     from rich.console import Console
 
     from core.jobs import GENERATOR_MODEL
+    from training.gpt2.generator_evaluation import evaluate_generator as run_evaluation
     from workers.ml.device import resolve_device
     from workers.ml.generator import TextGenerator
     from workers.model_store import ModelStore
-    from workers.training.generator_evaluation import evaluate_generator as run_evaluation
 
     settings = get_settings()
     device = resolve_device(settings.device)

@@ -71,7 +71,7 @@ def build_models_command(
     ] = False,
 ) -> None:
     """Train or build the models the workers need into the models folder."""
-    from workers.training.build import build_models
+    from training.build import build_models
 
     settings = get_settings()
     on_event = None

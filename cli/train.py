@@ -17,8 +17,8 @@ from core.settings import get_settings
 from workers.model_store import ModelStore
 
 if TYPE_CHECKING:
+    from training.replies.feedback_pairs import FeedbackPairs
     from workers.ml.info import ModelInfo
-    from workers.training.feedback_pairs import FeedbackPairs
 
 # (data folder, output folder, profile, device, seed, store) -> the trained model's metadata
 Trainer = Callable[[Path, Path, str, str, int, ModelStore], "ModelInfo"]
@@ -98,7 +98,7 @@ def intent(
 
 
 def _train_classifier(name: str, profile: str, seed: int, device: str) -> None:
-    from workers.training.classifier_train import train_classifier
+    from training.classifier.train import train_classifier
 
     _publish(
         name,
@@ -112,7 +112,7 @@ def _train_classifier(name: str, profile: str, seed: int, device: str) -> None:
 @train_app.command()
 def pretrain(profile: Profile = "quick", seed: Seed = 0, device: Device = "") -> None:
     """Pre-train a GPT-2-architecture model from scratch (no GPT-2 weights can be downloaded here)."""
-    from workers.training.gpt2_pretrain import pretrain_gpt2
+    from training.gpt2.pretrain import pretrain_gpt2
 
     _publish(
         "gpt2-base",
@@ -134,7 +134,7 @@ def generator(
     ] = None,
 ) -> None:
     """Fine-tune GPT-2 on a text corpus for the generation jobs."""
-    from workers.training.gpt2_finetune import finetune_generator
+    from training.gpt2.finetune import finetune_generator
 
     _publish(
         "generator",
@@ -169,7 +169,7 @@ def replies(
     # Read first: a bad export is then a usage error naming its line, before the store is locked or
     # anything is trained.
     voted = _read_feedback(feedback) if feedback else None
-    from workers.training.gpt2_finetune import finetune_replies
+    from training.gpt2.finetune import finetune_replies
 
     _publish(
         "replies",
@@ -183,7 +183,7 @@ def replies(
 
 
 def _read_feedback(paths: list[Path]) -> FeedbackPairs:
-    from workers.training.feedback_pairs import read_feedback_pairs
+    from training.replies.feedback_pairs import read_feedback_pairs
 
     try:
         return read_feedback_pairs(paths)

@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     # (hard limit) or a running job is delivered twice.
     broker_visibility_timeout_s: int = 600
 
-    # --- recovery: the job sweeper (workers/services/job_sweeper.py) ----------------------------
+    # --- recovery: the job sweeper (workers/recovery/sweeper.py) ----------------------------
     # Every process that runs jobs marks itself alive in Redis this often (the mark lives three
     # times as long); a running job whose process has stopped marking is run again.
     worker_heartbeat_s: float = Field(default=10.0, gt=0)
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     # --- replies ---------------------------------------------------------------------------------
     # Values for the site-fact placeholders of approved answers ({{Website Name}} and the like);
     # set your own as JSON. Placeholders for identifiers are never filled from here: they take the
-    # customer's own or are removed (workers/services/reply_guard.py).
+    # customer's own or are removed (workers/replies/guard.py).
     reply_slot_values: dict[str, str] = Field(
         default_factory=lambda: {
             "Website Name": "our website",

@@ -30,7 +30,7 @@ os.environ.update(
         # The tiny GPT-2 writes word salad, which the grounding check rightly refuses; the end-to-end
         # tests of the generation path send what it writes (the check has its own tests).
         "QUEUEBOT_REPLY_MIN_GROUNDING": "-1",
-        # Slack: the bot and the workers talk to a fake Web API on loopback (tests/slack_fake.py).
+        # Slack: the bot and the workers talk to a fake Web API on loopback (tests/support/slack_fake.py).
         "QUEUEBOT_SLACK_BOT_TOKEN": "xoxb-test-token",
         "QUEUEBOT_SLACK_SIGNING_SECRET": "test-signing-secret",
         "QUEUEBOT_SLACK_API_URL": f"http://127.0.0.1:{SLACK_API_PORT}/api/",
@@ -48,7 +48,11 @@ os.environ.update(
     }
 )
 
-pytest_plugins = ["tests.model_fixtures", "tests.knowledge_fixtures", "tests.stack_fixtures"]
+pytest_plugins = [
+    "tests.support.model_fixtures",
+    "tests.support.knowledge_fixtures",
+    "tests.support.stack_fixtures",
+]
 
 
 @pytest.fixture(autouse=True)

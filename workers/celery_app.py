@@ -110,8 +110,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                     "expires": periodic_tick_expiry(settings.report_check_s),
                 },
             },
-            # Jobs and Slack posts whose message was lost or whose worker died (workers/services/
-            # job_sweeper.py).
+            # Jobs and Slack posts whose message was lost or whose worker died (workers/recovery/).
             "job-sweeper": {
                 "task": SWEEP_ROUTE.task_name,
                 "schedule": settings.sweep_interval_s,
@@ -142,8 +141,8 @@ def _runs_tasks_in_this_process(worker: Any) -> bool:
 
 def _prepare_process_for_jobs(process_index: int | None = None) -> None:
     from db.engine import dispose_engines
-    from workers.liveness import ensure_heartbeat
     from workers.metrics import serve_worker_metrics
+    from workers.recovery.liveness import ensure_heartbeat
     from workers.registry import get_registry
 
     # Connections inherited through fork are shared with the parent; start with none.

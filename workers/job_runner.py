@@ -25,13 +25,35 @@ from db.base import Base, utcnow
 from db.engine import session_scope
 from db.models import Job
 from workers.celery_app import celery_app
-from workers.liveness import alive, ensure_heartbeat, this_process
 from workers.metrics import observe_job_finished
+from workers.recovery.liveness import alive, ensure_heartbeat, this_process
 from workers.redis_client import redis_client
 from workers.retries import DEPENDENCY_UNAVAILABLE
-from workers.services.slack_delivery import enqueue_deliveries
 
 log = logging.getLogger(__name__)
+
+# Called with a job's id whenever its row is final: stored by this run, or found final by a
+# redelivery (the first run may have died before calling them). Other features send the work that
+# follows a finished job from here (Slack delivery registers in workers/tasks/slack.py), so the
+# runner knows none of them. A hook must therefore be safe to call more than once per job.
+JobFinishedHook = Callable[[str], None]
+_finished_hooks: list[JobFinishedHook] = []
+
+
+def on_job_finished(hook: JobFinishedHook) -> JobFinishedHook:
+    if hook not in _finished_hooks:
+        _finished_hooks.append(hook)
+    return hook
+
+
+def finished_hooks() -> tuple[JobFinishedHook, ...]:
+    return tuple(_finished_hooks)
+
+
+def _finished(job_id: str) -> None:
+    for hook in _finished_hooks:
+        hook(job_id)
+
 
 ERROR_TEXT_LIMIT = 2_000
 FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
@@ -88,14 +110,14 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
         if failed_at is not None:
             _announce(job_id, JobStatus.FAILED)
             _observe(job, JobStatus.FAILED, failed_at)
-        enqueue_deliveries(job_id)
+        _finished(job_id)
         raise
     if finished_at is not None:
         _announce(job_id, JobStatus.DONE)
         _observe(job, JobStatus.DONE, finished_at)
         for route, args in outcome.follow_ups:
             celery_app.send_task(route.task_name, args=args, queue=route.queue.value)
-    enqueue_deliveries(job_id)
+    _finished(job_id)
 
 
 def _announce(job_id: str, status: JobStatus) -> None:
@@ -138,7 +160,7 @@ def _claim(job_id: str) -> Job | None:
     elif job.status.is_final:
         log.info("job %s: already %s; redelivery ignored", job_id, job.status.value)
         # The first run may have died between storing the result and sending its deliveries.
-        enqueue_deliveries(job_id)
+        _finished(job_id)
     elif _earlier_run_is_over(job):
         _give_up(job)
     else:
@@ -162,7 +184,7 @@ def _give_up(job: Job) -> None:
     if failed_at is not None:
         _announce(job.id, JobStatus.FAILED)
         _observe(job, JobStatus.FAILED, failed_at)
-    enqueue_deliveries(job.id)
+    _finished(job.id)
 
 
 def _release(job_id: str) -> None:

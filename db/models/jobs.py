@@ -30,14 +30,14 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # A sentiment batch's earliest item time. While the job is unfinished, spike detection leaves the
-    # buckets from then on untested: their counts are not complete (workers/services/spike_detection.py).
+    # buckets from then on untested: their counts are not complete (workers/monitoring/spike_detection.py).
     events_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the job's latest message was sent to Redis, or was to be: the sweeper sends a queued job
     # again only when its message has been missing for a while since then.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The worker process (host:pid) running the job; when it stops beating, the sweeper runs the job
-    # again (workers/liveness.py).
+    # again (workers/recovery/liveness.py).
     claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

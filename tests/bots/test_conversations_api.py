@@ -11,7 +11,7 @@ import pytest
 from core.jobs import JobSource
 from db.engine import session_scope
 from db.models import Conversation, ConversationStatus, MessageRole
-from tests.conversation_rows import UNKNOWN_CONVERSATION_ID, add_conversation, conversation_status
+from tests.support.conversation_rows import UNKNOWN_CONVERSATION_ID, add_conversation, conversation_status
 
 TURNS = (
     (MessageRole.USER, "Where is my parcel?"),

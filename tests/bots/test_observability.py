@@ -25,8 +25,8 @@ from core.jobs import JobKind, JobStatus, Queue
 from core.settings import Settings, get_settings
 from db.engine import session_scope
 from db.models import Job
-from tests.stack_fixtures import wait_for_job
-from tests.waiting import wait_for_while_running
+from tests.support.stack_fixtures import wait_for_job
+from tests.support.waiting import wait_for_while_running
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:

@@ -17,8 +17,8 @@ from cli.redis_server import free_port
 from core.jobs import MAX_NEW_TOKENS
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating
-from tests.slack_fake import FakeSlack
-from tests.waiting import wait_for_while_running
+from tests.support.slack_fake import FakeSlack
+from tests.support.waiting import wait_for_while_running
 
 
 def test_health_needs_no_token(anonymous_api: httpx.Client) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.stack_fixtures import ApiServer
-from tests.waiting import OUTCOME_TIMEOUT_S
+from tests.support.stack_fixtures import ApiServer
+from tests.support.waiting import OUTCOME_TIMEOUT_S
 
 # Debian's /usr/bin/chromium is a shell wrapper; the binary behind it starts the same browser.
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser")

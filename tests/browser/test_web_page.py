@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cli.replay import replay
-from tests.surge_stream import surge_stream
-from tests.waiting import wait_for
+from tests.support.surge_stream import surge_stream
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

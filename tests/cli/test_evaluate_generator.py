@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 import cli.main
 from core.settings import get_settings
-from tests.stack_fixtures import use_models_dir
+from tests.support.stack_fixtures import use_models_dir
+from training.gpt2.data import CORPUS_FILE, read_news_articles, split_news
+from training.gpt2.generator_evaluation import distinct_n, prompt_and_rest, repeated_ngram_share
 from workers.ml.generator import TextGenerator
 from workers.model_store import ModelStore
-from workers.training.generator_evaluation import distinct_n, prompt_and_rest, repeated_ngram_share
-from workers.training.gpt2_data import CORPUS_FILE, read_news_articles, split_news
 
 
 def test_repetition_and_distinct_2_on_hand_made_texts() -> None:

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 import cli.main
 from core.settings import get_settings
-from tests.model_fixtures import DATA_DIR
-from tests.stack_fixtures import use_models_dir
+from tests.support.model_fixtures import DATA_DIR
+from tests.support.stack_fixtures import use_models_dir
+from training.gpt2.data import SUPPORT_FILE, read_support_pairs
+from training.replies.evaluation import held_out_split
 from workers.ml.classifier import TextClassifier
 from workers.model_store import ModelStore
-from workers.training.gpt2_data import SUPPORT_FILE, read_support_pairs
-from workers.training.reply_evaluation import held_out_split
 
 
 def test_held_out_questions_are_never_in_the_evaluations_knowledge_base(tiny_models_dir: Path) -> None:

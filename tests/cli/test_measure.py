@@ -10,7 +10,7 @@ import pytest
 from cli.measure import measure
 from core.settings import get_settings
 from tests.reliability.overrides import settings_env
-from tests.stack_fixtures import ApiServer
+from tests.support.stack_fixtures import ApiServer
 
 
 @pytest.mark.usefixtures("celery_worker")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import cli.main
-from tests.stack_fixtures import use_models_dir
+from tests.support.stack_fixtures import use_models_dir
 
 
 def test_samples_are_seeded_and_one_per_seed(tiny_models_dir: Path) -> None:

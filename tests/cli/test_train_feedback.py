@@ -24,10 +24,10 @@ from core.settings import reset_settings_cache
 from db.engine import session_scope
 from db.migrate import upgrade_to_head
 from db.models import Feedback, Job, Rating
+from training.gpt2.profiles import get_gpt2_profile
 from workers.ml.generator import gpt2_tokenizer_path
 from workers.ml.info import read_info
 from workers.model_store import ModelStore
-from workers.training.gpt2_profiles import get_gpt2_profile
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Message, MessageRole
-from tests.stack_fixtures import wait_for_job
+from tests.support.stack_fixtures import wait_for_job
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

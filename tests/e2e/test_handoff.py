@@ -8,11 +8,11 @@ import pytest
 
 from db.engine import session_scope
 from db.models import Conversation, ConversationStatus
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender, mention
-from tests.stack_fixtures import wait_for_job
-from tests.waiting import ensure_not_for_a_while, wait_for
-from workers.services.replies import HANDOFF_TEXT, WAITING_TEXT
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender, mention
+from tests.support.stack_fixtures import wait_for_job
+from tests.support.waiting import ensure_not_for_a_while, wait_for
+from workers.replies.answer import HANDOFF_TEXT, WAITING_TEXT
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

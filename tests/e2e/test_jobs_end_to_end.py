@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.models import Job, Message, SentimentObservation
-from tests.stack_fixtures import use_models_dir, wait_for_job
+from tests.support.stack_fixtures import use_models_dir, wait_for_job
 from workers.model_store import ModelStore
 from workers.registry import get_registry
-from workers.services.reply_guard import IDENTIFIER
+from workers.replies.guard import IDENTIFIER
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

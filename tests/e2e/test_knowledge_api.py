@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import KnowledgeQuestion
-from tests.waiting import wait_for
+from tests.support.waiting import wait_for
 from workers.knowledge.embedding import KB_ENCODER_NAME
 
 pytestmark = pytest.mark.usefixtures("celery_worker")

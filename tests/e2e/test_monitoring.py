@@ -17,9 +17,9 @@ from cli.streams import StreamItem
 from core.jobs import TASK_ROUTES, JobKind, JobSource, Queue, SentimentItem, SentimentPayload
 from db.engine import session_scope
 from db.models import Job, SentimentObservation
-from tests.slack_fake import FakeSlack
-from tests.surge_stream import HOUR, START, surge_stream
-from tests.waiting import ensure_not_for_a_while, wait_for
+from tests.support.slack_fake import FakeSlack
+from tests.support.surge_stream import HOUR, START, surge_stream
+from tests.support.waiting import ensure_not_for_a_while, wait_for
 from workers.celery_app import celery_app
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -299,8 +299,8 @@ def test_a_chart_upload_slack_refuses_for_now_is_retried_without_posting_the_ale
 def test_detection_calls_that_find_a_run_going_leave_their_topics_to_it(api: httpx.Client) -> None:
     """While one run judges, every other call only notes its topics and returns; whichever run comes
     next judges them all. Here the run lock is held through a whole replay, then given back."""
+    from workers.monitoring.spike_detection import RUN_LOCK_KEY, TOUCHED_KEY, detect_spikes
     from workers.redis_client import redis_client
-    from workers.services.spike_detection import RUN_LOCK_KEY, TOUCHED_KEY, detect_spikes
 
     topic = f"coalesce-{uuid.uuid4().hex[:6]}"
     run = redis_client().lock(RUN_LOCK_KEY, timeout=120)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import KnowledgeEntry, Message, MessageRole
-from tests.knowledge_fixtures import INTENT_WITHOUT_ANSWERS
-from tests.stack_fixtures import wait_for_job
-from tests.waiting import wait_for
+from tests.support.knowledge_fixtures import INTENT_WITHOUT_ANSWERS
+from tests.support.stack_fixtures import wait_for_job
+from tests.support.waiting import wait_for
 from workers.model_store import ModelStore
-from workers.services.reply_guard import AMOUNT, LINK
+from workers.replies.guard import AMOUNT, LINK
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

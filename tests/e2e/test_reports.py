@@ -20,10 +20,10 @@ from core.jobs import JobKind, JobSource, JobStatus
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Job, Report, SentimentObservation
-from tests.slack_fake import FakeSlack
-from tests.stack_fixtures import celery_beat_command
-from tests.waiting import OUTCOME_TIMEOUT_S, ensure_not_for_a_while, wait_for
-from workers.services.reports import closed_until, make_due_reports
+from tests.support.slack_fake import FakeSlack
+from tests.support.stack_fixtures import celery_beat_command
+from tests.support.waiting import OUTCOME_TIMEOUT_S, ensure_not_for_a_while, wait_for
+from workers.monitoring.reports import closed_until, make_due_reports
 
 START = datetime(2015, 2, 20, tzinfo=UTC)
 

@@ -23,8 +23,8 @@ import httpx
 
 from cli.redis_server import RedisServer, free_port
 from core.jobs import Queue
-from tests.stack_fixtures import celery_beat_command
-from tests.waiting import wait_for_while_running
+from tests.support.stack_fixtures import celery_beat_command
+from tests.support.waiting import wait_for_while_running
 
 log = logging.getLogger(__name__)
 

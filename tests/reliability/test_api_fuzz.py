@@ -38,8 +38,8 @@ from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings
 from db.migrate import upgrade_to_head
 from tests.reliability.report import ReliabilityReport
-from tests.slack_fake import FakeSlack
-from tests.waiting import wait_for_while_running
+from tests.support.slack_fake import FakeSlack
+from tests.support.waiting import wait_for_while_running
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from db.engine import session_scope
 from db.models import Job
 from tests.reliability.overrides import settings_env
 from tests.reliability.report import REPORT, AnswerTally, ScenarioResult
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender, mention
-from tests.stack_fixtures import ApiServer
-from tests.waiting import wait_for_while_running
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender, mention
+from tests.support.stack_fixtures import ApiServer
+from tests.support.waiting import wait_for_while_running
 
 # Routes anyone may call: probes, the page and its sign-in, the API's description, and Slack's
 # endpoint (which checks Slack's signature instead of a token).

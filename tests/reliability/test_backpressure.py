@@ -30,9 +30,9 @@ from db.engine import session_scope
 from db.models import Job
 from tests.reliability.overrides import settings_env
 from tests.reliability.report import ReliabilityReport
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender
-from tests.stack_fixtures import ApiServer
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender
+from tests.support.stack_fixtures import ApiServer
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 from core.jobs import MAX_MESSAGE_CHARS, MAX_PROMPT_CHARS, MAX_SENTIMENT_TEXT_CHARS
 from core.settings import get_settings
 from tests.reliability.report import REPORT, AnswerTally, ScenarioResult
-from tests.stack_fixtures import wait_for_job
+from tests.support.stack_fixtures import wait_for_job
 
 # Words of one short token each: MAX_*_CHARS of them are far more tokens than any model here reads
 # (classifiers and embeddings 128, the quick generator 256 positions).

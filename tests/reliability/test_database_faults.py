@@ -17,7 +17,7 @@ from core.settings import get_settings
 from db.engine import SQLITE_BUSY_TIMEOUT_MS, session_scope
 from db.models import Job
 from tests.reliability.report import ReliabilityReport
-from tests.stack_fixtures import wait_for_job
+from tests.support.stack_fixtures import wait_for_job
 from workers.celery_app import celery_app
 
 pytestmark = pytest.mark.usefixtures("celery_worker")

@@ -27,8 +27,8 @@ from db.engine import session_scope
 from db.models import Job, Message, MessageRole, SentimentObservation
 from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport
-from tests.slack_fake import FakeSlack
-from tests.waiting import wait_for
+from tests.support.slack_fake import FakeSlack
+from tests.support.waiting import wait_for
 
 CLIENTS = 4
 LOAD_S = 24.0

@@ -22,9 +22,9 @@ from core.jobs import JobSource, JobStatus
 from db.engine import session_scope
 from db.models import Conversation, DeliveryStatus, Job, Message, MessageRole, SlackDelivery
 from tests.reliability.report import ReliabilityReport
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender, event_envelope, mention
-from tests.waiting import wait_for
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender, event_envelope, mention
+from tests.support.waiting import wait_for
 
 log = logging.getLogger(__name__)
 

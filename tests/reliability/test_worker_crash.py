@@ -28,16 +28,16 @@ from db.engine import session_scope
 from db.models import Conversation, Job, Message, MessageRole
 from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport, ScenarioResult
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender, mention
-from tests.waiting import wait_for
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender, mention
+from tests.support.waiting import wait_for
 
 QUESTIONS = 1_000
 # The kill comes once this share of the replies is done, so hundreds are still queued, some running,
 # some taken by the worker and not started, and some answered but not yet posted.
 KILL_AFTER_SHARE = 0.2
 # A fifth of the replies, by one worker from its start: bulk work, bounded longer than
-# one outcome (tests/waiting.py).
+# one outcome (tests/support/waiting.py).
 REPLIES_STARTED_TIMEOUT_S = 600.0
 SETTLE_TIMEOUT_S = 900.0
 QUESTION_TEXTS = (

@@ -16,7 +16,7 @@ from core.jobs import JobKind, JobSource
 from core.logs import TEXT_FORMAT, use_format
 from db.engine import session_scope
 from db.models import Job
-from tests.stack_fixtures import wait_for_job
+from tests.support.stack_fixtures import wait_for_job
 from workers.job_runner import JobOutcome, run_job
 
 

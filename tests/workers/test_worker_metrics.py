@@ -27,8 +27,8 @@ from core.jobs import SPIKE_DETECTION_ROUTE, JobKind, JobSource, JobStatus, Queu
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Job
-from tests.stack_fixtures import wait_for_job
-from tests.waiting import wait_for, wait_for_while_running
+from tests.support.stack_fixtures import wait_for_job
+from tests.support.waiting import wait_for, wait_for_while_running
 from workers.celery_app import create_celery_app
 from workers.job_runner import JobOutcome, run_job
 from workers.metrics import serve_worker_metrics

@@ -2,7 +2,7 @@
 
 An intent model trained with out-of-scope detection carries its rule in its metadata
 (``info.data["out_of_scope"]``). The model's own out-of-scope class always wins; beyond it, one score
-decides, chosen per model on validation (``workers/training/out_of_scope_fit.py``):
+decides, chosen per model on validation (``training/classifier/out_of_scope.py``):
 
 - ``max_probability``: the top class's softmax probability; below the threshold, out of scope. A
   softmax stays confident far from anything it was trained on, so unusual queries slip through.

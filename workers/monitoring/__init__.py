@@ -1,1 +1,3 @@
-"""Sentiment monitoring: topics of an item, spikes in a topic's trend."""
+"""Sentiment monitoring: stream items classified and stored, topics, spikes in a topic's trend, alerts and
+reports.
+"""

@@ -2,9 +2,9 @@
 
 from core.jobs import TASK_ROUTES, JobKind
 from workers.celery_app import celery_app
+from workers.generation.text import generate_text
 from workers.job_runner import run_job
 from workers.retries import RETRY_WHILE_DEPENDENCY_UNAVAILABLE
-from workers.services.generation import generate_text
 
 
 @celery_app.task(name=TASK_ROUTES[JobKind.GENERATE].task_name, **RETRY_WHILE_DEPENDENCY_UNAVAILABLE)

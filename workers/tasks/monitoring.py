@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from core.jobs import REPORTS_ROUTE, SPIKE_DETECTION_ROUTE
 from workers.celery_app import celery_app
+from workers.monitoring.reports import make_due_reports
+from workers.monitoring.spike_detection import detect_spikes as run_detection
 from workers.retries import RETRY_WHILE_DEPENDENCY_UNAVAILABLE
-from workers.services.reports import make_due_reports
-from workers.services.spike_detection import detect_spikes as run_detection
 
 
 @celery_app.task(name=SPIKE_DETECTION_ROUTE.task_name, **RETRY_WHILE_DEPENDENCY_UNAVAILABLE)

@@ -3,9 +3,9 @@
 from core.jobs import TASK_ROUTES, JobKind
 from workers.celery_app import celery_app
 from workers.job_runner import run_job
+from workers.replies.answer import answer_message
+from workers.replies.turns import conversation_turn
 from workers.retries import RETRY_WHILE_DEPENDENCY_UNAVAILABLE
-from workers.services.conversation_turns import conversation_turn
-from workers.services.replies import answer_message
 
 
 @celery_app.task(name=TASK_ROUTES[JobKind.REPLY].task_name, **RETRY_WHILE_DEPENDENCY_UNAVAILABLE)

@@ -3,8 +3,8 @@
 from core.jobs import TASK_ROUTES, JobKind
 from workers.celery_app import celery_app
 from workers.job_runner import run_job
+from workers.monitoring.sentiment import classify_batch
 from workers.retries import RETRY_WHILE_DEPENDENCY_UNAVAILABLE
-from workers.services.sentiment import classify_batch
 
 
 @celery_app.task(name=TASK_ROUTES[JobKind.SENTIMENT].task_name, **RETRY_WHILE_DEPENDENCY_UNAVAILABLE)

@@ -10,15 +10,23 @@ from celery import Task
 from core.jobs import HANDOFF_NOTICE_ROUTE, SLACK_ALERT_ROUTE, SLACK_DELIVERY_ROUTE, SLACK_REPORT_ROUTE
 from core.settings import get_settings
 from workers.celery_app import celery_app
-from workers.services import slack_delivery
-from workers.services.slack_delivery import RetryLater
+from workers.job_runner import on_job_finished
+from workers.slack.alerts import post_alert
+from workers.slack.client import RetryLater
+from workers.slack.delivery import deliver_job_result, enqueue_deliveries
+from workers.slack.handoffs import post_handoff
+from workers.slack.reports import post_report
+
+# A finished job's pending Slack targets are posted by the task below; every worker process imports
+# this module (celery_app's include), so every process that runs jobs sends them.
+on_job_finished(enqueue_deliveries)
 
 
 @celery_app.task(name=SLACK_DELIVERY_ROUTE.task_name, bind=True, max_retries=None)
 def deliver_to_slack(self: Task[Any, Any], delivery_id: int) -> None:
     # The delivery row counts failed attempts and gives up by itself; pacing waits are unbounded.
     try:
-        slack_delivery.deliver_job_result(delivery_id)
+        deliver_job_result(delivery_id)
     except RetryLater as wait:
         raise self.retry(countdown=wait.seconds, exc=wait) from None
 
@@ -39,7 +47,7 @@ def _retry_later(task: Task[Any, Any], wait: RetryLater, failures: int) -> Excep
 @celery_app.task(name=SLACK_ALERT_ROUTE.task_name, bind=True, max_retries=None)
 def post_alert_to_slack(self: Task[Any, Any], alert_id: int, failures: int = 0) -> None:
     try:
-        slack_delivery.post_alert(alert_id)
+        post_alert(alert_id)
     except RetryLater as wait:
         raise _retry_later(self, wait, failures) from None
 
@@ -47,7 +55,7 @@ def post_alert_to_slack(self: Task[Any, Any], alert_id: int, failures: int = 0) 
 @celery_app.task(name=HANDOFF_NOTICE_ROUTE.task_name, bind=True, max_retries=None)
 def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str, failures: int = 0) -> None:
     try:
-        slack_delivery.post_handoff(conversation_id, job_id)
+        post_handoff(conversation_id, job_id)
     except RetryLater as wait:
         raise _retry_later(self, wait, failures) from None
 
@@ -55,6 +63,6 @@ def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str, fail
 @celery_app.task(name=SLACK_REPORT_ROUTE.task_name, bind=True, max_retries=None)
 def post_report_to_slack(self: Task[Any, Any], report_id: int, failures: int = 0) -> None:
     try:
-        slack_delivery.post_report(report_id)
+        post_report(report_id)
     except RetryLater as wait:
         raise _retry_later(self, wait, failures) from None

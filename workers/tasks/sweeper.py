@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.jobs import SWEEP_ROUTE
 from workers.celery_app import celery_app
-from workers.services.job_sweeper import sweep
+from workers.recovery.sweeper import sweep
 
 
 @celery_app.task(name=SWEEP_ROUTE.task_name)

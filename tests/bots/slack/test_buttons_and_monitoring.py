@@ -24,9 +24,9 @@ from core.slack import (
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating, SentimentObservation
 from tests.bots.slack.test_commands import add_alert
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender, channel_message, mention
-from tests.waiting import wait_for
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender, channel_message, mention
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

@@ -14,8 +14,8 @@ from bots.slack.listeners.chat import PLACEHOLDER_TEXT
 from core.slack import FEEDBACK_DOWN_ACTION, FEEDBACK_UP_ACTION
 from db.engine import session_scope
 from db.models import Conversation, Job, Message, SlackDelivery
-from tests.slack_fake import BOT_ID, BOT_USER_ID, FakeSlack
-from tests.slack_requests import SlackSender, channel_message, event_envelope, mention
+from tests.support.slack_fake import BOT_ID, BOT_USER_ID, FakeSlack
+from tests.support.slack_requests import SlackSender, channel_message, event_envelope, mention
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

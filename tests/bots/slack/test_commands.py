@@ -13,8 +13,8 @@ from bots.slack.listeners.commands import ADHOC_SENTIMENT_TOPIC
 from core.jobs import JobStatus
 from db.engine import session_scope
 from db.models import Alert, Job, SentimentObservation, SlackDelivery
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from core.slack import HANDOFF_RESUME_ACTION
 from db.models import ConversationStatus, MessageRole
-from tests.conversation_rows import UNKNOWN_CONVERSATION_ID, add_conversation, conversation_status
-from tests.slack_fake import FakeSlack, SlackCall
-from tests.slack_requests import SlackSender
+from tests.support.conversation_rows import UNKNOWN_CONVERSATION_ID, add_conversation, conversation_status
+from tests.support.slack_fake import FakeSlack, SlackCall
+from tests.support.slack_requests import SlackSender
 
 ALERTS = "CALERTS"
 

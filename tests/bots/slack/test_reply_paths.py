@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_replies import CANCEL_QUESTION, DELIVERY_QUESTION
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import SlackSender, mention
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import SlackSender, mention
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

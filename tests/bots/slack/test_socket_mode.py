@@ -12,9 +12,9 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bots.slack.socket_mode import socket_mode_handler
 from cli.redis_server import free_port
 from core.settings import get_settings
-from tests.slack_fake import FakeSlack
-from tests.slack_requests import event_envelope, mention
-from tests.slack_socket_fake import FakeSocketMode
+from tests.support.slack_fake import FakeSlack
+from tests.support.slack_requests import event_envelope, mention
+from tests.support.slack_socket_fake import FakeSocketMode
 
 pytestmark = pytest.mark.usefixtures("celery_worker", "database")
 

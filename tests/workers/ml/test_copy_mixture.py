@@ -10,11 +10,11 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
 
+from training.gpt2.copy_weights import CopyScores, choose_copy
+from training.gpt2.heldout import HeldOutText
 from workers.ml.copy_mixture import INFO_KEY, CopyIndex, CopyMixture, CopySource
 from workers.ml.generator import GenerationRequest, TextGenerator, gpt2_tokenizer_path
 from workers.ml.info import ModelInfo
-from workers.training.gpt2_copy import CopyScores, choose_copy
-from workers.training.gpt2_heldout import HeldOutText
 
 ANSWER = "Context: To cancel an order, open Order History and click Cancel Order.\n"
 PROMPT = ANSWER + "Customer: how do I cancel?\nAgent: To cancel an order,"

@@ -9,8 +9,8 @@ import pytest
 from redis import Redis
 
 from cli.redis_server import RedisServer
+from workers.monitoring.spike_detection import TOUCHED_KEY, forget_seen, note_touched, read_notes
 from workers.redis_client import redis_client
-from workers.services.spike_detection import TOUCHED_KEY, forget_seen, note_touched, read_notes
 
 
 @pytest.fixture

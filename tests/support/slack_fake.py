@@ -1,0 +1,212 @@
+"""A local stand-in for Slack's Web API (and response URLs) on loopback, for tests.
+
+It answers the methods the bot and the workers call the way Slack does, records every call, and can
+be told to fail the next calls of a method (rate limits, errors) to test retries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.support import waiting
+
+BOT_USER_ID = "UQUEUEBOT"
+BOT_ID = "BQUEUEBOT"
+TEAM_ID = "TQUEUEBOT"
+WORKSPACE_URL = "https://queuebot-test.slack.com/"
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    method: str  # "chat.postMessage", or "response:<name>" for a response URL
+    params: dict[str, Any]
+    at: float  # time.monotonic() when it arrived
+    answer: dict[str, Any] = field(default_factory=dict)  # what the fake replied
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    channel: str | None  # fail only calls for this channel
+
+
+class FakeSlack:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}/api/"
+        self.calls: list[SlackCall] = []
+        # Where apps.connections.open sends a Socket Mode client (tests/support/slack_socket_fake.py).
+        self.socket_mode_url = ""
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        # file id -> the bytes uploaded to the URL files.getUploadURLExternal gave for it.
+        self.uploads: dict[str, bytes] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def response_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        error: str,
+        *,
+        channel: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Answer the next call of ``method`` (for ``channel``, if given) with this error."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        with self._lock:
+            self._failures[method].append(_Failure(status, {"ok": False, "error": error}, headers, channel))
+
+    def calls_to(self, method: str, **matching: Any) -> list[SlackCall]:
+        with self._lock:
+            return _matching(self.calls, method, matching)
+
+    def wait_for(
+        self, method: str, count: int = 1, timeout_s: float = waiting.OUTCOME_TIMEOUT_S, **matching: Any
+    ) -> list[SlackCall]:
+        """Wait until at least ``count`` calls of ``method`` with these params arrived; returns them."""
+        # Every call of the method, not only the matching ones, is what a failure shows: a call with
+        # one param off is the usual reason none matched.
+        calls = waiting.wait_for(
+            lambda: self.calls_to(method),
+            f"{count} call(s) to {method} {matching}",
+            until=lambda calls: len(_matching(calls, method, matching)) >= count,
+            timeout_s=timeout_s,
+            interval_s=0.02,
+        )
+        return _matching(calls, method, matching)
+
+    def posted_ts(self, call: SlackCall) -> str:
+        """The ts Slack gave the message a chat.postMessage call created."""
+        return str(call.answer["ts"])
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            failure = next(
+                (f for f in self._failures[method] if f.channel in (None, params.get("channel"))), None
+            )
+            if failure is not None:
+                self._failures[method].remove(failure)
+                self.calls.append(SlackCall(method, params, time.monotonic(), failure.body))
+                return failure.status, failure.body, failure.headers
+            ts = f"{1_700_000_000 + next(self._ts)}.000100"
+            answers: dict[str, dict[str, Any]] = {
+                "auth.test": {
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                    "team_id": TEAM_ID,
+                    "user": "queuebot",
+                },
+                "chat.postMessage": {"channel": params.get("channel"), "ts": ts},
+                "chat.update": {"channel": params.get("channel"), "ts": params.get("ts")},
+                "chat.postEphemeral": {"message_ts": ts},
+                "chat.getPermalink": {
+                    "channel": params.get("channel"),
+                    "permalink": permalink(str(params.get("channel")), str(params.get("message_ts"))),
+                },
+                "apps.connections.open": {"url": self.socket_mode_url},
+                "files.completeUploadExternal": {
+                    "files": [{"id": f["id"], "title": f.get("title")} for f in _files(params)]
+                },
+            }
+            if method == "files.getUploadURLExternal":
+                file_id = f"F{next(self._file_ids):08d}"
+                answers[method] = {
+                    "file_id": file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+                }
+            answer = {"ok": True, **answers.get(method, {})}
+            self.calls.append(SlackCall(method, params, time.monotonic(), answer))
+        return 200, answer, {}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):
+                    # The second step of files_upload_v2: the file's bytes, to the URL step one gave.
+                    with fake._lock:
+                        fake.uploads[self.path.removeprefix("/upload/")] = raw
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                body = raw.decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                else:
+                    params = dict(parse_qsl(body))
+                self._reply(self.path, params)
+
+            def do_GET(self) -> None:  # noqa: N802
+                # slack_sdk sends a few read methods (chat.getPermalink) as GET with a query string.
+                url = urlsplit(self.path)
+                self._reply(url.path, dict(parse_qsl(url.query)))
+
+            def _reply(self, path: str, params: dict[str, Any]) -> None:
+                if path.startswith("/api/"):
+                    method = path.removeprefix("/api/")
+                elif path.startswith("/response/"):
+                    method = "response:" + path.removeprefix("/response/")
+                else:
+                    self.send_error(404)
+                    return
+                status, answer, headers = fake._answer(method, params)
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return None
+
+        return Handler
+
+
+def _matching(calls: list[SlackCall], method: str, matching: dict[str, Any]) -> list[SlackCall]:
+    return [
+        call
+        for call in calls
+        if call.method == method and all(call.params.get(k) == v for k, v in matching.items())
+    ]
+
+
+def _files(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """files.completeUploadExternal's ``files``: a JSON list in a form field, or a list in JSON."""
+    files = params.get("files", "[]")
+    return json.loads(files) if isinstance(files, str) else list(files)
+
+
+def permalink(channel: str, message_ts: str) -> str:
+    """The link Slack gives a message: the workspace, the channel, and the ts without its dot."""
+    return f"{WORKSPACE_URL}archives/{channel}/p{message_ts.replace('.', '')}"

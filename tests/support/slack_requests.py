@@ -1,0 +1,141 @@
+"""Requests as Slack sends them to /slack/events: events (JSON), slash commands and button clicks
+(form-encoded), each signed with the app's signing secret over the exact raw body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from tests.support.slack_fake import BOT_USER_ID, TEAM_ID
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return f"v0={digest}"
+
+
+_last_ts_us = 0
+_ts_lock = threading.Lock()
+
+
+def new_ts() -> str:
+    """A message ts as Slack makes them: seconds with microseconds, unique (a thread is named by its
+    first message's ts, so two messages made in the same microsecond would share a thread)."""
+    global _last_ts_us
+    with _ts_lock:
+        _last_ts_us = max(_last_ts_us + 1, int(time.time() * 1_000_000))
+        return f"{_last_ts_us // 1_000_000}.{_last_ts_us % 1_000_000:06d}"
+
+
+class SlackSender:
+    def __init__(self, client: httpx.Client, signing_secret: str) -> None:
+        self.client = client
+        self.signing_secret = signing_secret
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: str | None = None,
+        signature_override: str | None = None,
+        retry_num: int | None = None,
+    ) -> httpx.Response:
+        timestamp = timestamp or str(int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature_override or signature(self.signing_secret, timestamp, body),
+        }
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return self.client.post("/slack/events", content=body.encode(), headers=headers)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, **options: Any) -> httpx.Response:
+        return self.post(json.dumps(event_envelope(event, event_id)), "application/json", **options)
+
+    def command(
+        self, command: str, text: str, *, channel: str, user: str, response_url: str
+    ) -> httpx.Response:
+        form = {
+            "token": "unused",
+            "team_id": TEAM_ID,
+            "channel_id": channel,
+            "user_id": user,
+            "command": command,
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": uuid.uuid4().hex,
+            "api_app_id": "AQUEUEBOT",
+        }
+        return self.post(urlencode(form), "application/x-www-form-urlencoded")
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        channel: str,
+        response_url: str,
+        message: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID},
+            "user": {"id": user},
+            "api_app_id": "AQUEUEBOT",
+            "container": {"type": "message", "channel_id": channel},
+            "channel": {"id": channel},
+            "message": message or {"type": "message", "text": "", "blocks": []},
+            "response_url": response_url,
+            "trigger_id": uuid.uuid4().hex,
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value}],
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+def event_envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "unused",
+        "team_id": TEAM_ID,
+        "api_app_id": "AQUEUEBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }
+
+
+def mention(channel: str, user: str, text: str, *, thread_ts: str | None = None) -> dict[str, Any]:
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": new_ts(),
+        "channel": channel,
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def channel_message(channel: str, user: str, text: str, *, channel_type: str = "channel") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": new_ts(),
+        "channel": channel,
+        "channel_type": channel_type,
+    }

