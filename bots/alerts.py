@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
+from bots.not_found import NotFound
 from db.base import utcnow
 from db.engine import session_scope
 from db.models import Alert, AlertStatus
@@ -25,7 +26,7 @@ ALLOWED_FROM = {
 }
 
 
-class UnknownAlert(LookupError):
+class UnknownAlert(NotFound):
     pass
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
+from bots.not_found import NotFound
 from db.base import utcnow
 from db.engine import session_scope
 from db.models import Conversation, ConversationStatus
@@ -17,7 +18,7 @@ from db.models import Conversation, ConversationStatus
 log = logging.getLogger(__name__)
 
 
-class UnknownConversation(LookupError):
+class UnknownConversation(NotFound):
     pass
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bots.not_found import NotFound
 from core.jobs import JobSource
 from db.engine import session_scope
 from db.models import Feedback, Job, Rating
 
 
-class UnknownJob(LookupError):
+class UnknownJob(NotFound):
     pass
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bots.fail_fast_redis import fail_fast_redis
+from bots.not_found import NotFound
 from core.jobs import (
     PAYLOAD_SCHEMAS,
     JobKind,
@@ -55,7 +56,7 @@ class IdempotencyConflict(JobRequestError):
     pass
 
 
-class ConversationNotFound(JobRequestError):
+class ConversationNotFound(JobRequestError, NotFound):
     pass
 
 
@@ -161,15 +162,6 @@ def submit_chat_message(
 _admission_locks = {kind: threading.Lock() for kind in JobKind}
 
 
-def _queue_limit(kind: JobKind) -> int:
-    settings = get_settings()
-    return {
-        JobKind.REPLY: settings.max_queued_reply,
-        JobKind.SENTIMENT: settings.max_queued_sentiment,
-        JobKind.GENERATE: settings.max_queued_generate,
-    }[kind]
-
-
 @contextmanager
 def _admission(session: Session, kind: JobKind) -> Iterator[None]:
     """Raises QueueFull when too many jobs of ``kind`` are waiting; the block stores the new job.
@@ -178,7 +170,7 @@ def _admission(session: Session, kind: JobKind) -> Iterator[None]:
     in Redis: the batch queue holds sentiment, generation and knowledge-base work together, and
     messages a worker has reserved but not started are no longer in its list, though they wait.
     """
-    limit = _queue_limit(kind)
+    limit = get_settings().max_queued(kind)
     if limit == 0:
         yield
         return

@@ -22,14 +22,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import redis
+import typer
 
+from cli.api_client import ApiClient
 from cli.embedded import EmbeddedStack
 from cli.redis_server import free_port
+from core import redis_keys
 from core.jobs import SENTIMENT_GENERAL_MODEL
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from workers.model_store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -146,14 +150,12 @@ def _run_jobs(client: httpx.Client, jobs: list[list[str]], clients: int) -> floa
     """
 
     def finished(status: str) -> int:
-        response = client.get("/api/jobs", params={"kind": "sentiment", "status": status, "limit": 1})
-        response.raise_for_status()
-        return int(response.json()["total"])
+        return api.count_jobs("sentiment", status)
 
     def submit(batch: list[str]) -> None:
-        body = {"items": [{"text": text, "topic": "benchmark"} for text in batch]}
-        client.post("/api/sentiment", json=body).raise_for_status()
+        api.submit("/api/sentiment", {"items": [{"text": text, "topic": "benchmark"} for text in batch]})
 
+    api = ApiClient(client)
     done_before, failed_before = finished("done"), finished("failed")
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -184,7 +186,7 @@ def _naive(settings: Settings, texts: list[str], model_folder: str) -> Figure:
     from workers.tasks.baseline import BASELINE_QUEUE, BASELINE_TASK
 
     app = create_celery_app(settings)
-    counter = f"queuebot:benchmark:{uuid.uuid4()}"
+    counter = f"{redis_keys.BENCHMARK_COUNTER}{uuid.uuid4()}"
     client = redis.Redis.from_url(settings.redis_url)
     app.send_task(BASELINE_TASK, args=["warm up", model_folder, counter], queue=BASELINE_QUEUE)
     _wait_for_count(client, counter, 1)
@@ -256,7 +258,7 @@ def _generation(store: ModelStore, device: str, options: BenchmarkOptions) -> li
 
 
 def targets(figures: list[Figure]) -> list[tuple[str, float, str, bool]]:
-    """The issue's targets, checked against this run: (what, measured, target, met)."""
+    """The serving targets (docs/serving.md), checked against this run: (what, measured, target, met)."""
     value = {figure.name: figure.value for figure in figures}
     checks = []
     if {"system", "raw batched forward"} <= set(value):
@@ -272,3 +274,30 @@ def targets(figures: list[Figure]) -> list[tuple[str, float, str, bool]]:
     if memory is not None:
         checks.append(("worker RSS (MB)", memory, "<= 1536", memory <= 1536))
     return checks
+
+
+def benchmark_command(
+    texts: Annotated[int, typer.Option(min=64, help="Texts for the raw and system runs.")] = 1000,
+    job_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per job in the system run.")] = 50,
+    naive_texts: Annotated[int, typer.Option(min=1, help="Texts sent to the naive worker.")] = 300,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent API clients.")] = 16,
+) -> None:
+    """Throughput: raw forward vs. the whole system vs. a naive worker; batched vs. sequential generation."""
+    from rich.console import Console
+    from rich.table import Table
+
+    options = BenchmarkOptions(texts=texts, job_size=job_size, naive_texts=naive_texts, clients=clients)
+    figures = run_benchmark(get_settings(), options)
+    table = Table(title="queuebot benchmark")
+    for column in ("measurement", "value", "unit", "how"):
+        table.add_column(column)
+    for figure in figures:
+        table.add_row(figure.name, f"{figure.value:,.1f}", figure.unit, figure.note)
+    checks = Table(title="targets")
+    for column in ("ratio", "measured", "target", "met"):
+        checks.add_column(column)
+    for name, value, target, met in targets(figures):
+        checks.add_row(name, f"{value:,.2f}", target, "yes" if met else "NO")
+    console = Console()
+    console.print(table)
+    console.print(checks)

@@ -16,9 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-import httpx
+import typer
+
+from cli.api_client import ApiClient
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +30,6 @@ POLL_INTERVAL_S = 0.005
 # they time; with many clients the database's clock (created_at to finished_at) is the figure.
 CONCURRENT_POLL_INTERVAL_S = 0.05
 JOB_TIMEOUT_S = 300.0
-# Requests refused with Retry-After (rate limit, full queue) before the measurement gives up.
-MAX_RETRIES = 20
 SAMPLE_TEXTS_FILE = Path("sentiment/twitter_financial_news/sent_valid.csv")
 SUPPORT_QUESTIONS_FILE = Path("customer_support/bitext_train.csv")
 # Asked now and then among the support questions, so the handoff path is timed too.
@@ -43,41 +44,19 @@ class JobTiming:
     path: str | None = None  # a reply's path: template, generation or handoff
 
 
-def _timed_job(
-    client: httpx.Client, path: str, body: dict, poll_interval_s: float = POLL_INTERVAL_S
-) -> JobTiming:
-    """POST a job and poll until it is final; a chat message's conversation id goes back into body."""
+def _timed_job(api: ApiClient, path: str, body: dict, poll_interval_s: float = POLL_INTERVAL_S) -> JobTiming:
+    """POST a job and poll until it is final; a chat message's conversation id goes back into body.
+    Waits the server asks for (Retry-After) count in the client's clock; the database's does not see them."""
     started = time.perf_counter()
-    accepted = _send(client, "POST", path, json=body).json()
+    accepted = api.submit(path, body)
     job_id = accepted["job"]["id"] if "job" in accepted else accepted["id"]
     if "conversation_id" in accepted:
         body["conversation_id"] = accepted["conversation_id"]
-    deadline = started + JOB_TIMEOUT_S
-    while time.perf_counter() < deadline:
-        job = _send(client, "GET", f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed"):
-            elapsed = time.perf_counter() - started
-            stored = _seconds_between(job["created_at"], job["finished_at"])
-            reply_path = (job.get("result") or {}).get("path")
-            return JobTiming(client_s=elapsed, stored_s=stored, status=job["status"], path=reply_path)
-        time.sleep(poll_interval_s)
-    raise TimeoutError(f"job {job_id} not finished after {JOB_TIMEOUT_S} s")
-
-
-def _send(client: httpx.Client, method: str, path: str, **options: Any) -> httpx.Response:
-    """One request, sent again after the server's Retry-After while it answers 429 (this caller's
-    rate limit) or 503 (a full queue, Redis down): both mean nothing was stored, so sending again is
-    safe. The wait counts in the client's clock; the database's clock does not see it."""
-    for _ in range(MAX_RETRIES):
-        response = client.request(method, path, **options)
-        if response.status_code not in (429, 503) or "Retry-After" not in response.headers:
-            response.raise_for_status()
-            return response
-        wait_s = float(response.headers["Retry-After"])
-        log.warning("%s %s: %d, waiting %.0f s as asked", method, path, response.status_code, wait_s)
-        time.sleep(wait_s)
-    response.raise_for_status()
-    return response
+    job = api.wait_for_job(job_id, poll_s=poll_interval_s, timeout_s=JOB_TIMEOUT_S)
+    elapsed = time.perf_counter() - started
+    stored = _seconds_between(job["created_at"], job["finished_at"])
+    reply_path = (job.get("result") or {}).get("path")
+    return JobTiming(client_s=elapsed, stored_s=stored, status=job["status"], path=reply_path)
 
 
 def _seconds_between(start: str, end: str) -> float:
@@ -133,12 +112,11 @@ def measure_conversations(
     next ``pause_s`` after the last was answered (a person reads and types; 0 keeps the worker
     saturated). One summary row per reply path."""
     questions = support_questions(data_dir, conversations * turns)
-    headers = {"Authorization": f"Bearer {token}"}
 
     def customer(number: int) -> list[JobTiming]:
         conversation: dict = {}
         timings = []
-        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        with ApiClient.connect(base_url, token) as client:
             for turn in range(turns):
                 body = {**conversation, "message": questions[number * turns + turn]}
                 if turn:
@@ -147,7 +125,7 @@ def measure_conversations(
                 conversation = {"conversation_id": body["conversation_id"]}
         return timings
 
-    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+    with ApiClient.connect(base_url, token) as client:
         _timed_job(client, "/api/chat", {"message": "warm up"})
     with ThreadPoolExecutor(conversations) as pool:
         timings = [timing for timings in pool.map(customer, range(conversations)) for timing in timings]
@@ -164,7 +142,6 @@ def measure(
     base_url: str, token: str, data_dir: Path, chats: int, batch_size: int, batches: int
 ) -> list[dict]:
     """Run the measurements one job at a time (no concurrency) and return one summary row each."""
-    headers = {"Authorization": f"Bearer {token}"}
     questions = [
         "I want to cancel my order",
         "how can I get a refund?",
@@ -173,7 +150,7 @@ def measure(
         "help me create an account",
     ]
     texts = _sample_texts(data_dir, batch_size)
-    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+    with ApiClient.connect(base_url, token) as client:
         # One job of each kind first, so lazy loading or a cold cache does not count.
         _timed_job(client, "/api/chat", {"message": "warm up"})
         _timed_job(client, "/api/sentiment", {"items": [{"text": "warm up"}]})
@@ -186,3 +163,36 @@ def measure(
         _summary("chat reply (1 message)", chat),
         _summary(f"sentiment batch ({batch_size} texts)", sentiment),
     ]
+
+
+def measure_command(
+    url: Annotated[str, typer.Option(help="Base URL of a running product.")] = "",
+    chats: Annotated[int, typer.Option(min=1, help="Chat jobs to time, one at a time.")] = 20,
+    batch_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per sentiment batch.")] = 100,
+    batches: Annotated[int, typer.Option(min=1, help="Sentiment batches to time.")] = 5,
+    conversations: Annotated[
+        int, typer.Option(min=0, help="Customers chatting at once (0: skip this measurement).")
+    ] = 10,
+    turns: Annotated[int, typer.Option(min=1, help="Messages each of those customers sends.")] = 10,
+    pause_ms: Annotated[
+        int, typer.Option(min=0, help="Each customer's pause between an answer and their next message.")
+    ] = 1000,
+) -> None:
+    """Time chat replies and sentiment batches end to end through a running product's REST API."""
+    from rich.console import Console
+    from rich.table import Table
+
+    settings = get_settings()
+    base_url = url or f"http://{settings.web_host}:{settings.web_port}"
+    token = settings.api_token.get_secret_value()
+    rows = measure(base_url, token, settings.data_dir, chats, batch_size, batches)
+    if conversations:
+        rows += measure_conversations(
+            base_url, token, settings.data_dir, conversations, turns, pause_ms / 1000
+        )
+    table = Table(title=f"queuebot at {base_url}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    Console().print(table)

@@ -1,4 +1,4 @@
-"""The job contract shared by every floor: kinds, states, payload schemas, task names and queues.
+"""The job contract shared by the bots and the workers: kinds, states, payload schemas, task names and queues.
 
 Bots validate a request against these schemas before a job row exists; workers re-read the stored
 payload with the same schema, so both sides agree on its shape by construction.

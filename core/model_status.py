@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from redis import Redis
 
-KEY = "queuebot:model-status"
+from core import redis_keys
 
 ModelState = Literal["serving", "training", "failed"]
 
@@ -30,11 +30,11 @@ class ModelStatus(BaseModel):
 
 
 def publish(redis: Redis, status: ModelStatus) -> None:
-    redis.hset(KEY, status.name, status.model_dump_json())
+    redis.hset(redis_keys.MODEL_STATUS, status.name, status.model_dump_json())
 
 
 def read_all(redis: Redis) -> list[ModelStatus]:
     """Every model's latest entry, by name."""
-    raw: dict[Any, Any] = redis.hgetall(KEY)  # type: ignore[assignment]
+    raw: dict[Any, Any] = redis.hgetall(redis_keys.MODEL_STATUS)  # type: ignore[assignment]
     found = [ModelStatus.model_validate(json.loads(value)) for value in raw.values()]
     return sorted(found, key=lambda status: status.name)

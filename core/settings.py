@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.jobs import JobKind
 from core.logs import LogFormat
 from core.monitoring import SpikeRule
 
@@ -68,6 +69,15 @@ class Settings(BaseSettings):
     max_queued_reply: int = Field(default=500, ge=0)
     max_queued_sentiment: int = Field(default=1000, ge=0)
     max_queued_generate: int = Field(default=200, ge=0)
+
+    def max_queued(self, kind: JobKind) -> int:
+        bounds = {
+            JobKind.REPLY: self.max_queued_reply,
+            JobKind.SENTIMENT: self.max_queued_sentiment,
+            JobKind.GENERATE: self.max_queued_generate,
+        }
+        return bounds[kind]
+
     # Requests per caller (the API token; each sign-in on the web page has a bucket of its own) in each
     # window of api_rate_limit_window_s, past which /api answers 429; 0: no limit.
     api_rate_limit: int = Field(default=600, ge=0)
@@ -157,7 +167,7 @@ class Settings(BaseSettings):
     # A generated reply is sent only when its MiniLM cosine to the nearest approved answer it was
     # written from reaches this; otherwise the customer is handed over. Chosen on the replies model's
     # validation split: `queuebot evaluate-replies --force-generation --split valid --calibrate 0.65`
-    # (docs/models.md). -1 sends every non-empty generated reply.
+    # (docs/benchmarks.md). -1 sends every non-empty generated reply.
     reply_min_grounding: float = Field(default=0.70, ge=-1.0, le=1.0)
 
     # --- sentiment monitoring ---------------------------------------------------------------------

@@ -17,7 +17,8 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy import Executable, update
 
-from core.job_events import job_channel
+from core import redis_keys
+from core.job_results import JobResult
 from core.jobs import JobStatus, TaskRoute
 from core.logs import job_context
 from core.settings import get_settings
@@ -61,7 +62,7 @@ FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
 
 @dataclass
 class JobOutcome:
-    result: dict[str, Any]
+    result: JobResult
     model_name: str
     model_version: str
     # Rows written in the same transaction that marks the job done (observations, bot messages).
@@ -124,7 +125,7 @@ def _announce(job_id: str, status: JobStatus) -> None:
     """Wake whoever follows the job (the web page's event streams). After the commit, so a follower
     that reads the row sees the change; a failed announcement only delays it (followers reread)."""
     try:
-        redis_client().publish(job_channel(job_id), status.value)
+        redis_client().publish(redis_keys.job_events_channel(job_id), status.value)
     except RedisError as exc:
         log.warning("job %s: could not announce %s: %s", job_id, status.value, exc)
 
@@ -211,7 +212,7 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
             .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
             .values(
                 status=JobStatus.DONE,
-                result=outcome.result,
+                result=outcome.result.stored(),
                 error=None,
                 model_name=outcome.model_name,
                 model_version=outcome.model_version,

@@ -11,7 +11,8 @@ import logging
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from bots.gateway import ConversationNotFound, IdempotencyConflict, QueueFull, QueueUnavailable
+from bots.gateway import IdempotencyConflict, QueueFull, QueueUnavailable
+from bots.not_found import NotFound
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import limit_rate
 from bots.web.metrics import web_registry
@@ -108,8 +109,8 @@ def _register_error_handlers(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
 
-    @app.exception_handler(ConversationNotFound)
-    async def _no_conversation(_: Request, exc: ConversationNotFound) -> JSONResponse:
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
 
     async def _retry_later(_: Request, exc: Exception) -> JSONResponse:

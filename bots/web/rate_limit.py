@@ -27,11 +27,11 @@ import redis
 from fastapi import HTTPException, Request, status
 
 from bots.fail_fast_redis import fail_fast_redis
+from core import redis_keys
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "queuebot:ratelimit:"
 # A request must not wait on a hung Redis for longer than this, and after a failure the limits stay
 # off this long, so an outage costs one timeout (and one log line) per pause, not one per request.
 REDIS_TIMEOUT_S = 0.25
@@ -92,7 +92,7 @@ def _window(bucket: str, window_s: int) -> tuple[str, int]:
     now = time.time()
     index = int(now // window_s)
     retry_after_s = max(1, math.ceil((index + 1) * window_s - now))
-    return f"{KEY_PREFIX}{bucket}:{index}", retry_after_s
+    return f"{redis_keys.RATE_LIMIT}{bucket}:{index}", retry_after_s
 
 
 def _hit(bucket: str, window_s: int) -> tuple[int, int] | None:

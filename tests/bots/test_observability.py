@@ -26,7 +26,7 @@ from core.settings import Settings, get_settings
 from db.engine import session_scope
 from db.models import Job
 from tests.support.stack_fixtures import wait_for_job
-from tests.support.waiting import wait_for_while_running
+from tests.support.waiting import wait_until_serving
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -51,9 +51,10 @@ def serve(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn-observability", daemon=True)
     thread.start()
-    wait_for_while_running(lambda: server.started, "uvicorn serving the app", running=thread.is_alive)
+    base_url = f"http://127.0.0.1:{port}"
+    wait_until_serving(base_url, thread, "the app under uvicorn")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield base_url
     finally:
         server.should_exit = True
         thread.join(10)

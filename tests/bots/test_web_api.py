@@ -18,7 +18,7 @@ from core.jobs import MAX_NEW_TOKENS
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating
 from tests.support.slack_fake import FakeSlack
-from tests.support.waiting import wait_for_while_running
+from tests.support.waiting import wait_until_serving
 
 
 def test_health_needs_no_token(anonymous_api: httpx.Client) -> None:
@@ -225,19 +225,9 @@ def test_request_while_the_queue_is_down_gets_503_with_retry_after_and_stores_no
     )
     base_url = f"http://127.0.0.1:{port}"
 
-    def answers() -> bool:
-        try:
-            httpx.get(f"{base_url}/healthz", timeout=1)
-        except httpx.TransportError:
-            return False
-        return True
-
     try:
-        wait_for_while_running(
-            answers,
-            "the web app without a queue answering /healthz",
-            running=lambda: server.poll() is None,
-            log=(tmp_path / "web.log").read_text,
+        wait_until_serving(
+            base_url, server, "the web app without a queue", log=(tmp_path / "web.log").read_text
         )
 
         with session_scope() as session:

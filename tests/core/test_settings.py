@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+from core.jobs import JobKind
 from core.settings import DEVELOPMENT_API_TOKEN, Settings
 
 
@@ -51,3 +52,11 @@ def test_a_server_reachable_from_elsewhere_refuses_the_development_token(host: s
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
 def test_the_development_token_is_fine_on_this_machine_alone(host: str) -> None:
     assert Settings(web_host=host, api_token=DEVELOPMENT_API_TOKEN).web_host == host
+
+
+def test_every_job_kind_has_its_own_queue_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    for bound, kind in enumerate(JobKind, start=7):
+        monkeypatch.setenv(f"QUEUEBOT_MAX_QUEUED_{kind.value.upper()}", str(bound))
+
+    settings = Settings()
+    assert [settings.max_queued(kind) for kind in JobKind] == list(range(7, 7 + len(JobKind)))

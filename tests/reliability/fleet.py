@@ -19,12 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from cli.redis_server import RedisServer, free_port
 from core.jobs import Queue
 from tests.support.stack_fixtures import celery_beat_command
-from tests.support.waiting import wait_for_while_running
+from tests.support.waiting import wait_for_while_running, wait_until_serving
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,7 @@ class Fleet:
 
     def start_web(self) -> str:
         port = free_port()
-        self._start(
+        process = self._start(
             "web",
             [
                 sys.executable,
@@ -97,14 +95,9 @@ class Fleet:
             ],  # fmt: skip
         )
         self.web_url = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        self._wait_while_running("web", healthy, "the web app answering /healthz")
+        wait_until_serving(
+            self.web_url, process, "web started: the web app", log=lambda: self.log_text("web")[-4000:]
+        )
         return self.web_url
 
     def stop_redis(self) -> None:

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 import requests
@@ -39,7 +38,7 @@ from core.settings import get_settings
 from db.migrate import upgrade_to_head
 from tests.reliability.report import ReliabilityReport
 from tests.support.slack_fake import FakeSlack
-from tests.support.waiting import wait_for_while_running
+from tests.support.waiting import wait_until_serving
 
 log = logging.getLogger(__name__)
 
@@ -103,20 +102,8 @@ def fuzz_server(
         )
     base_url = f"http://127.0.0.1:{port}"
 
-    def healthy() -> bool:
-        try:
-            httpx.get(f"{base_url}/healthz", timeout=1).raise_for_status()
-        except httpx.HTTPError:
-            return False
-        return True
-
     try:
-        wait_for_while_running(
-            healthy,
-            "the fuzz server answering /healthz",
-            running=lambda: process.poll() is None,
-            log=log_file.read_text,
-        )
+        wait_until_serving(base_url, process, "the fuzz server", log=log_file.read_text)
         yield FuzzServer(base_url, log_file)
     finally:
         process.terminate()

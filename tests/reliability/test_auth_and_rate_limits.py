@@ -23,6 +23,7 @@ from sqlalchemy import update
 from bots.web import rate_limit
 from bots.web.web_session import CLIENT_HEADER, COOKIE_NAME
 from cli.redis_server import free_port
+from core import redis_keys
 from core.jobs import JobStatus
 from core.settings import get_settings
 from db.base import utcnow
@@ -33,7 +34,7 @@ from tests.reliability.report import REPORT, AnswerTally, ScenarioResult
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, mention
 from tests.support.stack_fixtures import ApiServer
-from tests.support.waiting import wait_for_while_running
+from tests.support.waiting import wait_until_serving
 
 # Routes anyone may call: probes, the page and its sign-in, the API's description, and Slack's
 # endpoint (which checks Slack's signature instead of a token).
@@ -97,7 +98,7 @@ def limits(redis_server: object) -> Iterator[None]:
 
     def forget() -> None:
         client = redis.Redis.from_url(get_settings().redis_url)
-        keys = list(client.scan_iter(f"{rate_limit.KEY_PREFIX}*"))
+        keys = list(client.scan_iter(f"{redis_keys.RATE_LIMIT}*"))
         if keys:
             client.delete(*keys)
         client.close()
@@ -250,7 +251,7 @@ def test_tokens_and_secrets_never_reach_the_logs(
         thread = threading.Thread(target=server.run, name="uvicorn-secrets", daemon=True)
         thread.start()
         try:
-            wait_for_while_running(lambda: server.started, "uvicorn serving the app", running=thread.is_alive)
+            wait_until_serving(f"http://127.0.0.1:{config.port}", thread, "uvicorn serving the app")
             with httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=10) as client:
                 response = client.post("/api/chat", json={"message": "hello"}, headers=bearer(token))
                 assert tally.answer(response, 202).status_code == 202

@@ -30,7 +30,7 @@ from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport, ScenarioResult
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, mention
-from tests.support.waiting import wait_for
+from tests.support.waiting import ensure_not_for_a_while, wait_for
 
 QUESTIONS = 1_000
 # The kill comes once this share of the replies is done, so hundreds are still queued, some running,
@@ -135,10 +135,13 @@ def _count(
                 ).all()
             )
         )
-    placeholders = Counter(
-        call.params.get("thread_ts") for call in fake_slack.calls_to("chat.postMessage", channel=channel)
-    )
     deleted = {call.params.get("ts") for call in fake_slack.calls_to("chat.delete", channel=channel)}
+    # Placeholders the customer still sees: an extra one the bot deleted again is no duplicate.
+    visible = Counter(
+        call.params.get("thread_ts")
+        for call in fake_slack.calls_to("chat.postMessage", channel=channel)
+        if fake_slack.posted_ts(call) not in deleted
+    )
     answered = Counter(call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel))
     posted_ts = {
         call.params.get("thread_ts"): fake_slack.posted_ts(call)
@@ -154,12 +157,10 @@ def _count(
         elif job_status is not JobStatus.DONE or not answered.get(posted_ts.get(thread)):
             row.lost += 1
         # More than one message the customer sees in the thread, or two replies stored.
-        visible = placeholders[thread] - sum(1 for call_ts in deleted if call_ts == posted_ts.get(thread))
-        if visible > 1 or bot_messages[f"{channel}:{thread}"] > 1:
+        if visible[thread] > 1 or bot_messages[f"{channel}:{thread}"] > 1:
             row.duplicated += 1
-            problems.append(
-                f"thread {thread}: {visible} messages, {bot_messages[f'{channel}:{thread}']} replies stored"
-            )
+            replies = bot_messages[f"{channel}:{thread}"]
+            problems.append(f"thread {thread}: {visible[thread]} messages, {replies} replies stored")
         elif job_status is not JobStatus.DONE or status != 200:
             problems.append(f"thread {thread}: event answered {status}, job {job_status}")
     if problems:
@@ -189,9 +190,41 @@ def _wait_until_settled(keys: list[str], channel: str, fake_slack: FakeSlack) ->
         )
     except AssertionError as error:
         return f"NOT settled: {error}"
-    # A moment for any second post that a duplicate delivery would make; _count finds it.
-    time.sleep(3)
+    # A moment for any second post that a duplicate delivery would make; one that shows ends the
+    # watch, and _count counts it in the report row.
+    try:
+        ensure_not_for_a_while(
+            lambda: _doubled_threads(channel, fake_slack),
+            "a second message or reply in a thread",
+            for_s=3.0,
+            interval_s=0.5,
+        )
+    except AssertionError as error:
+        return f"{counts}, {answered} threads answered; then {error}"
     return f"{counts}, {answered} threads answered"
+
+
+def _doubled_threads(channel: str, fake_slack: FakeSlack) -> list[str]:
+    """The threads with more than one placeholder left (not deleted) or more than one reply stored,
+    so far."""
+    deleted = {call.params.get("ts") for call in fake_slack.calls_to("chat.delete", channel=channel)}
+    visible = Counter(
+        call.params.get("thread_ts")
+        for call in fake_slack.calls_to("chat.postMessage", channel=channel)
+        if fake_slack.posted_ts(call) not in deleted
+    )
+    with session_scope() as session:
+        replied_twice = session.scalars(
+            select(Conversation.external_id)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(Conversation.external_id.like(f"{channel}:%"), Message.role == MessageRole.BOT)
+            .group_by(Conversation.external_id)
+            .having(func.count(Message.id) > 1)
+        ).all()
+    return sorted(
+        {f"{thread}: {count} messages" for thread, count in visible.items() if count > 1}
+        | {f"{external_id}: replies stored twice or more" for external_id in replied_twice}
+    )
 
 
 def _status_counts(keys: list[str]) -> dict[str, int]:

@@ -25,7 +25,7 @@ from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings, reset_settings_cache
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender
-from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for, wait_for_while_running
+from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for, wait_until_serving
 
 
 def celery_beat_command(schedule: Path) -> list[str]:
@@ -96,9 +96,7 @@ class ApiServer:
 
     def start(self) -> None:
         self.thread.start()
-        wait_for_while_running(
-            lambda: self.server.started, "uvicorn serving the app", running=self.thread.is_alive
-        )
+        wait_until_serving(self.base_url, self.thread, "the web app under uvicorn")
 
     def stop(self) -> None:
         self.server.should_exit = True

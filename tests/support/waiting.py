@@ -8,9 +8,13 @@ returns as soon as the outcome is there.
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import httpx
 
 T = TypeVar("T")
 
@@ -81,3 +85,42 @@ def wait_for_while_running(
         if log is None:
             raise
         raise AssertionError(f"{error}\n{log()}") from None
+
+
+def wait_until_serving(
+    base_url: str,
+    server: subprocess.Popen[Any] | threading.Thread,
+    what: str,
+    *,
+    log: Callable[[], str] | None = None,
+) -> None:
+    """Wait until the web app at ``base_url`` answers ``GET /healthz`` with 200: a server of the test's
+    own, in a process or in a thread of this one. If it exits first this fails at once, with the
+    process's exit status and ``log`` (its output)."""
+
+    def health() -> int | str:
+        try:
+            return httpx.get(f"{base_url}/healthz", timeout=5).status_code
+        except httpx.TransportError as error:
+            return repr(error)
+
+    def healthy(status: int | str) -> bool:
+        return status == 200
+
+    what = f"{what} answering GET {base_url}/healthz"
+    if isinstance(server, threading.Thread):
+        wait_for_while_running(health, what, running=server.is_alive, log=log, until=healthy)
+        return
+    process = server
+
+    def exit_status_and_output() -> str:
+        status = "still running" if process.returncode is None else f"exit status {process.returncode}"
+        return status if log is None else f"{status}; its output:\n{log()}"
+
+    wait_for_while_running(
+        health,
+        what,
+        running=lambda: process.poll() is None,
+        log=exit_status_and_output,
+        until=healthy,
+    )

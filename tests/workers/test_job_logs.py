@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core.job_results import GenerateResult
 from core.jobs import JobKind, JobSource
 from core.logs import TEXT_FORMAT, use_format
 from db.engine import session_scope
@@ -56,7 +57,11 @@ def test_lines_logged_by_code_the_job_calls_carry_its_id_and_lines_after_it_do_n
     def work(_job_id: str, _input: dict[str, Any]) -> JobOutcome:
         # A service deep below the task, which is never told the job's id.
         service_log.info("thinking hard")
-        return JobOutcome(result={"texts": ["ok"]}, model_name="generator", model_version="v1")
+        return JobOutcome(
+            result=GenerateResult(texts=["ok"], prompt_tokens_dropped=0),
+            model_name="generator",
+            model_version="v1",
+        )
 
     with caplog.at_level(logging.INFO):
         run_job(job_id, work)
@@ -80,7 +85,11 @@ def test_the_text_format_puts_the_job_id_after_the_logger_name(database: str) ->
 
     def work(_job_id: str, _input: dict[str, Any]) -> JobOutcome:
         service_log.info("inside")
-        return JobOutcome(result={}, model_name="generator", model_version="v1")
+        return JobOutcome(
+            result=GenerateResult(texts=[], prompt_tokens_dropped=0),
+            model_name="generator",
+            model_version="v1",
+        )
 
     try:
         run_job(job_id, work)

@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import pytest
 
+from core.job_results import GenerateResult
 from core.jobs import JobKind, JobSource, JobStatus
 from db.engine import session_scope
 from db.models import Job
@@ -49,7 +50,11 @@ def test_work_sees_the_stored_input_and_its_result_is_stored_with_the_model() ->
 
     def work(_job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         seen.append(job_input)
-        return JobOutcome(result={"texts": ["ok"]}, model_name="generator", model_version="v1")
+        return JobOutcome(
+            result=GenerateResult(texts=["ok"], prompt_tokens_dropped=0),
+            model_name="generator",
+            model_version="v1",
+        )
 
     run_job(job_id, work)
 
@@ -58,7 +63,7 @@ def test_work_sees_the_stored_input_and_its_result_is_stored_with_the_model() ->
         job = session.get_one(Job, job_id)
         assert (job.status, job.result, job.model_name, job.model_version) == (
             JobStatus.DONE,
-            {"texts": ["ok"]},
+            {"texts": ["ok"], "prompt_tokens_dropped": 0},
             "generator",
             "v1",
         )

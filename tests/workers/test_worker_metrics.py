@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from cli.redis_server import RedisServer, free_port
 from cli.replay import replay
 from cli.streams import StreamItem
+from core.job_results import GenerateResult
 from core.jobs import SPIKE_DETECTION_ROUTE, JobKind, JobSource, JobStatus, Queue
 from core.settings import get_settings
 from db.engine import session_scope
@@ -102,7 +103,11 @@ def test_a_failed_job_is_counted_as_failed_and_a_redelivery_is_not_counted_again
         raise RuntimeError("model exploded")
 
     def works(_job_id: str, _input: dict[str, Any]) -> JobOutcome:
-        return JobOutcome(result={"texts": ["ok"]}, model_name="generator", model_version="v1")
+        return JobOutcome(
+            result=GenerateResult(texts=["ok"], prompt_tokens_dropped=0),
+            model_name="generator",
+            model_version="v1",
+        )
 
     failing = _stored_job()
     with pytest.raises(RuntimeError):

@@ -3,7 +3,7 @@
 Profiles: ``tiny`` proves the pipeline in tests (seconds); ``starter`` is what a first run answers with
 (well under a minute each), while ``quick`` (minutes on 2 CPU cores) trains behind it; ``full`` is the
 recipe the quality targets are measured with.
-Measured times are in the model cards and the issue notes.
+Measured times and figures are in the model cards and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ RECIPES: dict[str, ClassifierRecipe] = {
                     "tiny": _TINY_SENTIMENT,
                     # Every PhraseBank training row and 600 finance tweets, 2 epochs: validation macro-F1
                     # 0.849, against 0.608 for 1 epoch on 1,500 rows; without the tweets 0.828, with the
-                    # word embeddings trained 0.825, without class weights 0.824 (docs/training.md).
+                    # word embeddings trained 0.825, without class weights 0.824 (docs/benchmarks.md).
                     "quick": ClassifierProfile(_sentiment_fit(2, 64, 1e-4), None, extra_train_rows=600),
                     "full": ClassifierProfile(
                         _sentiment_fit(8, 96, 1e-4, patience=3), None, extra_train_rows=2000
@@ -199,7 +199,7 @@ RECIPES: dict[str, ClassifierRecipe] = {
                 {
                     "tiny": _TINY_SENTIMENT,
                     # 2 epochs on 3,000 airline tweets (+ 500 of each auxiliary set): validation
-                    # macro-F1 0.770, against 0.738 for 1 epoch on 1,200 (docs/training.md).
+                    # macro-F1 0.770, against 0.738 for 1 epoch on 1,200 (docs/benchmarks.md).
                     "quick": ClassifierProfile(_sentiment_fit(2, 64, 1e-4), 3000, extra_train_rows=500),
                     "full": ClassifierProfile(_sentiment_fit(4, 64, 1e-4), 6000, extra_train_rows=3000),
                 }
@@ -235,8 +235,8 @@ RECIPES: dict[str, ClassifierRecipe] = {
             split_spec=SplitSpec(seed=13, valid_fraction=0.1, test_fraction=0.1),
             make_splits=_support_splits,
             out_of_scope=True,
-            # The reply pipeline needs the right intent (target 0.97) more than it needs every
-            # out-of-scope query caught: 0.96 gave test in-scope accuracy 0.963, OOS recall 1.0.
+            # The reply pipeline needs the right intent more than it needs every out-of-scope query
+            # caught, so the out-of-scope threshold may cost little in-scope accuracy on validation.
             min_in_scope_accuracy=0.985,
             split_note=(
                 "the customer-support questions stratified by intent with seed 13: 80% train / 10% "
@@ -246,18 +246,17 @@ RECIPES: dict[str, ClassifierRecipe] = {
             profiles=_with_starter(
                 {
                     # The reply pipeline's tests route on this model's intents, so its tiny profile must
-                    # already be right most of the time: 0.94 test accuracy in 23 s on 2 CPU cores.
+                    # already be right most of the time, in seconds.
                     "tiny": ClassifierProfile(
                         _intent_fit(4, 32, 1e-3), max_train_rows=560, max_eval_rows=200
                     ),
-                    # The demo answers with this model, so quick already trains on every row: 2,000 rows
-                    # for 2 epochs gave in-scope accuracy 0.951 and out-of-scope recall 0.36 in 40 s.
+                    # The demo answers with this model, so quick already trains on every row.
                     "quick": ClassifierProfile(_intent_fit(4, 48, 1.5e-4)),
                     "full": ClassifierProfile(_intent_fit(6, 48, 1.5e-4)),
                 }
             ),
             licences="Bitext customer-support data (CDLA-Sharing-1.0), CLINC150 (CC BY 3.0).",
-            references=["issue target: right intent on held-out customer-support questions >= 0.97"],
+            references=["target: right intent on held-out customer-support questions >= 0.97"],
         ),
         ClassifierRecipe(
             name="intent-clinc150",

@@ -265,7 +265,7 @@ def finetune_replies(
     assert result.initial_valid_loss is not None  # evaluate_first
     # Served with copying from its prompt, not with the n-gram: an n-gram knows nothing of the question
     # or the approved answers in the prompt, and mixed in it pulls replies away from them
-    # (docs/models.md). It stays the baseline.
+    # (docs/benchmarks.md). It stays the baseline.
     valid_copy, test_copy = (
         transformer_copy_scores(
             loaded.model, held, CopySource.PROMPT, config.copy_match, batch, pad_id, device

@@ -15,7 +15,7 @@ Sized for a 2-core CPU, where a build has minutes. What buys quality there:
 
 ``tiny`` proves the pipeline in tests in seconds; ``quick`` is the first-run default and must build the
 three models in minutes; ``full`` is the quality recipe, about an hour. Measured figures for each are
-in ``docs/models.md`` with the command and commit that produced them.
+in ``docs/benchmarks.md`` with the command and commit that produced them.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from core.job_results import ReplyPath
 from db.models import KnowledgeEntry
 from training.classifier.labelled_data import CUSTOMER_SUPPORT, LabelledTexts
 from training.classifier.recipes import RECIPES
@@ -44,7 +45,7 @@ from workers.replies.generation import (
     vet_generated,
 )
 from workers.replies.guard import guard_reply
-from workers.replies.routing import OUT_OF_SCOPE, SEARCH_DEPTH, ReplyPath, Route, choose_route
+from workers.replies.routing import OUT_OF_SCOPE, SEARCH_DEPTH, Route, choose_route
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.job_results import GenerateResult
 from core.jobs import GENERATOR_MODEL, GeneratePayload
 from workers.job_runner import JobOutcome
 from workers.ml.generator import GenerationRequest
@@ -28,7 +29,7 @@ def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     # A prompt longer than the context keeps its end; the caller is told how much of its start was unseen.
     dropped = served.model.prompt_tokens_dropped(request)
     return JobOutcome(
-        result={"texts": texts, "prompt_tokens_dropped": dropped},
+        result=GenerateResult(texts=texts, prompt_tokens_dropped=dropped),
         model_name=served.name,
         model_version=served.version,
     )

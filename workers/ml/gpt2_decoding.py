@@ -209,8 +209,8 @@ def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Ten
 
     The nucleus is looked for with ``topk`` among the most likely 256 tokens, then 4,096, and only for
     rows whose nucleus is wider still by sorting the vocabulary: one 50,257-way sort per row per step
-    costs several times the forward pass of a small model on CPU (measured: 72 ms for 16 rows, against
-    3 ms for topk 256 and 12 ms for topk 4,096). A row's path depends only on its own distribution.
+    costs several times the forward pass of a small model on CPU, and ``topk`` a small share of that
+    (timings in docs/benchmarks.md, "Decoding"). A row's path depends only on its own distribution.
 
     The CDF runs over the candidates in token-id order, not probability order, and in float64: rounding
     differences between batch shapes move its steps by ~1e-12 and almost never change the token, whereas

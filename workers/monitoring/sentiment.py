@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from core.job_results import SentimentResult
 from core.jobs import GIVEN_LABELS_MODEL, SENTIMENT_LABELS, SPIKE_DETECTION_ROUTE, SentimentPayload
 from core.settings import get_settings
 from db.base import utcnow
@@ -57,11 +58,11 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         items.append({"topics": topics, "label": prediction.label, "scores": scores, "score": score})
     counts = Counter(prediction.label for prediction in predictions)
     return JobOutcome(
-        result={
-            "count": len(items),
-            "labels": {label: counts[label] for label in SENTIMENT_LABELS},
-            "items": items,
-        },
+        result=SentimentResult(
+            count=len(items),
+            labels={label: counts[label] for label in SENTIMENT_LABELS},
+            items=items,
+        ),
         model_name=model_name,
         model_version=model_version,
         rows=rows,

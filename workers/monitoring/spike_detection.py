@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import redis_keys
 from core.jobs import SLACK_ALERT_ROUTE, JobKind, JobStatus
 from core.monitoring import SpikeRule
 from core.settings import get_settings
@@ -33,20 +34,15 @@ log = logging.getLogger(__name__)
 
 EVIDENCE_ITEMS = 5
 LOCK_TIMEOUT_S = 60
-# topic -> the first bucket (ISO) not judged yet. Every run goes on from there, so no bucket is skipped
-# however far apart the items of successive batches fall.
-JUDGED_UNTIL_KEY = "spikes:judged-until"
-# Topics whose next bucket waits for an unfinished batch with earlier items.
-HELD_BACK_KEY = "spikes:held-back"
-# topic -> "<earliest item, µs since the epoch>:<note number>" for the stored batches no run has
-# judged yet. The number changes with every note, even one that leaves the earliest time as it was,
-# so a run clears only the notes it has seen.
-TOUCHED_KEY = "spikes:touched"
-NOTE_NUMBER_KEY = "spikes:touched:number"
-# Held by the one run that judges the noted topics.
-RUN_LOCK_KEY = "spikes:run"
-# Held while one topic is judged. Its own namespace: a topic may be called "run" or "touched".
-TOPIC_LOCK_PREFIX = "queuebot:spikes:topic-lock:"
+# What the Redis keys hold (their names are in core/redis_keys.py):
+# - SPIKES_JUDGED_UNTIL: topic -> the first bucket (ISO) not judged yet. Every run goes on from there,
+#   so no bucket is skipped however far apart the items of successive batches fall.
+# - SPIKES_HELD_BACK: topics whose next bucket waits for an unfinished batch with earlier items.
+# - SPIKES_TOUCHED: topic -> "<earliest item, µs since the epoch>:<note number>" for the stored batches
+#   no run has judged yet. The number (SPIKES_NOTE_NUMBER) changes with every note, even one that
+#   leaves the earliest time as it was, so a run clears only the notes it has seen.
+# - SPIKES_RUN_LOCK: held by the one run that judges the noted topics.
+# - SPIKES_TOPIC_LOCK + topic: held while one topic is judged.
 
 # Note topics, keeping each one's earliest time: ARGV is topic, µs, topic, µs, ...
 _NOTE = Script(
@@ -101,36 +97,38 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
         note_touched(redis, first_touched)
     raised: list[int] = []
     while True:
-        run = redis.lock(RUN_LOCK_KEY, timeout=LOCK_TIMEOUT_S)
+        run = redis.lock(redis_keys.SPIKES_RUN_LOCK, timeout=LOCK_TIMEOUT_S)
         if not run.acquire(blocking=False):
             return raised  # the run going judges what was just noted before it stops
         try:
             while True:
                 raised += _judge_noted(redis)
-                if not redis.exists(TOUCHED_KEY):
+                if not redis.exists(redis_keys.SPIKES_TOUCHED):
                     break
         finally:
             run.release()
         # A note made after the run's last look and before its release: that caller found the run
         # going and left; look again.
-        if not redis.exists(TOUCHED_KEY):
+        if not redis.exists(redis_keys.SPIKES_TOUCHED):
             return raised
 
 
 def note_touched(redis: Redis, first_touched: dict[str, str]) -> None:
     earliest = {topic: _micros(datetime.fromisoformat(first)) for topic, first in first_touched.items()}
     args = [x for pair in earliest.items() for x in pair]
-    _NOTE(keys=[TOUCHED_KEY, NOTE_NUMBER_KEY], args=args, client=redis)
+    _NOTE(keys=[redis_keys.SPIKES_TOUCHED, redis_keys.SPIKES_NOTE_NUMBER], args=args, client=redis)
 
 
 def read_notes(redis: Redis) -> dict[str, str]:
     """topic -> its note, as a run sees them before judging."""
-    return {topic.decode(): note.decode() for topic, note in redis.hgetall(TOUCHED_KEY).items()}
+    return {topic.decode(): note.decode() for topic, note in redis.hgetall(redis_keys.SPIKES_TOUCHED).items()}
 
 
 def forget_seen(redis: Redis, seen: dict[str, str]) -> None:
     if seen:
-        _FORGET_SEEN(keys=[TOUCHED_KEY], args=[x for pair in seen.items() for x in pair], client=redis)
+        _FORGET_SEEN(
+            keys=[redis_keys.SPIKES_TOUCHED], args=[x for pair in seen.items() for x in pair], client=redis
+        )
 
 
 def _judge_noted(redis: Redis) -> list[int]:
@@ -141,28 +139,30 @@ def _judge_noted(redis: Redis) -> list[int]:
     touched: dict[str, datetime | None] = {
         topic: _from_micros(int(note.partition(":")[0])) for topic, note in noted.items()
     }
-    for topic in redis.smembers(HELD_BACK_KEY):
+    for topic in redis.smembers(redis_keys.SPIKES_HELD_BACK):
         touched.setdefault(topic.decode(), None)
     raised = []
     for topic, first in sorted(touched.items()):
         rule = settings.spike_rule_for(topic)
         # One detector per topic at a time, also when a run outlives its lock: two would each pass
         # the cooldown check before either stored its alert, or move the cursor past each other.
-        lock = redis.lock(TOPIC_LOCK_PREFIX + topic, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S)
+        lock = redis.lock(
+            redis_keys.SPIKES_TOPIC_LOCK + topic, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_TIMEOUT_S
+        )
         with lock, session_scope() as session:
-            start = _judge_from(redis.hget(JUDGED_UNTIL_KEY, topic), first, rule)
+            start = _judge_from(redis.hget(redis_keys.SPIKES_JUDGED_UNTIL, topic), first, rule)
             if start is None:
-                redis.srem(HELD_BACK_KEY, topic)
+                redis.srem(redis_keys.SPIKES_HELD_BACK, topic)
                 continue
             tested, judged_until, held = _detect_topic(session, topic, start, rule)
             raised += tested
-            previous = redis.hget(JUDGED_UNTIL_KEY, topic)
+            previous = redis.hget(redis_keys.SPIKES_JUDGED_UNTIL, topic)
             if previous is None or datetime.fromisoformat(previous.decode()) < judged_until:
-                redis.hset(JUDGED_UNTIL_KEY, topic, judged_until.isoformat())
+                redis.hset(redis_keys.SPIKES_JUDGED_UNTIL, topic, judged_until.isoformat())
             if held:
-                redis.sadd(HELD_BACK_KEY, topic)
+                redis.sadd(redis_keys.SPIKES_HELD_BACK, topic)
             else:
-                redis.srem(HELD_BACK_KEY, topic)
+                redis.srem(redis_keys.SPIKES_HELD_BACK, topic)
     forget_seen(redis, noted)
     count_alerts_raised(len(raised))  # stored and committed by now
     for alert_id in raised:

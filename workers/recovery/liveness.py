@@ -16,12 +16,12 @@ import time
 
 from redis.exceptions import RedisError
 
+from core import redis_keys
 from core.settings import get_settings
 from workers.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "queuebot:worker-alive:"
 # A mark outlives this many missed beats, so a busy or briefly disconnected process is not taken
 # for dead.
 BEATS_PER_LIFETIME = 3
@@ -60,7 +60,7 @@ def alive(processes: set[str]) -> set[str]:
     names = sorted(processes)
     if not names:
         return set()
-    found = redis_client().mget([KEY_PREFIX + name for name in names])
+    found = redis_client().mget([redis_keys.WORKER_ALIVE + name for name in names])
     return {name for name, mark in zip(names, found, strict=True) if mark is not None}
 
 
@@ -76,7 +76,7 @@ def liveness_known() -> bool:
 
 
 def _beat(process: str) -> None:
-    redis_client().set(KEY_PREFIX + process, 1, px=int(mark_lifetime_s() * 1000))
+    redis_client().set(redis_keys.WORKER_ALIVE + process, 1, px=int(mark_lifetime_s() * 1000))
 
 
 def _beat_forever() -> None:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from core import redis_keys
 from core.jobs import SLACK_DELIVERY_ROUTE, JobKind, JobStatus
 from core.settings import get_settings
 from db.base import utcnow
@@ -39,7 +40,6 @@ from workers.slack.coordination import delivery_lease_held
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = "queuebot:sweep:running"
 # Rows looked at per sweep and kind of orphan; a bigger backlog is worked off over several sweeps.
 BATCH = 5_000
 
@@ -61,7 +61,9 @@ def sweep() -> SweepResult | None:
     client = redis_client()
     # The lock outlives a sweep's interval, so overlapping beats never sweep twice at once; released
     # when done.
-    if not client.set(LOCK_KEY, 1, nx=True, px=int(max(settings.sweep_interval_s, 60) * 1000)):
+    if not client.set(
+        redis_keys.SWEEP_RUNNING, 1, nx=True, px=int(max(settings.sweep_interval_s, 60) * 1000)
+    ):
         log.info("another sweep is running")
         return None
     try:
@@ -69,7 +71,7 @@ def sweep() -> SweepResult | None:
         # read was not started when it was read, so its message, if any, is in the snapshot.
         result = resend_orphans(take_snapshot())
     finally:
-        client.delete(LOCK_KEY)
+        client.delete(redis_keys.SWEEP_RUNNING)
     if result.total:
         log.warning(
             "sweep sent again %d queued jobs without a message, %d running jobs whose run was lost, "

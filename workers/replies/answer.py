@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from core.job_results import ReplyPath, ReplyResult
 from core.jobs import HANDOFF_NOTICE_ROUTE, INTENT_MODEL, REPLIES_MODEL, ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
@@ -40,7 +41,7 @@ from workers.replies.generation import (
     vet_generated,
 )
 from workers.replies.guard import guard_reply
-from workers.replies.routing import SEARCH_DEPTH, SOURCES_SHOWN, ReplyPath, Route, choose_route
+from workers.replies.routing import SEARCH_DEPTH, SOURCES_SHOWN, Route, choose_route
 
 HANDOFF_TEXT = (
     "I'm handing you over to a colleague who can help with this; they will answer here. "
@@ -124,7 +125,7 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     starts_handoff = route.path is ReplyPath.HANDOFF and conversation.status is not ConversationStatus.HANDOFF
     reply = Message(conversation_id=payload.conversation_id, role=MessageRole.BOT, text=text, job_id=job_id)
     return JobOutcome(
-        result={"reply": text, **result},
+        result=ReplyResult(reply=text, **result),
         model_name=produced_by.name,
         model_version=produced_by.version,
         rows=[reply],

@@ -24,7 +24,7 @@ CONTEXT_ANSWERS = 2
 MAX_GENERATED_CHARS = 700
 # Low: a reply should follow the approved answers in its prompt, not explore. Chosen on the replies
 # model's validation split with `queuebot evaluate-replies --force-generation --split valid`
-# (docs/models.md has the comparison).
+# (docs/benchmarks.md has the comparison).
 TEMPERATURE = 0.15
 TOP_P = 0.9
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")

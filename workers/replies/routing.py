@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
+from core.job_results import ReplyPath
 from workers.knowledge.index import KnowledgeHit
 
 OUT_OF_SCOPE = "out_of_scope"  # the intent model's label for "none of ours"
@@ -24,12 +24,6 @@ SOURCES_SHOWN = 3
 # `queuebot evaluate-replies` (docs/replies.md), against off-topic messages.
 TEMPLATE_MIN_SCORE = 0.5
 GENERATION_MIN_SCORE = 0.45
-
-
-class ReplyPath(StrEnum):
-    TEMPLATE = "template"
-    GENERATION = "generation"
-    HANDOFF = "handoff"
 
 
 @dataclass(frozen=True)

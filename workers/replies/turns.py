@@ -25,6 +25,7 @@ from redis.exceptions import LockNotOwnedError
 from redis.lock import Lock
 from sqlalchemy import func, select
 
+from core import redis_keys
 from core.jobs import JobStatus, ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
@@ -34,7 +35,6 @@ from workers.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
-LOCK_PREFIX = "queuebot:conversation-turn:"
 RECHECK_S = 0.05
 # How often a job waiting for the lock looks whether its holder is still alive.
 HOLDER_CHECK_S = 1.0
@@ -54,7 +54,9 @@ def conversation_turn(job_id: str, wait_s: float | None = None) -> Iterator[None
     conversation_id, message_id = turn
     settings = get_settings()
     wait_s = settings.task_soft_time_limit_s if wait_s is None else wait_s
-    lock = redis_client().lock(f"{LOCK_PREFIX}{conversation_id}", timeout=settings.task_hard_time_limit_s)
+    lock = redis_client().lock(
+        f"{redis_keys.CONVERSATION_TURN}{conversation_id}", timeout=settings.task_hard_time_limit_s
+    )
     deadline = time.monotonic() + wait_s
     while True:
         if not _acquire(lock, deadline):

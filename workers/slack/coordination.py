@@ -10,12 +10,10 @@
 
 from __future__ import annotations
 
+from core import redis_keys
 from core.settings import get_settings
 from workers.redis_client import redis_client
 
-PACE_PREFIX = "queuebot:slack:channel-pace:"
-LEASE_PREFIX = "queuebot:slack:delivery-lease:"
-NOTICE_PREFIX = "queuebot:slack:notice-sent:"
 NOTICE_MEMORY_S = 7 * 24 * 3600
 # Longer than one post can take (the Slack client times out after 10 s).
 LEASE_MS = 60_000
@@ -28,7 +26,7 @@ def claim_channel_slot(channel: str) -> float:
     if interval_ms <= 0:
         return 0.0
     client = redis_client()
-    key = PACE_PREFIX + channel
+    key = redis_keys.SLACK_CHANNEL_PACE + channel
     if client.set(key, 1, nx=True, px=interval_ms):
         return 0.0
     remaining_ms = client.pttl(key)
@@ -38,20 +36,20 @@ def claim_channel_slot(channel: str) -> float:
 
 def take_delivery_lease(delivery_id: int) -> bool:
     client = redis_client()
-    return bool(client.set(f"{LEASE_PREFIX}{delivery_id}", 1, nx=True, px=LEASE_MS))
+    return bool(client.set(f"{redis_keys.SLACK_DELIVERY_LEASE}{delivery_id}", 1, nx=True, px=LEASE_MS))
 
 
 def delivery_lease_held(delivery_id: int) -> bool:
-    return bool(redis_client().exists(f"{LEASE_PREFIX}{delivery_id}"))
+    return bool(redis_client().exists(f"{redis_keys.SLACK_DELIVERY_LEASE}{delivery_id}"))
 
 
 def release_delivery_lease(delivery_id: int) -> None:
-    redis_client().delete(f"{LEASE_PREFIX}{delivery_id}")
+    redis_client().delete(f"{redis_keys.SLACK_DELIVERY_LEASE}{delivery_id}")
 
 
 def notice_sent(name: str) -> bool:
-    return bool(redis_client().exists(f"{NOTICE_PREFIX}{name}"))
+    return bool(redis_client().exists(f"{redis_keys.SLACK_NOTICE_SENT}{name}"))
 
 
 def mark_notice_sent(name: str) -> None:
-    redis_client().set(f"{NOTICE_PREFIX}{name}", 1, ex=NOTICE_MEMORY_S)
+    redis_client().set(f"{redis_keys.SLACK_NOTICE_SENT}{name}", 1, ex=NOTICE_MEMORY_S)

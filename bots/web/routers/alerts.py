@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from bots.alerts import UnknownAlert, change_alert_status
+from bots.alerts import change_alert_status
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
@@ -68,8 +68,5 @@ def resolve_alert(alert_id: RowId, body: AlertStatusRequest | None = None) -> Al
 
 
 def _move(alert_id: int, to: AlertStatus, body: AlertStatusRequest | None) -> AlertStatusOut:
-    try:
-        change = change_alert_status(alert_id, to, by=(body or AlertStatusRequest()).by)
-    except UnknownAlert as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    change = change_alert_status(alert_id, to, by=(body or AlertStatusRequest()).by)
     return AlertStatusOut(alert_id=change.alert_id, status=change.status, changed=change.changed)

@@ -3,7 +3,7 @@ and hand one back to the bot after a handoff (the same as the button on Slack's 
 
 from fastapi import APIRouter, HTTPException, status
 
-from bots.conversations import UnknownConversation, resume_conversation
+from bots.conversations import resume_conversation
 from bots.web.deps import SessionDep
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ConversationOut, ConversationPage, ConversationSummary, ResumeOut, ResumeRequest
@@ -38,8 +38,5 @@ def resume(conversation_id: RowId, body: ResumeRequest | None = None) -> ResumeO
     Resuming a conversation that is already with the bot is not an error: it answers 200 with
     ``changed: false``, so a retry or a second person doing the same is harmless.
     """
-    try:
-        resumed = resume_conversation(conversation_id, by=body.by if body else None)
-    except UnknownConversation as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    resumed = resume_conversation(conversation_id, by=body.by if body else None)
     return ResumeOut(conversation_id=resumed.conversation_id, status=resumed.status, changed=resumed.changed)

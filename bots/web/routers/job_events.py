@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from bots.web.schemas import JobOut
-from core.job_events import job_channel
+from core import redis_keys
 from core.settings import get_settings
 from db import queries
 from db.engine import new_session
@@ -52,7 +52,7 @@ async def _stream(job_id: str, request: Request) -> AsyncIterator[str]:
     pubsub = client.pubsub()
     try:
         # Subscribed before the first read, so a change between the two is not missed.
-        await pubsub.subscribe(job_channel(job_id))
+        await pubsub.subscribe(redis_keys.job_events_channel(job_id))
         sent: tuple[str, str | None] | None = None
         while True:
             job = await run_in_threadpool(_load, job_id)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, HTTPException, status
 
-from bots.feedback import UnknownJob, record_feedback
+from bots.feedback import record_feedback
 from bots.web.deps import CallerDep, SessionDep
 from bots.web.routers._params import Limit, Offset
 from bots.web.schemas import FeedbackOut, FeedbackRequest, JobOut, JobPage
@@ -37,8 +37,5 @@ def list_jobs(
 @router.post("/jobs/{job_id}/feedback", response_model=FeedbackOut)
 def rate_job(job_id: str, body: FeedbackRequest, caller: CallerDep) -> FeedbackOut:
     """Thumbs up or down on a job's answer (the same vote as Slack's buttons)."""
-    try:
-        feedback = record_feedback(job_id, body.rating, caller.source, body.user)
-    except UnknownJob as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    feedback = record_feedback(job_id, body.rating, caller.source, body.user)
     return FeedbackOut.model_validate(feedback)

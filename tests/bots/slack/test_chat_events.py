@@ -16,6 +16,7 @@ from db.engine import session_scope
 from db.models import Conversation, Job, Message, SlackDelivery
 from tests.support.slack_fake import BOT_ID, BOT_USER_ID, FakeSlack
 from tests.support.slack_requests import SlackSender, channel_message, event_envelope, mention
+from tests.support.waiting import ensure_not_for_a_while, wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -110,12 +111,31 @@ def test_the_same_event_delivered_three_times_gets_one_reply(
 
     assert [r.status_code for r in responses] == [200, 200, 200]
     fake_slack.wait_for("chat.update", channel=channel)
-    time.sleep(1.0)  # room for a second reply, were one coming
+    # Room for a second reply job or answer, were one coming: fails as soon as one shows.
+    ensure_not_for_a_while(
+        lambda: (
+            _jobs_with_key("slack-event:EvTHRICE0001"),
+            len(fake_slack.calls_to("chat.update", channel=channel)),
+        ),
+        f"a second reply job or answer in {channel} (jobs, answers)",
+        happened=lambda seen: seen != (1, 1),
+        for_s=1.0,
+    )
     assert _jobs_with_key("slack-event:EvTHRICE0001") == 1
-    posted = fake_slack.calls_to("chat.postMessage", channel=channel)
-    deleted = fake_slack.calls_to("chat.delete", channel=channel)
+
+    def placeholders_left() -> int:
+        posted = fake_slack.calls_to("chat.postMessage", channel=channel)
+        deleted = fake_slack.calls_to("chat.delete", channel=channel)
+        return len(posted) - len(deleted)
+
     # Concurrent deliveries may each post a placeholder; all but the job's own are deleted again.
-    assert len(posted) - len(deleted) == 1
+    wait_for(
+        placeholders_left,
+        f"every placeholder in {channel} but the job's own deleted",
+        until=lambda left: left == 1,
+        interval_s=0.05,
+    )
+    assert placeholders_left() == 1
     assert len(fake_slack.calls_to("chat.update", channel=channel)) == 1
 
 
@@ -146,7 +166,12 @@ def test_unsigned_or_stale_requests_get_401_and_enqueue_nothing(
     response = slack.post(body, "application/json", timestamp=timestamp, signature_override=forged_signature)
 
     assert response.status_code == 401
-    time.sleep(0.5)
+    ensure_not_for_a_while(
+        lambda: (_jobs_in(channel), fake_slack.calls_to("chat.postMessage", channel=channel)),
+        f"a reply job or a post in {channel} after a refused request (jobs, posts)",
+        happened=lambda seen: seen != (0, []),
+        for_s=0.5,
+    )
     assert _jobs_in(channel) == 0
     assert fake_slack.calls_to("chat.postMessage", channel=channel) == []
 
@@ -160,7 +185,12 @@ def test_the_bot_ignores_its_own_messages_and_other_bots(
     responses = [slack.event(own), slack.event(other_bot)]
 
     assert [r.status_code for r in responses] == [200, 200]
-    time.sleep(0.5)
+    ensure_not_for_a_while(
+        lambda: (fake_slack.calls_to("chat.postMessage", channel=channel), _jobs_in(channel)),
+        f"a post or a reply job in {channel} for a bot's message (posts, jobs)",
+        happened=lambda seen: seen != ([], 0),
+        for_s=0.5,
+    )
     assert fake_slack.calls_to("chat.postMessage", channel=channel) == []
     assert _jobs_in(channel) == 0
 
@@ -177,5 +207,10 @@ def test_events_nobody_handles_are_acknowledged_quietly(slack: SlackSender, chan
     ]
 
     assert [r.status_code for r in responses] == [200, 200, 200]
-    time.sleep(0.3)
+    ensure_not_for_a_while(
+        lambda: [_jobs_with_key(f"slack-event:{event_id}") for event_id in event_ids],
+        f"a job for an event nobody handles (jobs per event {event_ids})",
+        happened=lambda jobs: jobs != [0, 0, 0],
+        for_s=0.3,
+    )
     assert [_jobs_with_key(f"slack-event:{event_id}") for event_id in event_ids] == [0, 0, 0]

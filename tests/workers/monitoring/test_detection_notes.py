@@ -9,16 +9,17 @@ import pytest
 from redis import Redis
 
 from cli.redis_server import RedisServer
-from workers.monitoring.spike_detection import TOUCHED_KEY, forget_seen, note_touched, read_notes
+from core import redis_keys
+from workers.monitoring.spike_detection import forget_seen, note_touched, read_notes
 from workers.redis_client import redis_client
 
 
 @pytest.fixture
 def redis(redis_server: RedisServer) -> Iterator[Redis]:
     client = redis_client()
-    client.delete(TOUCHED_KEY)
+    client.delete(redis_keys.SPIKES_TOUCHED)
     yield client
-    client.delete(TOUCHED_KEY)
+    client.delete(redis_keys.SPIKES_TOUCHED)
 
 
 def _earliest(notes: dict[str, str], topic: str) -> int:

@@ -7,13 +7,14 @@ import uuid
 
 import pytest
 
+from core import redis_keys
 from core.jobs import JobKind, JobSource, ReplyPayload
 from db.engine import session_scope
 from db.models import Conversation, Job, Message, MessageRole
 from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for
 from workers.recovery.liveness import ensure_heartbeat, liveness_known, this_process
 from workers.redis_client import redis_client
-from workers.replies.turns import LOCK_PREFIX, TOKEN_SEPARATOR, conversation_turn
+from workers.replies.turns import TOKEN_SEPARATOR, conversation_turn
 
 # Far longer than the test waits: only a take-over can free the lock in time.
 LOCK_TTL_S = 600
@@ -37,7 +38,7 @@ def reply_job(redis_server: object, database: str) -> tuple[str, int]:
 
 def _hold_lock(conversation_id: int, process: str) -> None:
     token = f"{process}{TOKEN_SEPARATOR}{uuid.uuid4().hex}"
-    redis_client().set(f"{LOCK_PREFIX}{conversation_id}", token, ex=LOCK_TTL_S)
+    redis_client().set(f"{redis_keys.CONVERSATION_TURN}{conversation_id}", token, ex=LOCK_TTL_S)
 
 
 def _wait_for_liveness_to_be_known() -> None:
@@ -50,7 +51,7 @@ def test_a_turn_held_by_a_dead_process_is_taken_over(reply_job: tuple[str, int])
     _hold_lock(conversation_id, "gone-host:4242")
 
     with conversation_turn(job_id, wait_s=OUTCOME_TIMEOUT_S):
-        held_by = redis_client().get(f"{LOCK_PREFIX}{conversation_id}")
+        held_by = redis_client().get(f"{redis_keys.CONVERSATION_TURN}{conversation_id}")
 
     assert held_by is not None and held_by.decode().startswith(this_process() + TOKEN_SEPARATOR)
 
