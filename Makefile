@@ -14,10 +14,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install system-packages run test test-slow reliability lint models
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet $(TORCH_SPEC) $(UV_SPEC)
-	$(VENV)/bin/uv pip install --python $(VENV)/bin/python --quiet -e ".[worker,embedded,dev]"
+	$(VENV)/bin/uv pip install --python $(VENV)/bin/python --quiet -e ".[worker,embedded,dev,postgres]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,19 +29,25 @@ run: install
 system-packages:
 	scripts/system-packages
 
+# The tests that touch the database, run a second time on a private PostgreSQL cluster (the
+# production database; tests/support/postgres_server.py) after the whole suite on SQLite.
+POSTGRES_TESTS := tests/db tests/e2e tests/bots tests/workers tests/reliability
+
 # --durations: where the suite's time goes, printed at the end of every run.
 test: install system-packages
 	$(VENV)/bin/pytest --durations=20
+	QUEUEBOT_TEST_DATABASE=postgresql $(VENV)/bin/pytest --durations=10 $(POSTGRES_TESTS)
 
 # The suite as on a slower machine: pinned to one core (HOG=1: beside a busy loop on that core too).
 # A test that passes only because this machine is fast fails here.
 test-slow: install system-packages
 	scripts/slowed $(if $(HOG),--hog) -- $(VENV)/bin/pytest --durations=20
 
-# The fault, load and fuzz scenarios alone, ending with the table: scenario, jobs, lost, duplicated,
-# errors, time (they run in `make test` too).
+# The fault, load and fuzz scenarios alone, on SQLite and then on PostgreSQL, each pass ending with its
+# table: scenario, database, jobs, lost, duplicated, errors, time (they run in `make test` too).
 reliability: install system-packages
 	$(VENV)/bin/pytest tests/reliability
+	QUEUEBOT_TEST_DATABASE=postgresql $(VENV)/bin/pytest tests/reliability
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -14,7 +14,6 @@ same run.
 
 from __future__ import annotations
 
-import csv
 import logging
 import tempfile
 import time
@@ -31,6 +30,7 @@ import typer
 from cli.api_client import ApiClient
 from cli.embedded import EmbeddedStack
 from cli.redis_server import free_port
+from cli.streams import first_texts
 from core import redis_keys
 from core.jobs import SENTIMENT_GENERAL_MODEL
 from core.settings import Settings, get_settings
@@ -65,7 +65,8 @@ class Figure:
 def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]:
     store = ModelStore(settings.models_dir)
     classifier_folder = store.folder(SENTIMENT_GENERAL_MODEL)
-    texts = _texts(settings.data_dir, max(options.texts, options.single_text_jobs, options.naive_texts))
+    needed = max(options.texts, options.single_text_jobs, options.naive_texts)
+    texts = first_texts(settings.data_dir / TEXTS_FILE, needed)
     # The raw speed of this machine drifts by 10-20 % between minutes; measuring it before and after
     # the system runs, and comparing with the mean, keeps the ratio honest.
     raw_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
@@ -120,14 +121,6 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
     )
     figures.extend(_generation(store, settings.device, options))
     return figures
-
-
-def _texts(data_dir: Path, count: int) -> list[str]:
-    with (data_dir / TEXTS_FILE).open(newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
-    if len(texts) < count:
-        raise ValueError(f"{TEXTS_FILE} has {len(texts)} texts; asked for {count}")
-    return texts[:count]
 
 
 def raw_forward_speed(folder: Path, texts: list[str], device: str) -> float:

@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from cli.api_client import ApiClient
+from cli.streams import first_texts
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,6 @@ def _timed_job(api: ApiClient, path: str, body: dict, poll_interval_s: float = P
 
 def _seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-
-
-def _sample_texts(data_dir: Path, count: int) -> list[str]:
-    with (data_dir / SAMPLE_TEXTS_FILE).open(newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
-    if len(texts) < count:
-        raise ValueError(f"{SAMPLE_TEXTS_FILE} has {len(texts)} texts, fewer than {count}")
-    return texts[:count]
 
 
 def _summary(name: str, timings: list[JobTiming]) -> dict[str, object]:
@@ -149,7 +142,7 @@ def measure(
         "I need to change my shipping address",
         "help me create an account",
     ]
-    texts = _sample_texts(data_dir, batch_size)
+    texts = first_texts(data_dir / SAMPLE_TEXTS_FILE, batch_size)
     with ApiClient.connect(base_url, token) as client:
         # One job of each kind first, so lazy loading or a cold cache does not count.
         _timed_job(client, "/api/chat", {"message": "warm up"})

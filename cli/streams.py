@@ -167,3 +167,12 @@ def _jsonl(path: Path, topic: str | None) -> list[StreamItem]:
                 )
             )
     return items
+
+
+def first_texts(path: Path, count: int) -> list[str]:
+    """The first ``count`` values of a CSV file's ``text`` column; a file with fewer is an error."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+    if len(texts) < count:
+        raise ValueError(f"{path} has {len(texts)} texts, fewer than the {count} asked for")
+    return texts[:count]

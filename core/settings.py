@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     # --- storage -------------------------------------------------------------------------------
     var_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""  # empty: a SQLite file in var_dir
+    # PostgreSQL only (SQLite has one writer and its busy timeout, db/engine.py). Each process (the
+    # web app, the Slack bot, each worker, beat) keeps up to pool_size + max_overflow connections: a
+    # worker's 64 task threads hold one only for a claim or a store, a few milliseconds each, never
+    # while a model runs, so 5 serve them and a burst borrows up to 10 more; a thread waits up to
+    # pool_timeout_s for one. Keep (processes) x (pool_size + max_overflow) under the server's
+    # max_connections (100, 3 of them for superusers): the compose file's five need at most 75.
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout_s: float = Field(default=30.0, gt=0)
+    # No request or task waits on a stuck database for longer than these: a lock held elsewhere (a
+    # long migration, a person's open transaction) or a statement that runs away. Past them the
+    # statement fails: a task retries with backoff (workers/retries.py), the API answers 503.
+    database_lock_timeout_s: float = Field(default=10.0, gt=0)
+    database_statement_timeout_s: float = Field(default=30.0, gt=0)
+    # A server that does not answer (down, restarting) fails a connection attempt after this long.
+    database_connect_timeout_s: int = Field(default=5, ge=1)
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- models --------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ def _configure_sqlite(dbapi_connection: object, _record: object) -> None:
 
 def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _create_postgres_engine(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
@@ -40,6 +42,23 @@ def _create_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def _create_postgres_engine(url: str) -> Engine:
+    settings = get_settings()
+    timeouts = (
+        f"-c lock_timeout={int(settings.database_lock_timeout_s * 1000)} "
+        f"-c statement_timeout={int(settings.database_statement_timeout_s * 1000)}"
+    )
+    return create_engine(
+        url,
+        # A connection the server dropped (a restart) is found before use and replaced.
+        pool_pre_ping=True,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_s,
+        connect_args={"options": timeouts, "connect_timeout": settings.database_connect_timeout_s},
+    )
 
 
 def _factory(url: str) -> sessionmaker[Session]:

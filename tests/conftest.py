@@ -6,10 +6,12 @@ here, at collection time; the session fixtures start the real servers on it.
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
 from cli.redis_server import free_port
+from tests.support.test_database import main_database_url
 
 _state_dir = tempfile.mkdtemp(prefix="queuebot-tests-")
 SLACK_API_PORT = free_port()
@@ -17,7 +19,7 @@ os.environ.update(
     {
         "QUEUEBOT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "QUEUEBOT_VAR_DIR": _state_dir,
-        "QUEUEBOT_DATABASE_URL": f"sqlite:///{_state_dir}/queuebot-test.db",
+        "QUEUEBOT_DATABASE_URL": main_database_url(Path(_state_dir)),
         "QUEUEBOT_MODELS_DIR": os.path.join(_state_dir, "models-not-built-yet"),
         "QUEUEBOT_API_TOKEN": "test-token",
         # Every test shares one token and one address, and polls jobs every 50 ms: the limits would
@@ -43,6 +45,8 @@ os.environ.update(
         "QUEUEBOT_REPORT_PERIOD_S": "3",
         "QUEUEBOT_REPORT_CHECK_S": "1",
         "QUEUEBOT_REPORT_GRACE_S": "0.5",
+        # PostgreSQL: a writer gives up on a held lock after 3 s, not 10 (the lock scenario waits it out).
+        "QUEUEBOT_DATABASE_LOCK_TIMEOUT_S": "3",
         # Worker processes beat every second, so a test's dead process is known within 3 s.
         "QUEUEBOT_WORKER_HEARTBEAT_S": "1",
     }

@@ -15,9 +15,11 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 DEPENDENCY_UNAVAILABLE = (
-    OperationalError,
+    OperationalError,  # also PostgreSQL's lock and statement timeouts
+    PoolTimeout,  # every pooled connection busy for pool_timeout_s
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,

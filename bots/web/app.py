@@ -10,6 +10,8 @@ import logging
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bots.gateway import IdempotencyConflict, QueueFull, QueueUnavailable
 from bots.not_found import NotFound
@@ -36,6 +38,8 @@ from bots.web.routers import (
 from bots.web.security_headers import SecurityHeadersMiddleware
 from core.logs import use_format
 from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 # How long a client should wait before retrying when the queue is unreachable or full.
 RETRY_AFTER_S = 5
@@ -125,3 +129,16 @@ def _register_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(QueueFull, _retry_later)
     app.add_exception_handler(QueueUnavailable, _retry_later)
+
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # Down, restarting, past its lock or statement timeout, or every pooled connection busy: not
+        # the caller's fault, and whatever the request wrote was rolled back with its session.
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse(
+            {"detail": "the database is unavailable; retry later"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from core.job_results import RESULT_SCHEMAS
+from core.jobs import JobKind
 from db.engine import session_scope
 from db.models import Job, Message, SentimentObservation
 from tests.support.stack_fixtures import use_models_dir, wait_for_job
@@ -19,6 +21,21 @@ from workers.registry import get_registry
 from workers.replies.guard import IDENTIFIER
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+def test_every_kind_stores_a_result_of_its_own_schema(api: httpx.Client) -> None:
+    accepted = {
+        JobKind.REPLY: api.post("/api/chat", json={"message": "How do I get a refund?"}).json()["job"],
+        JobKind.SENTIMENT: api.post("/api/sentiment", json={"items": [{"text": "Great crew"}]}).json(),
+        JobKind.GENERATE: api.post("/api/generate", json={"prompt": "The market", "seed": 3}).json(),
+    }
+    assert set(accepted) == set(JobKind)
+
+    for kind, job in accepted.items():
+        stored = wait_for_job(api, job["id"])
+        assert (stored["kind"], stored["status"]) == (kind.value, "done"), stored["error"]
+        # extra="forbid": a key the schema does not name fails here, as a missing one does.
+        RESULT_SCHEMAS[kind].model_validate(stored["result"])
 
 
 def test_second_message_continues_the_same_conversation(api: httpx.Client) -> None:

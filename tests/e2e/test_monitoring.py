@@ -299,18 +299,19 @@ def test_a_chart_upload_slack_refuses_for_now_is_retried_without_posting_the_ale
 def test_detection_calls_that_find_a_run_going_leave_their_topics_to_it(api: httpx.Client) -> None:
     """While one run judges, every other call only notes its topics and returns; whichever run comes
     next judges them all. Here the run lock is held through a whole replay, then given back."""
-    from workers.monitoring.spike_detection import RUN_LOCK_KEY, TOUCHED_KEY, detect_spikes
+    from core import redis_keys
+    from workers.monitoring.spike_detection import detect_spikes
     from workers.redis_client import redis_client
 
     topic = f"coalesce-{uuid.uuid4().hex[:6]}"
-    run = redis_client().lock(RUN_LOCK_KEY, timeout=120)
+    run = redis_client().lock(redis_keys.SPIKES_RUN_LOCK, timeout=120)
     assert run.acquire(blocking=False)
     try:
         stream = surge_stream(topic)
         replay(api, stream, speed=0, batch_size=40, model="sentiment-general", given_labels=True)
         # Meanwhile the batches' detection calls come and go.
         _ensure_no_alert_for_a_while(api, topic)
-        assert redis_client().hexists(TOUCHED_KEY, topic)
+        assert redis_client().hexists(redis_keys.SPIKES_TOUCHED, topic)
     finally:
         run.release()
 
@@ -318,4 +319,4 @@ def test_detection_calls_that_find_a_run_going_leave_their_topics_to_it(api: htt
 
     [alert] = _wait_for_alerts(api, topic)
     assert alert["id"] == alert_id and datetime.fromisoformat(alert["window_start"]) == START + HOUR * 12
-    assert not redis_client().hexists(TOUCHED_KEY, topic)
+    assert not redis_client().hexists(redis_keys.SPIKES_TOUCHED, topic)

@@ -15,10 +15,14 @@ from typing import Any
 
 import httpx
 
+from tests.support.test_database import BACKEND
+
 
 @dataclass
 class ScenarioResult:
     scenario: str
+    # The database the scenario ran on (make test runs the scenarios on SQLite, then on PostgreSQL).
+    database: str = BACKEND
     # What the scenario sent: jobs, Slack events, generated requests.
     jobs: int = 0
     # Accepted work that never finished, or finished and never reached its Slack thread.
@@ -48,9 +52,17 @@ class ReliabilityReport:
             self.results.append(result)
 
     def table(self) -> str:
-        header = ("scenario", "jobs", "lost", "duplicated", "errors", "time")
+        header = ("scenario", "database", "jobs", "lost", "duplicated", "errors", "time")
         rows = [
-            (r.scenario, str(r.jobs), str(r.lost), str(r.duplicated), str(r.errors), f"{r.seconds:.1f} s")
+            (
+                r.scenario,
+                r.database,
+                str(r.jobs),
+                str(r.lost),
+                str(r.duplicated),
+                str(r.errors),
+                f"{r.seconds:.1f} s",
+            )
             for r in self.results
         ]
         widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]

@@ -37,7 +37,9 @@ from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings
 from db.migrate import upgrade_to_head
 from tests.reliability.report import ReliabilityReport
+from tests.support.postgres_server import PostgresServer
 from tests.support.slack_fake import FakeSlack
+from tests.support.test_database import private_database_url
 from tests.support.waiting import wait_until_serving
 
 log = logging.getLogger(__name__)
@@ -72,10 +74,14 @@ class FuzzReport:
 
 @pytest.fixture(scope="module")
 def fuzz_server(
-    redis_server: RedisServer, fake_slack: FakeSlack, tmp_path_factory: pytest.TempPathFactory
+    redis_server: RedisServer,
+    fake_slack: FakeSlack,
+    database_server: PostgresServer | None,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[FuzzServer]:
     state_dir = tmp_path_factory.mktemp("fuzz")
-    database_url = f"sqlite:///{state_dir}/fuzz.db"
+    # A database of its own, on the suite's backend: a thousand generated requests stay out of it.
+    database_url = private_database_url(state_dir, "fuzz")
     upgrade_to_head(database_url)
     redis_url = get_settings().redis_url.rsplit("/", 1)[0] + f"/{FUZZ_REDIS_DB}"
     port = free_port()

@@ -23,8 +23,10 @@ from sqlalchemy import func, select
 
 from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings, reset_settings_cache
+from tests.support.postgres_server import PostgresServer
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender
+from tests.support.test_database import POSTGRES, private_database_url
 from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for, wait_until_serving
 
 
@@ -59,12 +61,30 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def database() -> str:
+def database_server() -> Iterator[PostgresServer | None]:
+    """The private PostgreSQL cluster, running, when the suite runs on PostgreSQL; else None."""
+    if POSTGRES is None:
+        yield None
+        return
+    POSTGRES.start()
+    yield POSTGRES
+    POSTGRES.remove()
+
+
+@pytest.fixture(scope="session")
+def database(database_server: PostgresServer | None) -> str:
+    """The suite's shared database, migrated."""
     from db.migrate import upgrade_to_head
 
     url = get_settings().sqlalchemy_url
     upgrade_to_head(url)
     return url
+
+
+@pytest.fixture
+def empty_database_url(database_server: PostgresServer | None, tmp_path: Path) -> str:
+    """A new, empty database on the suite's backend, for a test that builds its own schema."""
+    return private_database_url(tmp_path, "empty")
 
 
 @pytest.fixture(scope="session")

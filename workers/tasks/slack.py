@@ -3,6 +3,7 @@ process)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
@@ -37,32 +38,26 @@ def deliver_to_slack(self: Task[Any, Any], delivery_id: int) -> None:
 # would use up the bound while waiting its turn, and the last posts would be dropped.
 
 
-def _retry_later(task: Task[Any, Any], wait: RetryLater, failures: int) -> Exception:
-    failures += wait.is_failure
-    if failures >= get_settings().slack_delivery_max_attempts:
-        return wait
-    return task.retry(countdown=wait.seconds, kwargs={"failures": failures}, exc=wait)
+def _post_or_retry(task: Task[Any, Any], failures: int, post: Callable[..., None], *args: Any) -> None:
+    try:
+        post(*args)
+    except RetryLater as wait:
+        failures += wait.is_failure
+        if failures >= get_settings().slack_delivery_max_attempts:
+            raise
+        raise task.retry(countdown=wait.seconds, kwargs={"failures": failures}, exc=wait) from None
 
 
 @celery_app.task(name=SLACK_ALERT_ROUTE.task_name, bind=True, max_retries=None)
 def post_alert_to_slack(self: Task[Any, Any], alert_id: int, failures: int = 0) -> None:
-    try:
-        post_alert(alert_id)
-    except RetryLater as wait:
-        raise _retry_later(self, wait, failures) from None
+    _post_or_retry(self, failures, post_alert, alert_id)
 
 
 @celery_app.task(name=HANDOFF_NOTICE_ROUTE.task_name, bind=True, max_retries=None)
 def notify_handoff(self: Task[Any, Any], conversation_id: int, job_id: str, failures: int = 0) -> None:
-    try:
-        post_handoff(conversation_id, job_id)
-    except RetryLater as wait:
-        raise _retry_later(self, wait, failures) from None
+    _post_or_retry(self, failures, post_handoff, conversation_id, job_id)
 
 
 @celery_app.task(name=SLACK_REPORT_ROUTE.task_name, bind=True, max_retries=None)
 def post_report_to_slack(self: Task[Any, Any], report_id: int, failures: int = 0) -> None:
-    try:
-        post_report(report_id)
-    except RetryLater as wait:
-        raise _retry_later(self, wait, failures) from None
+    _post_or_retry(self, failures, post_report, report_id)

@@ -1,9 +1,16 @@
-"""Redis restarted, empty, under a steady load of API requests: while it is down the API answers 503
-with Retry-After at once; every request it accepted (202) ends done exactly once, because the job row
-was committed first and the sweeper sends again the jobs whose messages Redis lost.
+"""Redis or the database stopped and started again under a steady load of API requests: while it is
+down the API answers 503 with Retry-After at once; every request it accepted (202) ends done exactly
+once.
+
+- Redis comes back empty: the job rows were committed first, and the sweeper sends again the jobs
+  whose messages Redis lost.
+- PostgreSQL comes back with its data: the workers' claims and stores fail while it is down and their
+  tasks retry with backoff (workers/retries.py); every engine's pool replaces the dropped connections
+  (pool_pre_ping). SQLite is a file, with nothing to restart: on SQLite only Redis is.
 
 Real parts: the web app under uvicorn, a Celery worker and beat in their own processes, a redis-server
-stopped and started again on its port, the session's SQLite database and tiny models.
+stopped and started again on its port, the suite's database (PostgreSQL's private cluster stopped and
+started with pg_ctl) and tiny models.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +35,12 @@ from db.models import Job, Message, MessageRole, SentimentObservation
 from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport
 from tests.support.slack_fake import FakeSlack
+from tests.support.test_database import POSTGRES
 from tests.support.waiting import wait_for
 
 CLIENTS = 4
 LOAD_S = 24.0
-REDIS_DOWN_AT_S, REDIS_DOWN_FOR_S = 6.0, 6.0
+DOWN_AT_S, DOWN_FOR_S = 6.0, 6.0
 SETTLE_TIMEOUT_S = 300.0
 ITEMS_PER_BATCH = 2
 
@@ -49,6 +57,14 @@ class LoadTally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+# What can be restarted: SQLite has no server.
+RESTARTED = ["Redis", *(["PostgreSQL"] if POSTGRES is not None else [])]
+SCENARIOS = {
+    "Redis": "Redis restarted, empty, under load",
+    "PostgreSQL": "PostgreSQL stopped and started under load",
+}
+
+
 @pytest.fixture
 def fleet(
     tmp_path: Path, fake_slack: FakeSlack, database: str, tiny_models_dir: Path, knowledge_base: Path
@@ -58,23 +74,25 @@ def fleet(
         yield fleet
 
 
-def test_redis_restarted_under_load_loses_no_accepted_request_and_refuses_with_503_while_down(
-    fleet: Fleet, reliability_report: ReliabilityReport
+@pytest.mark.parametrize("restarted", RESTARTED)
+def test_a_restart_under_load_loses_no_accepted_request_and_refuses_with_503_while_down(
+    fleet: Fleet, reliability_report: ReliabilityReport, restarted: str
 ) -> None:
     topic = f"restart-{uuid.uuid4().hex[:6]}"
     tally = LoadTally()
-    with reliability_report.scenario("Redis restarted, empty, under load") as row:
+    stop, start = (fleet.stop_redis, fleet.start_redis) if restarted == "Redis" else _database_stop_start()
+    with reliability_report.scenario(SCENARIOS[restarted]) as row:
         stop_load = threading.Event()
         with ThreadPoolExecutor(CLIENTS) as pool:
             clients = [
                 pool.submit(_client, fleet.web_url, topic, client, tally, stop_load)
                 for client in range(CLIENTS)
             ]
-            time.sleep(REDIS_DOWN_AT_S)
-            fleet.stop_redis()
-            time.sleep(REDIS_DOWN_FOR_S)
-            fleet.start_redis()
-            time.sleep(LOAD_S - REDIS_DOWN_AT_S - REDIS_DOWN_FOR_S)
+            time.sleep(DOWN_AT_S)
+            stop()
+            time.sleep(DOWN_FOR_S)
+            start()
+            time.sleep(LOAD_S - DOWN_AT_S - DOWN_FOR_S)
             stop_load.set()
             for client in clients:
                 client.result()
@@ -101,11 +119,16 @@ def test_redis_restarted_under_load_loses_no_accepted_request_and_refuses_with_5
         row.detail = (
             f"answers {dict(sorted(tally.statuses.items()))}, {tally.transport_errors} transport errors; "
             f"{len(accepted)} accepted, settled: {settled}; worker restarts: {fleet.restarts['worker']}; "
-            f"Redis down {REDIS_DOWN_FOR_S:.0f} s of {LOAD_S:.0f} s"
+            f"{restarted} down {DOWN_FOR_S:.0f} s of {LOAD_S:.0f} s"
         )
 
-    assert tally.statuses[503] > 0, "the load should have met Redis down"
+    assert tally.statuses[503] > 0, f"the load should have met {restarted} down"
     assert (row.lost, row.duplicated, row.errors) == (0, 0, 0), row.detail
+
+
+def _database_stop_start() -> tuple[Callable[[], None], Callable[[], None]]:
+    assert POSTGRES is not None
+    return POSTGRES.stop, POSTGRES.start
 
 
 def _client(base_url: str, topic: str, index: int, tally: LoadTally, stop: threading.Event) -> None:
