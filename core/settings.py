@@ -148,16 +148,16 @@ class Settings(BaseSettings):
     # --- dynamic micro-batching in the worker ---------------------------------------------------
     # Classification requests arriving within this window run as one forward pass, up to this many
     # texts; the first request never waits longer than the window. The texts of a batch are sorted
-    # by length before they are cut into forward passes of 64, so a large batch pads far less: on
-    # 2 CPU cores 20 jobs of 50 texts ran at 0.60 x the raw speed with 256 and 0.74 x with 1024.
+    # by length before they are cut into forward passes of 64, so a large batch pads far less
+    # (docs/benchmarks.md#serving-throughput).
     classify_batch_max_texts: int = Field(default=1024, ge=1)
     classify_batch_wait_ms: float = Field(default=5.0, ge=0)
     # Generation requests arriving within this window are decoded together, up to this many rows.
     generate_batch_max_rows: int = Field(default=16, ge=1)
     generate_batch_wait_ms: float = Field(default=20.0, ge=0)
     # A job whose model has finished no batch for this long fails instead of hanging a worker
-    # thread. Waiting behind a backlog that is being worked off is not a failure: replaying 14,640
-    # tweets at once failed 5 of 58 jobs when this bounded the whole wait.
+    # thread. Waiting behind a backlog that is being worked off is not a failure: a long replay sent
+    # at once failed jobs when this bounded the whole wait (docs/serving.md).
     batch_timeout_s: float = Field(default=110.0, gt=0)
     # How often a worker looks for a newly promoted model version (a stat per job at most).
     model_reload_check_s: float = Field(default=2.0, ge=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli.redis_server import free_port
-from tests.support.test_database import main_database_url
+from tests.support.database_choice import main_database_url
 
 _state_dir = tempfile.mkdtemp(prefix="queuebot-tests-")
 SLACK_API_PORT = free_port()

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.test_database import BACKEND
+from tests.support.database_choice import BACKEND
 
 
 @dataclass

@@ -37,9 +37,9 @@ from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings
 from db.migrate import upgrade_to_head
 from tests.reliability.report import ReliabilityReport
+from tests.support.database_choice import private_database_url
 from tests.support.postgres_server import PostgresServer
 from tests.support.slack_fake import FakeSlack
-from tests.support.test_database import private_database_url
 from tests.support.waiting import wait_until_serving
 
 log = logging.getLogger(__name__)

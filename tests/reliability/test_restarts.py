@@ -34,8 +34,8 @@ from db.engine import session_scope
 from db.models import Job, Message, MessageRole, SentimentObservation
 from tests.reliability.fleet import Fleet, running_fleet
 from tests.reliability.report import ReliabilityReport
+from tests.support.database_choice import POSTGRES
 from tests.support.slack_fake import FakeSlack
-from tests.support.test_database import POSTGRES
 from tests.support.waiting import wait_for
 
 CLIENTS = 4

@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 
 from cli.redis_server import RedisServer, free_port
 from core.settings import get_settings, reset_settings_cache
+from tests.support.database_choice import POSTGRES, private_database_url
 from tests.support.postgres_server import PostgresServer
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender
-from tests.support.test_database import POSTGRES, private_database_url
 from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for, wait_until_serving
 
 

@@ -14,14 +14,8 @@ from workers.registry import get_registry
 def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = GeneratePayload.model_validate(job_input)
     served = get_registry().served(GENERATOR_MODEL)
-    request = GenerationRequest(
-        prompt=payload.prompt,
-        max_new_tokens=payload.max_new_tokens,
-        temperature=payload.temperature,
-        top_p=payload.top_p,
-        num_return_sequences=payload.num_return_sequences,
-        seed=payload.seed,
-    )
+    # The decoding request holds the job's payload field for field.
+    request = GenerationRequest(**payload.model_dump())
     # Checked here, alone: inside a batch, one request the model cannot serve would fail all of them.
     request.validate(served.model.context_size)
     # Through the generator's micro-batcher: requests that arrive together are decoded together.
