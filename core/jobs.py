@@ -120,9 +120,11 @@ MAX_NEW_TOKENS = 200
 MAX_RETURN_SEQUENCES = 4
 MAX_SENTIMENT_ITEMS = 256
 MAX_SENTIMENT_TEXT_CHARS = 2_000
-# Row ids and offsets are 64-bit signed integers in the database; the driver raises OverflowError on a
-# larger number, a 500 for what is the client's mistake.
-MAX_ROW_ID = 2**63 - 1
+# Row ids are INTEGER columns: 32-bit on PostgreSQL (SQLite would take 64 bits). A larger id in a
+# request is refused with 422; sent to PostgreSQL it fails the statement, a 500 for the client's
+# mistake. Offsets are BIGINT there, and the driver refuses anything past 64 bits.
+MAX_ROW_ID = 2**31 - 1
+MAX_OFFSET = 2**63 - 1
 
 
 def _refuse_nul(text: str) -> str:

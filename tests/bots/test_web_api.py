@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cli.redis_server import free_port
-from core.jobs import MAX_NEW_TOKENS
+from core.jobs import MAX_NEW_TOKENS, MAX_ROW_ID
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating
 from tests.support.slack_fake import FakeSlack
@@ -91,6 +91,15 @@ def test_chat_in_an_unknown_conversation_gets_404(api: httpx.Client) -> None:
 
     assert response.status_code == 404
     assert "999999" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/conversations/{id}", "/api/alerts/{id}", "/api/reports/{id}", "/api/kb/{id}"]
+)
+def test_the_largest_row_id_is_404_and_one_past_it_is_422(api: httpx.Client, path: str) -> None:
+    # Row ids are 32-bit on PostgreSQL: one past the bound must be refused, not sent to the database.
+    assert api.get(path.format(id=MAX_ROW_ID)).status_code == 404
+    assert api.get(path.format(id=MAX_ROW_ID + 1)).status_code == 422
 
 
 def test_unknown_job_gets_404(api: httpx.Client) -> None:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Header, Path, Query
 
-from core.jobs import MAX_ROW_ID
+from core.jobs import MAX_OFFSET, MAX_ROW_ID
 
 IdempotencyKey = Annotated[
     str | None,
@@ -16,6 +16,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="Rows to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")]
 # Every id in a path; ids start at 1.
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
