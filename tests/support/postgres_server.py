@@ -8,8 +8,8 @@ account (Debian's ``postgres``, which the ``postgresql`` package creates) and it
 that listens on 127.0.0.1 alone.
 
 pytest-postgresql was the alternative: it starts ``pg_ctl`` as the current user, so as root it needs
-the same switch of user made around it, and the fault scenarios need ``pg_ctl restart`` on the running
-cluster, which is a line here.
+the same switch of user made around it, and the fault scenarios stop and start the running cluster,
+which is a line each here.
 """
 
 from __future__ import annotations
@@ -82,17 +82,11 @@ class PostgresServer:
             self._init_cluster()
         self._pg_ctl("start", "-l", str(self.log_file), "-o", self._server_options())
         if not self._database_exists():
-            self._run(
-                self.bin_dir / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, DATABASE
-            )
+            self.create_database(DATABASE)
         log.info("PostgreSQL serving %s", self.url)
 
     def stop(self) -> None:
         self._pg_ctl("stop", "-m", "fast")
-
-    def restart(self) -> None:
-        """Stop and start again on the same data: what a deployment's database does in a failover."""
-        self._pg_ctl("restart", "-m", "fast", "-l", str(self.log_file), "-o", self._server_options())
 
     def running(self) -> bool:
         status = subprocess.run(
