@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from cli.redis_server import RedisServer
 from core.jobs import Queue
@@ -138,7 +139,9 @@ class EmbeddedStack:
         )
         self.redis.start()
         upgrade_to_head(self.settings.sqlalchemy_url)
-        log.info("database ready: %s", self.settings.sqlalchemy_url)
+        # Without the password: a PostgreSQL URL carries it.
+        shown = make_url(self.settings.sqlalchemy_url).render_as_string(hide_password=True)
+        log.info("database ready: %s", shown)
 
     def import_demo_knowledge(self) -> None:
         """The demo's approved answers into an empty knowledge base (``queuebot kb demo``), in a

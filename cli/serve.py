@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.engine import make_url
+
 from core.settings import get_settings
 
 log = logging.getLogger("queuebot")
@@ -23,4 +25,4 @@ def migrate() -> None:
 
     url = get_settings().sqlalchemy_url
     upgrade_to_head(url)
-    log.info("database at %s is up to date", url)
+    log.info("database at %s is up to date", make_url(url).render_as_string(hide_password=True))
