@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -79,16 +78,6 @@ class ApiClient:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {job['status']} after {timeout_s:.0f} s")
             time.sleep(poll_s)
-
-    def wait_for_jobs(
-        self, job_ids: Sequence[str], *, poll_s: float, timeout_s: float
-    ) -> list[dict[str, Any]]:
-        """Every job once it is final, in the order given; ``timeout_s`` bounds the whole wait."""
-        deadline = time.monotonic() + timeout_s
-        return [
-            self.wait_for_job(job_id, poll_s=poll_s, timeout_s=max(deadline - time.monotonic(), 0.0))
-            for job_id in job_ids
-        ]
 
     def count_jobs(self, kind: str, status: str) -> int:
         """How many jobs of ``kind`` have ``status``: one cheap request, however many jobs there are."""

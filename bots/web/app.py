@@ -117,28 +117,26 @@ def _register_error_handlers(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
 
-    async def _retry_later(_: Request, exc: Exception) -> JSONResponse:
-        # 503, not 429: the server is short of capacity for this kind of work (QueueFull) or cannot
-        # queue work at all (QueueUnavailable), whoever asks; 429 is for a caller past its own rate
-        # limit. Nothing was stored, so the same request sent again later is the first.
+    # 503, not 429: the server is short of capacity for this kind of work (QueueFull), cannot queue
+    # work at all (QueueUnavailable) or cannot reach its database, whoever asks; 429 is for a caller
+    # past its own rate limit. Nothing was stored (a request's writes roll back with its session), so
+    # the same request sent again later is the first.
+    def _retry_later(detail: str) -> JSONResponse:
         return JSONResponse(
-            {"detail": str(exc)},
+            {"detail": detail},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
-    app.add_exception_handler(QueueFull, _retry_later)
-    app.add_exception_handler(QueueUnavailable, _retry_later)
+    async def _no_capacity(_: Request, exc: Exception) -> JSONResponse:
+        return _retry_later(str(exc))
 
     async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        # Down, restarting, past its lock or statement timeout, or every pooled connection busy: not
-        # the caller's fault, and whatever the request wrote was rolled back with its session.
+        # Down, restarting, past its lock or statement timeout, or every pooled connection busy.
         log.warning("database unavailable: %s", exc)
-        return JSONResponse(
-            {"detail": "the database is unavailable; retry later"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
+        return _retry_later("the database is unavailable; retry later")
 
+    app.add_exception_handler(QueueFull, _no_capacity)
+    app.add_exception_handler(QueueUnavailable, _no_capacity)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
