@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Alert, AlertChart
-from workers.slack.client import RetryLater, classify_error, post, slack_client, wait_for_channel
+from workers.slack.client import post, slack_client, slack_errors, wait_for_channel
 from workers.slack.messages import alert_message
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def _upload_chart(alert_id: int, channel: str, thread_ts: str) -> None:
         log.warning("alert %d has no chart to upload", alert_id)
         return
     wait_for_channel(channel)
-    try:
+    with slack_errors():
         response = slack_client().files_upload_v2(
             channel=channel,
             thread_ts=thread_ts,
@@ -65,10 +64,6 @@ def _upload_chart(alert_id: int, channel: str, thread_ts: str) -> None:
             title=f"Trend behind alert #{alert_id}",
             alt_txt=f"Trend chart of alert #{alert_id}: the spiking bucket against its baseline",
         )
-    except SlackApiError as exc:
-        raise classify_error(exc) from exc
-    except OSError as exc:
-        raise RetryLater(1.0, f"Slack unreachable: {exc}") from exc
     file_id = str(response["file"]["id"])
     with session_scope() as session:
         session.execute(update(Alert).where(Alert.id == alert_id).values(slack_chart_file_id=file_id))

@@ -8,6 +8,8 @@ the caller). Errors that no retry can fix (a channel that does not exist, a revo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -71,16 +73,28 @@ def post(
     if response_url is not None:
         return _post_to_response_url(response_url, text, blocks)
     client = slack_client()
-    try:
+    with slack_errors():
         if placeholder_ts is not None:
             response = client.chat_update(channel=channel, ts=placeholder_ts, text=text, blocks=blocks)
         else:
             response = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
-    except SlackApiError as exc:
-        raise classify_error(exc) from exc
-    except OSError as exc:  # connection refused, timeouts, DNS
-        raise RetryLater(1.0, f"Slack unreachable: {exc}") from exc
     return str(response["ts"])
+
+
+@contextmanager
+def slack_errors() -> Iterator[None]:
+    """A Web API call's failure as what it means: RetryLater (rate limit, Slack or the network down)
+    or PermanentSlackError (the request itself is wrong)."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise _classify(exc) from exc
+    except OSError as exc:  # connection refused, timeouts, DNS
+        raise _unreachable(exc) from exc
+
+
+def _unreachable(exc: OSError) -> RetryLater:
+    return RetryLater(1.0, f"Slack unreachable: {exc}")
 
 
 def _post_to_response_url(url: str, text: str, blocks: list[dict[str, Any]]) -> None:
@@ -89,7 +103,7 @@ def _post_to_response_url(url: str, text: str, blocks: list[dict[str, Any]]) -> 
             text=text, blocks=blocks, response_type="ephemeral", replace_original=False
         )
     except OSError as exc:
-        raise RetryLater(1.0, f"Slack unreachable: {exc}") from exc
+        raise _unreachable(exc) from exc
     if response.status_code == 429:
         raise RetryLater(_retry_after(response.headers), "ratelimited", is_failure=False)
     if response.status_code >= 500:
@@ -100,7 +114,7 @@ def _post_to_response_url(url: str, text: str, blocks: list[dict[str, Any]]) -> 
     return None
 
 
-def classify_error(exc: SlackApiError) -> Exception:
+def _classify(exc: SlackApiError) -> Exception:
     error = str(exc.response.get("error", ""))
     if exc.response.status_code == 429 or error == "ratelimited":
         return RetryLater(_retry_after(exc.response.headers), "ratelimited", is_failure=False)
