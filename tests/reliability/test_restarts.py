@@ -119,7 +119,7 @@ def test_a_restart_under_load_loses_no_accepted_request_and_refuses_with_503_whi
         row.detail = (
             f"answers {dict(sorted(tally.statuses.items()))}, {tally.transport_errors} transport errors; "
             f"{len(accepted)} accepted, settled: {settled}; worker restarts: {fleet.restarts['worker']}; "
-            f"{restarted} down {DOWN_FOR_S:.0f} s of {LOAD_S:.0f} s"
+            f"{restarted} down {DOWN_FOR_S:.0f} s of {LOAD_S:.0f} s{_failures(accepted)}"
         )
 
     assert tally.statuses[503] > 0, f"the load should have met {restarted} down"
@@ -184,6 +184,17 @@ def _wait_until_final(job_ids: list[str]) -> str:
 def _statuses(job_ids: list[str]) -> dict[str, JobStatus]:
     with session_scope() as session:
         return dict(session.execute(select(Job.id, Job.status).where(Job.id.in_(job_ids))).all())
+
+
+def _failures(job_ids: list[str]) -> str:
+    """Why the failed jobs failed, for the report's detail: the scenario's faults should fail none."""
+    with session_scope() as session:
+        failed = session.execute(
+            select(Job.id, Job.kind, Job.error)
+            .where(Job.id.in_(job_ids), Job.status == JobStatus.FAILED)
+            .limit(3)
+        ).all()
+    return "".join(f"; {kind.value} job {job_id} failed: {error}" for job_id, kind, error in failed)
 
 
 def _observations_per_job(job_ids: list[str]) -> dict[str, int]:
