@@ -61,7 +61,13 @@ def conversation_turn(job_id: str, wait_s: float | None = None) -> Iterator[None
     while True:
         if not _acquire(lock, deadline):
             raise TimeoutError(f"conversation {conversation_id} stayed busy for {wait_s:.0f} s")
-        waiting_for = _earlier_unanswered(conversation_id, message_id)
+        try:
+            waiting_for = _earlier_unanswered(conversation_id, message_id)
+        except BaseException:
+            # The database failed (the task will be retried): a turn kept until it expires would hold up
+            # the conversation's next messages, and this job's own retry, for the hard time limit.
+            lock.release()
+            raise
         if not waiting_for:
             break
         if time.monotonic() > deadline:

@@ -1,11 +1,13 @@
 """A conversation's turn lock held by a worker process that died is taken over as soon as the process
-is known dead, not when the lock expires; one held by a live process is waited for."""
+is known dead, not when the lock expires; one held by a live process is waited for; one taken when the
+database fails is let go at once."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from core import redis_keys
 from core.jobs import JobKind, JobSource, ReplyPayload
@@ -14,6 +16,7 @@ from db.models import Conversation, Job, Message, MessageRole
 from tests.support.waiting import OUTCOME_TIMEOUT_S, wait_for
 from workers.recovery.liveness import ensure_heartbeat, liveness_known, this_process
 from workers.redis_client import redis_client
+from workers.replies import turns
 from workers.replies.turns import TOKEN_SEPARATOR, conversation_turn
 
 # Far longer than the test waits: only a take-over can free the lock in time.
@@ -64,3 +67,20 @@ def test_a_turn_held_by_a_live_process_is_waited_for(reply_job: tuple[str, int])
 
     with pytest.raises(TimeoutError, match="stayed busy"), conversation_turn(job_id, wait_s=2.5):
         pass
+
+
+def test_a_turn_is_let_go_when_the_database_fails_under_it(
+    reply_job: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that fails right after the lock is taken (PostgreSQL restarting) must not leave the
+    lock held until it expires: the task's retry, and the conversation's next messages, need it."""
+    job_id, conversation_id = reply_job
+
+    def database_down(conversation_id: int, message_id: int) -> int:
+        raise OperationalError("SELECT count(*) ...", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(turns, "_earlier_unanswered", database_down)
+    with pytest.raises(OperationalError), conversation_turn(job_id, wait_s=2.5):
+        pass
+
+    assert redis_client().get(f"{redis_keys.CONVERSATION_TURN}{conversation_id}") is None
