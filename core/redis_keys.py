@@ -18,6 +18,8 @@ MODEL_STATUS = "queuebot:model-status"  # hash: model name -> what `queuebot up`
 # the web app's event stream (GET /api/jobs/{id}/events) wakes on them and rereads the job row, which
 # stays the only source of truth: a lost announcement delays an update, it never changes one.
 JOB_EVENTS = "queuebot:job-events:"  # + job id
+# A generation's text as it is decoded, one stream per job (core/job_text.py says why a stream).
+JOB_TEXT = "queuebot:job-text:"  # + job id
 
 # Workers: liveness and recovery.
 WORKER_ALIVE = "queuebot:worker-alive:"  # + process name
@@ -30,6 +32,8 @@ CONVERSATION_TURN = "queuebot:conversation-turn:"  # + conversation id
 SLACK_CHANNEL_PACE = "queuebot:slack:channel-pace:"  # + channel
 SLACK_DELIVERY_LEASE = "queuebot:slack:delivery-lease:"  # + delivery id
 SLACK_NOTICE_SENT = "queuebot:slack:notice-sent:"  # + notice name
+SLACK_STREAMED = "queuebot:slack:streamed:"  # + delivery id: its answer was followed once already
+SLACK_PREVIEW_BUDGET = "queuebot:slack:preview-budget:"  # + method + ":" + minute: preview calls made
 
 # Spike detection (workers/monitoring/spike_detection.py says what each holds).
 SPIKES_JUDGED_UNTIL = "queuebot:spikes:judged-until"
@@ -45,6 +49,10 @@ BENCHMARK_COUNTER = "queuebot:benchmark:"  # + run id
 
 def job_events_channel(job_id: str) -> str:
     return f"{JOB_EVENTS}{job_id}"
+
+
+def job_text_stream(job_id: str) -> str:
+    return f"{JOB_TEXT}{job_id}"
 
 
 def all_names() -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The web page in a real browser against the real server, worker, Redis and database: sign in, chat
-with the bot, queue a generation, and watch an alert on the dashboard after a replay."""
+with the bot, queue a generation and watch its text arrive, and watch an alert on the dashboard after
+a replay."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import uuid
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from redis import Redis
 
 from cli.replay import replay
+from core import redis_keys
+from core.job_text import RESET_FIELDS, piece_fields
+from core.jobs import JobKind, JobSource, JobStatus
+from core.settings import get_settings
+from db.base import utcnow
+from db.engine import session_scope
+from db.models import Job
 from tests.support.surge_stream import surge_stream
 from tests.support.waiting import wait_for
 
@@ -80,6 +89,46 @@ def test_a_generation_queued_on_the_page_shows_its_texts(signed_in: Page, api: h
     job = api.get(f"/api/jobs/{item.get_attribute('data-job')}").json()
     assert job["input"] | {"max_new_tokens": 8, "num_return_sequences": 2, "seed": 7} == job["input"]
     expect(item.locator(".text")).to_have_text(job["result"]["texts"])
+
+
+def test_a_generations_text_grows_on_the_page_while_the_job_runs(signed_in: Page) -> None:
+    """The test plays the worker, so that it can hold the job between pieces: the page must show each
+    piece as it comes, then the stored text once the job is done."""
+    job_id = _running_generation("The weather today")
+    redis = Redis.from_url(get_settings().redis_url)
+    stream = redis_keys.job_text_stream(job_id)
+    redis.xadd(stream, RESET_FIELDS)
+    redis.xadd(stream, piece_fields(0, "Sunny"))
+    page = signed_in
+
+    page.get_by_role("button", name="Generate").click()
+    item = page.locator(f'#jobs > li[data-job="{job_id}"]')
+    expect(item.locator(".text.streaming")).to_have_text("Sunny")
+    redis.xadd(stream, piece_fields(0, " spells, then"))
+    expect(item.locator(".text.streaming")).to_have_text("Sunny spells, then")
+    expect(item).to_have_attribute("data-status", "running")
+
+    with session_scope() as session:
+        job = session.get_one(Job, job_id)
+        job.status, job.finished_at = JobStatus.DONE, utcnow()
+        job.result = {"texts": ["Sunny spells, then rain."], "prompt_tokens_dropped": 0}
+    redis.publish(redis_keys.job_events_channel(job_id), "done")
+    expect(item).to_have_attribute("data-status", "done")
+    expect(item.locator(".text")).to_have_text(["Sunny spells, then rain."])
+
+
+def _running_generation(prompt: str) -> str:
+    with session_scope() as session:
+        job = Job(
+            kind=JobKind.GENERATE,
+            status=JobStatus.RUNNING,
+            source=JobSource.API,
+            input={"prompt": prompt, "max_new_tokens": 16, "temperature": 0.8, "top_p": 0.95},
+            started_at=utcnow(),
+        )
+        session.add(job)
+        session.flush()
+        return job.id
 
 
 def test_bad_generation_controls_are_refused_with_the_reason(signed_in: Page) -> None:

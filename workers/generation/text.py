@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from core.job_results import GenerateResult
@@ -9,6 +10,7 @@ from core.jobs import GENERATOR_MODEL, GeneratePayload
 from workers.job_runner import JobOutcome
 from workers.ml.generator import GenerationRequest
 from workers.registry import get_registry
+from workers.text_stream import start_text_stream
 
 
 def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
@@ -18,8 +20,12 @@ def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     request = GenerationRequest(**payload.model_dump())
     # Checked here, alone: inside a batch, one request the model cannot serve would fail all of them.
     request.validate(served.model.context_size)
+    # Its text goes to the job's followers as it is decoded.
+    stream = start_text_stream(job_id)
+    request = replace(request, listener=stream)
     # Through the generator's micro-batcher: requests that arrive together are decoded together.
     [texts] = served.batcher.submit([request])
+    stream.flush()  # every piece sent before the result is stored, so followers see them before "done"
     # A prompt longer than the context keeps its end; the caller is told how much of its start was unseen.
     dropped = served.model.prompt_tokens_dropped(request)
     return JobOutcome(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -18,23 +18,43 @@ from transformers import (
 )
 
 from workers.ml.copy_mixture import CopyLogitsProcessor, CopyMixture
-from workers.ml.gpt2_decoding import DecodeRow, GenerationRequest, decode_rows, request_generator
+from workers.ml.gpt2_decoding import (
+    DecodeRow,
+    GenerationRequest,
+    TextListener,
+    decode_rows,
+    request_generator,
+)
+from workers.ml.incremental_text import IncrementalText
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
 from workers.ml.ngram_mixture import MixtureLogitsProcessor, NgramMixture
 from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
 
-__all__ = ["GENERATOR_KIND", "KINDS", "REPLIES_KIND", "GenerationRequest", "TextGenerator", "reply_text"]
+__all__ = [
+    "GENERATOR_KIND",
+    "KINDS",
+    "REPLIES_KIND",
+    "REPLY_STOPS",
+    "GenerationRequest",
+    "TextGenerator",
+    "TextListener",
+    "reply_text",
+]
 
 GENERATOR_KIND = "generator"  # continues any text: a language model fine-tuned on a corpus
 REPLIES_KIND = "replies"  # answers customer questions in the prompt format stored in its info
 KINDS = (GENERATOR_KIND, REPLIES_KIND)
 
 
+# Where a reply model that runs on into the customer's next turn is cut.
+REPLY_STOPS = ("\nCustomer:",)
+
+
 def reply_text(generated: str) -> str:
     """The agent's turn of a decoded reply: trained replies end with <|endoftext|>, but should the model
     run on into a new turn, it is cut there."""
-    return generated.split("\nCustomer:", 1)[0].strip()
+    return generated.split(REPLY_STOPS[0], 1)[0].strip()
 
 
 def gpt2_tokenizer_path() -> Path:
@@ -147,19 +167,28 @@ class TextGenerator:
             request.validate(self.context_size)
         rows: list[DecodeRow] = []
         owners: list[int] = []  # the request each row belongs to
+        # Which of its request's sequences each row is: a greedy row is all of them (they are identical).
+        choices: list[tuple[int, ...]] = []
         for index, request in enumerate(requests):
             greedy = request.temperature == 0
             generator = None if greedy else request_generator(request.seed, self.device)
             prompt_ids = self._prompt_ids(request)
-            for _ in range(1 if greedy else request.num_return_sequences):
+            for choice in range(1 if greedy else request.num_return_sequences):
                 rows.append(
                     DecodeRow(
                         prompt_ids, request.max_new_tokens, request.temperature, request.top_p, generator
                     )
                 )
                 owners.append(index)
+                choices.append(tuple(range(request.num_return_sequences)) if greedy else (choice,))
         new_ids = decode_rows(
-            self.model, rows, self.tokenizer.eos_token_id, self.device, self.mixture, self.copy
+            self.model,
+            rows,
+            self.tokenizer.eos_token_id,
+            self.device,
+            self.mixture,
+            self.copy,
+            on_step=self._streamer([requests[owner].listener for owner in owners], choices),
         )
         texts: list[list[str]] = [[] for _ in requests]
         for owner, ids in zip(owners, new_ids, strict=True):
@@ -168,6 +197,30 @@ class TextGenerator:
             found * request.num_return_sequences if request.temperature == 0 else found
             for request, found in zip(requests, texts, strict=True)
         ]
+
+    def _streamer(
+        self, listeners: Sequence[TextListener | None], choices: Sequence[tuple[int, ...]]
+    ) -> Callable[[Sequence[tuple[int, int]]], None] | None:
+        """What tells each row's listener its new text after every decoding step; None when no row has
+        a listener, so that a batch nobody follows pays nothing for streaming."""
+        if not any(listeners):
+            return None
+        stops = REPLY_STOPS if self.info.kind == REPLIES_KIND else ()
+        texts = {
+            row: IncrementalText(self.tokenizer, stops) for row, listener in enumerate(listeners) if listener
+        }
+
+        def on_step(added: Sequence[tuple[int, int]]) -> None:
+            for row, token in added:
+                text = texts.get(row)
+                piece = text.push(token) if text is not None else ""
+                if piece:
+                    listener = listeners[row]
+                    assert listener is not None
+                    for choice in choices[row]:
+                        listener(choice, piece)
+
+        return on_step
 
     def reply(
         self,

@@ -20,8 +20,9 @@ runs any mix of requests as one batch:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 from transformers import DynamicCache, PreTrainedModel
@@ -34,6 +35,14 @@ from workers.ml.ngram_mixture import NgramMixture
 _CANDIDATES = (256, 4096)
 
 
+class TextListener(Protocol):
+    """Told each piece of a request's text as soon as it is certain (workers/ml/incremental_text.py):
+    ``choice`` is which of the request's ``num_return_sequences`` it belongs to. Called from the
+    decoding loop, so it must return at once (workers/text_stream.py queues and publishes)."""
+
+    def __call__(self, choice: int, text: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """One prompt and how to continue it; the defaults are those of the generate job's schema."""
@@ -44,6 +53,8 @@ class GenerationRequest:
     top_p: float = 0.95  # nucleus sampling only, no top-k
     num_return_sequences: int = 1
     seed: int | None = None  # None: a fresh, unpredictable seed
+    # Who follows the text as it is decoded (a job's stream in Redis); None decodes silently.
+    listener: TextListener | None = field(default=None, compare=False, repr=False)
 
     def validate(self, context_size: int) -> None:
         if not 1 <= self.max_new_tokens < context_size:
@@ -84,12 +95,14 @@ def decode_rows(
     device: str,
     mixture: NgramMixture | None = None,
     copy: CopyMixture | None = None,
+    on_step: Callable[[Sequence[tuple[int, int]]], None] | None = None,
 ) -> list[list[int]]:
     """The new token ids of every row, without the prompt and without the end-of-text token.
 
     With a ``mixture``, each step samples from the transformer interpolated with its n-gram, which
     sees each row's own tokens so far (prompt and generated); with ``copy``, from that interpolated
-    with copying from the row's own prompt (or text so far)."""
+    with copying from the row's own prompt (or text so far). ``on_step`` is given, after each step,
+    the (row, token) pairs that step added, so text can be streamed while the batch decodes."""
     if not rows:
         return []
     if any(not row.prompt_ids for row in rows):
@@ -130,14 +143,18 @@ def decode_rows(
             logits = copy.log_probs(logits, [copy_indexes[i] for i in live], tails)
         tokens = _choose(logits, temperature, top_p, [rows[i].generator for i in live])
         keep = []
+        added = []
         for slot, (index, token) in enumerate(zip(live, tokens.tolist(), strict=True)):
             if token == eos_id:
                 continue
             generated[index].append(token)
+            added.append((index, token))
             if copy is not None:
                 copy.record(copy_indexes[index], token)
             if len(generated[index]) < budget[index]:
                 keep.append(slot)
+        if on_step is not None and added:
+            on_step(added)
         if not keep:
             return generated
         if len(keep) < len(live):

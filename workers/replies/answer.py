@@ -21,7 +21,7 @@ sources, what the guard changed, and the versions of every model and index used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -42,6 +42,7 @@ from workers.replies.generation import (
 )
 from workers.replies.guard import guard_reply
 from workers.replies.routing import SEARCH_DEPTH, SOURCES_SHOWN, Route, choose_route
+from workers.text_stream import start_text_stream
 
 HANDOFF_TEXT = (
     "I'm handing you over to a colleague who can help with this; they will answer here. "
@@ -147,9 +148,15 @@ def _source(hit: KnowledgeHit) -> dict[str, Any]:
 def _generate(
     served: ServedModel, job_id: str, question: str, turns: list[tuple[str, str]], context: list[str]
 ) -> str:
-    request = generation_request(served.model, question, turns, context, seed_text=job_id)
+    # Followers (the web chat, Slack) watch the draft arrive; the vetted reply stored with the job
+    # replaces it, or the hand-off message does when the guard refuses the draft.
+    stream = start_text_stream(job_id)
+    request = replace(
+        generation_request(served.model, question, turns, context, seed_text=job_id), listener=stream
+    )
     assert served.batcher is not None
     [[decoded]] = served.batcher.submit([request])
+    stream.flush()
     return decoded
 
 

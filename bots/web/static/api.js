@@ -45,9 +45,14 @@ async function errorText(response) {
 }
 
 // Resolves with the job once it is done or failed, from the server's event stream of the job.
-export function jobFinished(jobId, onChange = () => {}) {
+// onText, if given, gets each sequence's text so far as a generation or generated reply is decoded
+// (`token` events); the finished job's stored result is what a view shows in the end. After a
+// dropped connection, EventSource reconnects with Last-Event-ID and the server sends the pieces after
+// the last one seen, so the text here carries on where it was.
+export function jobFinished(jobId, onChange = () => {}, onText = null) {
   return new Promise((resolve, reject) => {
     const source = new EventSource(`/api/jobs/${encodeURIComponent(jobId)}/events`);
+    let texts = [];
     source.addEventListener("job", (event) => {
       const job = JSON.parse(event.data);
       onChange(job);
@@ -55,6 +60,15 @@ export function jobFinished(jobId, onChange = () => {}) {
         source.close();
         resolve(job);
       }
+    });
+    source.addEventListener("token", (event) => {
+      const piece = JSON.parse(event.data);
+      if (piece.reset) {
+        texts = []; // the job runs again: its text starts over
+      } else {
+        texts[piece.choice] = (texts[piece.choice] ?? "") + piece.text;
+      }
+      if (onText) onText(texts.map((text) => text ?? ""));
     });
     source.addEventListener("error", () => {
       // EventSource reconnects by itself after a dropped connection; CLOSED means it gave up

@@ -1,6 +1,7 @@
 // The chat view: one conversation with the customer-service bot. A message becomes a reply job;
-// the reply shows when the job's event stream says it is done, with how it was made and
-// buttons to rate it.
+// a generated reply shows as it is written, and the reply stored when the job's event stream says
+// it is done takes its place (the vetted text, or the hand-off message when the draft is refused),
+// with how it was made and buttons to rate it.
 
 import { api, jobFinished } from "./api.js";
 import { el } from "./dom.js";
@@ -90,9 +91,16 @@ async function awaitReply(jobId) {
     el("div", { class: "bubble", text: "queuebot is answering…" }));
   list.append(pending);
   list.scrollTop = list.scrollHeight;
+  const bubble = pending.querySelector(".bubble");
+  const showDraft = ([draft]) => {
+    if (!draft) return;
+    pending.classList.add("streaming");
+    bubble.textContent = draft;
+    list.scrollTop = list.scrollHeight;
+  };
   let job;
   try {
-    job = await jobFinished(jobId);
+    job = await jobFinished(jobId, () => {}, showDraft);
   } catch (error) {
     pending.replaceWith(failedMessage(jobId, error.message));
     return;

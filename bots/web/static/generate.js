@@ -1,5 +1,6 @@
 // The generation view: a form with GPT-2's usual controls, and the generation jobs with their
-// status; jobs still running update themselves from their event streams.
+// status; jobs still running update themselves from their event streams, text included as it is
+// decoded.
 
 import { api, isFinal, jobFinished } from "./api.js";
 import { el, when } from "./dom.js";
@@ -53,9 +54,25 @@ async function onSubmit(event) {
 function watch(job) {
   if (watching.has(job.id)) return;
   watching.add(job.id);
-  jobFinished(job.id, replace)
+  jobFinished(job.id, replace, showDraft(job.id))
     .catch((error) => setError(error.message))
     .finally(() => watching.delete(job.id));
+}
+
+// Shows the text decoded so far under the job; the finished job's item replaces it.
+function showDraft(jobId) {
+  return (texts) => {
+    const item = document.querySelector(`#jobs > li[data-job="${CSS.escape(jobId)}"]`);
+    if (!item) return;
+    const drafts = item.querySelectorAll(".text.streaming");
+    texts.forEach((text, choice) => {
+      if (drafts[choice]) {
+        drafts[choice].textContent = text;
+      } else {
+        item.append(el("div", { class: "text streaming", text }));
+      }
+    });
+  };
 }
 
 function replace(job) {

@@ -1,0 +1,108 @@
+"""Text streamed while a batch decodes: the pieces each listener hears add up to the text the batch
+returns (up to a last partial character), in order, for every request and sequence sharing the batch;
+and streaming changes no text."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import pytest
+from transformers import GPT2TokenizerFast
+
+from tests.workers.ml.test_batched_generation import _tiny_generator
+from workers.ml.generator import REPLY_STOPS, GenerationRequest, TextGenerator, gpt2_tokenizer_path
+from workers.ml.incremental_text import IncrementalText
+
+
+class Heard:
+    """A listener that keeps what it is told, per sequence."""
+
+    def __init__(self) -> None:
+        self.pieces: dict[int, list[str]] = defaultdict(list)
+
+    def __call__(self, choice: int, text: str) -> None:
+        self.pieces[choice].append(text)
+
+    def texts(self, choices: int) -> list[str]:
+        return ["".join(self.pieces[choice]) for choice in range(choices)]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> GPT2TokenizerFast:
+    return GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
+
+
+@pytest.fixture(scope="module")
+def generator() -> TextGenerator:
+    return _tiny_generator()
+
+
+def _streamed(tokenizer: GPT2TokenizerFast, ids: list[int], stops: tuple[str, ...] = ()) -> list[str]:
+    text = IncrementalText(tokenizer, stops)
+    return [piece for piece in (text.push(token) for token in ids) if piece]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  Shares rose 3.5 % , then fell .\n\n",
+        "café naïve 東京 😀 — emoji and accents split across tokens",
+        "\n\n \n",
+    ],
+)
+def test_pieces_join_to_the_stripped_decode(tokenizer: GPT2TokenizerFast, text: str) -> None:
+    ids = tokenizer(text)["input_ids"]
+
+    pieces = _streamed(tokenizer, ids)
+
+    assert "".join(pieces) == tokenizer.decode(ids).strip()
+    assert all("\ufffd" not in piece for piece in pieces), "no half characters are sent"
+
+
+def test_pieces_never_get_ahead_of_the_final_text_for_random_tokens(tokenizer: GPT2TokenizerFast) -> None:
+    rng = random.Random(0)
+    for _ in range(200):
+        ids = [rng.randrange(len(tokenizer) - 1) for _ in range(rng.randrange(1, 40))]
+        joined = "".join(_streamed(tokenizer, ids))
+        assert tokenizer.decode(ids).strip().startswith(joined)
+
+
+def test_a_reply_stops_where_the_model_starts_the_customers_turn(tokenizer: GPT2TokenizerFast) -> None:
+    ids = tokenizer(" Your refund is on its way.\nCustomer: thanks\nAgent: bye")["input_ids"]
+
+    pieces = _streamed(tokenizer, ids, REPLY_STOPS)
+
+    assert "".join(pieces) == "Your refund is on its way."
+
+
+def test_a_stop_strings_start_is_held_back_until_it_is_not_one(tokenizer: GPT2TokenizerFast) -> None:
+    ids = tokenizer("Done.\nCustomers love it")["input_ids"]
+
+    assert "".join(_streamed(tokenizer, ids, REPLY_STOPS)) == "Done.\nCustomers love it"
+
+
+def test_every_request_in_a_batch_hears_its_own_text_and_streaming_changes_none(
+    generator: TextGenerator,
+) -> None:
+    plain = [
+        GenerationRequest("The market opened", 24, 1.0, 0.9, 2, seed=1),
+        GenerationRequest("Zebra", 16, 0.0, 1.0, 3),  # greedy: one row stands for three sequences
+        GenerationRequest("Hi", 20, 0.8, 0.95, 1, seed=2),
+    ]
+    heard = [Heard() for _ in plain]
+    followed = [
+        GenerationRequest(
+            r.prompt, r.max_new_tokens, r.temperature, r.top_p, r.num_return_sequences, r.seed, h
+        )
+        for r, h in zip(plain, heard, strict=True)
+    ]
+    unheard = GenerationRequest("Nobody listens", 12, 1.0, 0.9, 1, seed=3)
+
+    texts = generator.generate_batch([*followed, unheard])
+
+    assert texts == generator.generate_batch([*plain, unheard])
+    for request, listener, returned in zip(followed, heard, texts, strict=False):
+        for streamed, final in zip(listener.texts(request.num_return_sequences), returned, strict=True):
+            assert final.startswith(streamed) and len(final) - len(streamed) <= 1
+    assert sum(len(pieces) for pieces in heard[0].pieces.values()) > 4

@@ -1,0 +1,77 @@
+"""Token ids to text, piece by piece, so that the pieces always add up to a prefix of the final text.
+
+Decoding one token at a time is not enough: a byte-level BPE splits some characters across tokens (the
+first half decodes to U+FFFD), and the text of record is the whole decode ``.strip()``ed and, for a
+reply, cut where the model starts a new turn. So a piece is released only when it can no longer
+change: text ending in a partial character waits for the rest, leading whitespace is dropped,
+trailing whitespace waits until something follows it, and text that could be the start of a stop
+string waits until it is not. Decoding a short window of recent ids (as Hugging Face TGI and vLLM
+do) keeps each step's cost independent of the text's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from transformers import PreTrainedTokenizerBase
+
+REPLACEMENT = "\ufffd"
+# Ids decoded again before the newest ones: enough context for the tokenizer's spacing rules.
+WINDOW = 6
+
+
+class IncrementalText:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, stops: Sequence[str] = ()) -> None:
+        self._tokenizer = tokenizer
+        self._stops = tuple(stops)
+        self._ids: list[int] = []
+        self._prefix = 0  # ids[prefix:read] decode to text already taken into _text
+        self._read = 0
+        self._text = ""  # everything decoded so far, untrimmed
+        self._released = 0  # how much of the trimmed text has been handed out
+        self._stopped = False
+
+    def push(self, token_id: int) -> str:
+        """Add one generated id; returns the text that became certain (often "")."""
+        if self._stopped:
+            return ""
+        self._ids.append(token_id)
+        before = self._decode(self._ids[self._prefix : self._read])
+        after = self._decode(self._ids[self._prefix :])
+        if after.endswith(REPLACEMENT) or len(after) <= len(before):
+            return ""  # a character split across tokens: wait for its other bytes
+        self._text += after[len(before) :]
+        self._prefix, self._read = max(0, len(self._ids) - WINDOW), len(self._ids)
+        return self._release()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a stop string was met: the text of record ends before it."""
+        return self._stopped
+
+    def _release(self) -> str:
+        text = self._text.lstrip()
+        for stop in self._stops:
+            cut = text.find(stop)
+            if cut >= 0:
+                text = text[:cut]
+                self._stopped = True
+        if not self._stopped:
+            text = text[: len(text) - self._held_back(text)]
+        certain = text.rstrip()  # trailing whitespace is kept only once something follows it
+        piece = certain[self._released :]
+        self._released = max(self._released, len(certain))
+        return piece
+
+    def _held_back(self, text: str) -> int:
+        """How much of ``text``'s end could still turn out to begin a stop string."""
+        longest = 0
+        for stop in self._stops:
+            for size in range(min(len(stop) - 1, len(text)), longest, -1):
+                if stop.startswith(text[-size:]):
+                    longest = size
+                    break
+        return longest
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return self._tokenizer.decode(ids, skip_special_tokens=True)

@@ -1,0 +1,119 @@
+"""Publishing generated text while jobs decode: each piece goes to its job's Redis stream
+(core/job_text.py says who reads it, and why a stream).
+
+The decoding loop must never wait on Redis, so a listener only puts its piece on a queue; one thread per
+process sends whatever has queued in a single pipeline (an XADD per piece and one EXPIRE per job), so
+sixteen requests decoding together cost about one round trip per step, not sixteen. Pieces are a
+preview: while Redis is unreachable they are dropped with a warning, and the job's stored result, the
+text of record, is unaffected.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from redis.exceptions import RedisError
+
+from core.job_text import MAX_PIECES, RESET_FIELDS, TEXT_TTL_S, piece_fields
+from core.redis_keys import job_text_stream
+from workers.redis_client import redis_client
+
+log = logging.getLogger(__name__)
+
+# How long a finished job waits for its last pieces to be sent before it stores its result: the
+# followers then see every piece before the job's "done".
+FLUSH_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class _Piece:
+    job_id: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Flush:
+    sent: threading.Event
+
+
+class TextPublisher:
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Piece | _Flush] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="text-publisher", daemon=True)
+        self._thread.start()
+
+    def stream(self, job_id: str) -> JobTextStream:
+        """A new run of ``job_id``'s text: its first entry voids what an earlier run published."""
+        self._queue.put(_Piece(job_id, RESET_FIELDS))
+        return JobTextStream(self, job_id)
+
+    def put(self, job_id: str, choice: int, text: str) -> None:
+        self._queue.put(_Piece(job_id, piece_fields(choice, text)))
+
+    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
+        """Wait until everything queued so far has been sent (or dropped); False if that took too long."""
+        sent = threading.Event()
+        self._queue.put(_Flush(sent))
+        return sent.wait(timeout_s)
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._send([item for item in batch if isinstance(item, _Piece)])
+            for item in batch:
+                if isinstance(item, _Flush):
+                    item.sent.set()
+
+    def _send(self, pieces: list[_Piece]) -> None:
+        if not pieces:
+            return
+        try:
+            pipeline = redis_client().pipeline(transaction=False)
+            for piece in pieces:
+                pipeline.xadd(
+                    job_text_stream(piece.job_id), piece.fields, maxlen=MAX_PIECES, approximate=True
+                )
+            for job_id in {piece.job_id for piece in pieces}:
+                pipeline.expire(job_text_stream(job_id), TEXT_TTL_S)
+            pipeline.execute()
+        except RedisError as exc:
+            log.warning(
+                "%d text pieces not published (their jobs' results are unaffected): %s", len(pieces), exc
+            )
+
+
+class JobTextStream:
+    """A job run's listener (``workers.ml.gpt2_decoding.TextListener``): hands each piece on."""
+
+    def __init__(self, publisher: TextPublisher, job_id: str) -> None:
+        self._publisher = publisher
+        self.job_id = job_id
+
+    def __call__(self, choice: int, text: str) -> None:
+        self._publisher.put(self.job_id, choice, text)
+
+    def flush(self) -> None:
+        if not self._publisher.flush():
+            log.warning(
+                "job %s: its last text pieces were not sent within %.0f s", self.job_id, FLUSH_TIMEOUT_S
+            )
+
+
+@lru_cache(maxsize=1)
+def text_publisher() -> TextPublisher:
+    """This process's publisher (one thread), started by the first job that streams."""
+    return TextPublisher()
+
+
+def start_text_stream(job_id: str) -> JobTextStream:
+    """The listener for a new run of ``job_id``: its text goes to the job's stream as it is decoded."""
+    return text_publisher().stream(job_id)
