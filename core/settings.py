@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     # Bodies above this are refused with 413 before they are parsed.
     max_request_bytes: int = 1_000_000
 
+    # How long a request to the OpenAI-compatible API (/v1, bots/web/openai_api/) waits for its job
+    # before answering 504 with the job's id (a stream ends with an error naming it), so that the
+    # caller can fetch the result from /api/jobs/{id} later. A non-streaming answer holds its
+    # connection and sends nothing until the job is final: 120 s is the tasks' soft time limit, so a
+    # job a worker starts at once is done or failed within it, and a job stuck behind a backlog is not
+    # worth an open connection for longer. A proxy in front must let a response be silent this long
+    # (nginx's proxy_read_timeout is 60 s by default); streams send a comment every few seconds.
+    openai_wait_s: float = Field(default=120.0, gt=0)
+
     # --- backpressure and rate limits ----------------------------------------------------------
     # Jobs of a kind waiting for a worker (status queued) beyond which new ones are refused with 503
     # and Retry-After, so a burst cannot grow the backlog (Redis memory, the jobs table, everyone's

@@ -1,5 +1,5 @@
 """The web application: the REST API under /api (a bearer token, or the web page's session cookie),
-the web page at /, health, readiness and metrics.
+the OpenAI-compatible API under /v1, the web page at /, health, readiness and metrics.
 
 Run with ``uvicorn bots.web.app:create_app --factory``. This process never imports torch.
 """
@@ -10,14 +10,13 @@ import logging
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bots.gateway import IdempotencyConflict, QueueFull, QueueUnavailable
+from bots.gateway import IdempotencyConflict
 from bots.not_found import NotFound
 from bots.web.body_limit import BodySizeLimitMiddleware
 from bots.web.deps import limit_rate
 from bots.web.metrics import web_registry
+from bots.web.openai_api import router as openai_router
 from bots.web.routers import (
     alerts,
     chat,
@@ -36,13 +35,11 @@ from bots.web.routers import (
     trends,
 )
 from bots.web.security_headers import SecurityHeadersMiddleware
+from bots.web.unavailable import RETRY_AFTER_S, RETRY_LATER, retry_later_message
 from core.logs import use_format
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-# How long a client should wait before retrying when the queue is unreachable or full.
-RETRY_AFTER_S = 5
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -79,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models.router,
     ):
         app.include_router(router, prefix="/api", dependencies=api)
+    # The OpenAI-compatible API (/v1), on the same token, rate limits, gateway and jobs.
+    app.include_router(openai_router, dependencies=api)
     # The web page: its files are open (they hold no data), everything they show needs sign-in.
     app.include_router(session.router)
     app.include_router(page.router)
@@ -117,26 +116,14 @@ def _register_error_handlers(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
 
-    # 503, not 429: the server is short of capacity for this kind of work (QueueFull), cannot queue
-    # work at all (QueueUnavailable) or cannot reach its database, whoever asks; 429 is for a caller
-    # past its own rate limit. Nothing was stored (a request's writes roll back with its session), so
-    # the same request sent again later is the first.
-    def _retry_later(detail: str) -> JSONResponse:
+    # One 503 with Retry-After for a full queue, an unreachable queue and an unavailable database
+    # (bots/web/unavailable.py says why 503 and why a retry is safe).
+    async def _retry_later(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
-            {"detail": detail},
+            {"detail": retry_later_message(exc)},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
-    async def _no_capacity(_: Request, exc: Exception) -> JSONResponse:
-        return _retry_later(str(exc))
-
-    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        # Down, restarting, past its lock or statement timeout, or every pooled connection busy.
-        log.warning("database unavailable: %s", exc)
-        return _retry_later("the database is unavailable; retry later")
-
-    app.add_exception_handler(QueueFull, _no_capacity)
-    app.add_exception_handler(QueueUnavailable, _no_capacity)
-    app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(PoolTimeout, _database_unavailable)
+    for error in RETRY_LATER:
+        app.add_exception_handler(error, _retry_later)

@@ -6,6 +6,11 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bots.web.openai_api.errors import OpenAIError
+
+# The OpenAI-compatible routes answer in OpenAI's error shape, this refusal included.
+OPENAI_PREFIX = "/v1/"
+
 
 class BodySizeLimitMiddleware:
     """Checks Content-Length up front, then reads the body itself so chunked uploads are capped too.
@@ -24,7 +29,7 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
 
         chunks: list[bytes] = []
@@ -36,7 +41,7 @@ class BodySizeLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -55,8 +60,12 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body is larger than {self.max_bytes} bytes"}).encode()
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        message = f"request body is larger than {self.max_bytes} bytes"
+        if scope["path"].startswith(OPENAI_PREFIX):
+            body = json.dumps(OpenAIError(413, message).body()).encode()
+        else:
+            body = json.dumps({"detail": message}).encode()
         await send(
             {
                 "type": "http.response.start",
