@@ -20,6 +20,7 @@ from cli.measure import measure_command
 from cli.models import models_app
 from cli.replay import replay_command
 from cli.serve import migrate, slack
+from cli.streaming_benchmark import benchmark_streaming_command
 from cli.train import train_app
 from cli.up import up
 from core.settings import get_settings
@@ -39,6 +40,7 @@ app.add_typer(kb_app, name="kb")
 app.command("replay")(replay_command)
 app.command("measure")(measure_command)
 app.command("benchmark")(benchmark_command)
+app.command("benchmark-streaming")(benchmark_streaming_command)
 app.command()(slack)
 app.command()(migrate)
 app.add_typer(export_app, name="export")

@@ -24,6 +24,10 @@ DEVELOPMENT_API_TOKEN = "dev-token-change-me"
 
 ModelProfile = Literal["tiny", "starter", "quick", "full"]
 WorkerPool = Literal["threads", "solo", "prefork"]
+# How an answer being written shows in Slack (docs/slack.md "Streaming"): "stream" uses Slack's chat
+# streaming and falls back to updates of the placeholder where Slack refuses it, "update" only updates
+# the placeholder, "off" posts the answer whole once its job is done.
+SlackStreaming = Literal["stream", "update", "off"]
 
 
 class Settings(BaseSettings):
@@ -128,6 +132,10 @@ class Settings(BaseSettings):
     # Soft limit raises inside the task so it can store `failed`; the hard limit kills the child.
     task_soft_time_limit_s: int = 120
     task_hard_time_limit_s: int = 150
+    # Whether generation and generated replies publish their text while it is decoded (core/job_text.py),
+    # for the web page, Slack and the OpenAI-compatible streams. Off, followers get the text only when
+    # the job is done; `queuebot benchmark-streaming` measures what streaming costs against off.
+    stream_generated_text: bool = True
     # Redis re-delivers an unacknowledged message after this long; it must exceed the longest job
     # (hard limit) or a running job is delivered twice.
     broker_visibility_timeout_s: int = 600
@@ -236,6 +244,15 @@ class Settings(BaseSettings):
     # Failed attempts (network errors, 5xx) before a Slack post is given up; waiting for the channel's
     # pace or for a rate limit is not an attempt.
     slack_delivery_max_attempts: int = Field(default=8, ge=1)
+    # A generated reply or /generate result in a Slack thread shows while its job runs.
+    slack_streaming: SlackStreaming = "stream"
+    # At most one chat.appendStream or preview chat.update per message per interval: the text decoded in
+    # between goes in one call.
+    slack_stream_interval_s: float = Field(default=1.0, ge=0.1)
+    # Preview calls per minute for the whole workspace, per method. Slack's limits count per method per
+    # workspace: chat.update is Tier 3 (50+ a minute), shared with the final answers, so the previews
+    # leave them 20; a preview skipped for want of budget is only late, its text goes in the next one.
+    slack_preview_calls_per_minute: int = Field(default=30, ge=1)
 
     @property
     def slack_enabled(self) -> bool:

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from core.job_text import MAX_PIECES, RESET_FIELDS, TEXT_TTL_S, piece_fields
 from core.redis_keys import job_text_stream
+from core.settings import get_settings
 from workers.redis_client import redis_client
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ def text_publisher() -> TextPublisher:
     return TextPublisher()
 
 
-def start_text_stream(job_id: str) -> JobTextStream:
-    """The listener for a new run of ``job_id``: its text goes to the job's stream as it is decoded."""
+def start_text_stream(job_id: str) -> JobTextStream | None:
+    """The listener for a new run of ``job_id``: its text goes to the job's stream as it is decoded.
+    None when the settings turn streaming off (``stream_generated_text``)."""
+    if not get_settings().stream_generated_text:
+        return None
     return text_publisher().stream(job_id)

@@ -25,7 +25,8 @@ def generate_text(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     request = replace(request, listener=stream)
     # Through the generator's micro-batcher: requests that arrive together are decoded together.
     [texts] = served.batcher.submit([request])
-    stream.flush()  # every piece sent before the result is stored, so followers see them before "done"
+    if stream is not None:
+        stream.flush()  # every piece sent before the result is stored, so followers see them before "done"
     # A prompt longer than the context keeps its end; the caller is told how much of its start was unseen.
     dropped = served.model.prompt_tokens_dropped(request)
     return JobOutcome(

@@ -156,7 +156,8 @@ def _generate(
     )
     assert served.batcher is not None
     [[decoded]] = served.batcher.submit([request])
-    stream.flush()
+    if stream is not None:
+        stream.flush()
     return decoded
 
 

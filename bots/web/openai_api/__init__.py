@@ -4,7 +4,7 @@ point its client at queuebot: GET /v1/models, POST /v1/completions (the generato
 
 It is another way in, not another system: each request becomes a job through the gateway
 (bots/gateway.py), with the REST API's token, rate limits, queue bounds and stored jobs, and then
-waits for the job (job_wait.py) because an OpenAI client expects its answer in the response. What
+waits for the job (bots/web/job_follower.py) because an OpenAI client expects its answer in the response. What
 differs is only the shape: OpenAI's bodies (schemas.py), errors (errors.py) and server-sent events
 (streaming.py). docs/openai-api.md is the manual. Like the rest of the web app, it never imports
 torch.

@@ -25,8 +25,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bots.web.deps import CallerDep
+from bots.web.job_follower import follow
 from bots.web.openai_api.errors import OpenAIRoute, invalid, job_failed, unsupported
-from bots.web.openai_api.job_wait import follow
 from bots.web.openai_api.jobs import deadline, done_job, submit_chat
 from bots.web.openai_api.models import CUSTOMER_SERVICE_ID, require_model
 from bots.web.openai_api.schemas import (

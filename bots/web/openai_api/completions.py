@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bots.web.deps import CallerDep
+from bots.web.job_follower import follow
 from bots.web.openai_api.choice_text import ChoiceText, cut_at_stop
 from bots.web.openai_api.errors import OpenAIError, OpenAIRoute, invalid, job_failed, unsupported
-from bots.web.openai_api.job_wait import follow
 from bots.web.openai_api.jobs import deadline, done_job, submit
 from bots.web.openai_api.models import GENERATOR_ID, require_model
 from bots.web.openai_api.schemas import (

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException  # FastAPI's and Starlette's own 
 
 from bots.gateway import IdempotencyConflict
 from bots.not_found import NotFound
-from bots.web.openai_api.job_wait import JobGone, WaitExpired
+from bots.web.job_follower import JobGone, WaitExpired
 from bots.web.schemas import JobOut
 from bots.web.unavailable import DATABASE_UNAVAILABLE, RETRY_AFTER_S, RETRY_LATER, retry_later_message
 from core.settings import get_settings

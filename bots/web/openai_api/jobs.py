@@ -13,8 +13,8 @@ from contextlib import aclosing
 from pydantic import BaseModel
 
 from bots.gateway import submit_chat_message, submit_job
+from bots.web.job_follower import follow
 from bots.web.openai_api.errors import job_failed, while_waiting
-from bots.web.openai_api.job_wait import follow
 from bots.web.schemas import JobOut
 from core.jobs import JobKind, JobSource, JobStatus
 from core.settings import get_settings

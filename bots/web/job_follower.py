@@ -1,19 +1,21 @@
-"""Following one job from the web app until it is final, within a deadline: what lets an
-OpenAI-compatible request, which expects its answer in the response, sit on an asynchronous job.
+"""Following one job from the web app until it is final: the one follower behind GET
+/api/jobs/{id}/events and the OpenAI-compatible routes, which expect an answer (or a stream) from
+an asynchronous job.
 
 The follower subscribes to the job's Redis channel *before* it first reads the row, so a change
 between the two is not missed, then reads the row again on each announcement and every ``RECHECK_S``
-without one, as GET /api/jobs/{id}/events does: an announcement lost while Redis restarted delays the
-answer by seconds and loses nothing, and the row stays the only source of truth. With ``text``, it
-also passes on the pieces the worker appends to the job's text stream as it decodes
-(core/job_text.py); on the final row it first hands over every piece not yet passed on (the worker
-sends them all before it stores the result).
+without one: an announcement lost while Redis restarted delays an update by seconds and loses
+nothing, and the row stays the only source of truth. With ``text``, it also passes on the pieces the
+worker appends to the job's text stream as it decodes (core/job_text.py), from ``after`` on; on the
+final row it first hands over every piece not yet passed on (the worker sends them all before it
+stores the result), so the final row comes after all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 
@@ -54,13 +56,14 @@ def load_job(job_id: str) -> JobOut | None:
         return None if job is None else JobOut.model_validate(job)
 
 
-async def follow(job_id: str, deadline: float, *, text: bool = False) -> AsyncIterator[Update]:
+async def follow(
+    job_id: str, deadline: float = math.inf, *, text: bool = False, after: str = START
+) -> AsyncIterator[Update]:
     """The job's updates until it is final (see ``Update``); raises WaitExpired once ``deadline``
     (``time.monotonic()``) passes first. Use with ``contextlib.aclosing`` so Redis is let go at once."""
     client = aioredis.from_url(get_settings().redis_url)
     pubsub = client.pubsub()
     waits: dict[str, asyncio.Task[object]] = {}
-    after = START
     try:
         subscribed = await _subscribe(pubsub, job_id)
         while True:
@@ -79,11 +82,9 @@ async def follow(job_id: str, deadline: float, *, text: bool = False) -> AsyncIt
             wait_s = min(RECHECK_S, remaining)
             waits["status"] = asyncio.create_task(_announcement(pubsub if subscribed else None, wait_s))
             while True:
-                if text:
+                if text and "text" not in waits:
                     # Left running across rereads of the row: a read is never cut off halfway.
-                    waits.setdefault(
-                        "text", asyncio.create_task(_pieces(client, job_id, after, int(RECHECK_S * 1000)))
-                    )
+                    waits["text"] = asyncio.create_task(_pieces(client, job_id, after, int(RECHECK_S * 1000)))
                 done, _ = await asyncio.wait(waits.values(), return_when=asyncio.FIRST_COMPLETED)
                 if waits.get("text") in done:
                     pieces = waits.pop("text").result()

@@ -1,0 +1,179 @@
+"""``queuebot benchmark-streaming``: what streaming a generation's text buys, and what it costs.
+
+64-token generations through the REST API, a worker and Redis (a private stack on free ports, like
+``queuebot benchmark``), at 1 and at 16 concurrent requests. Each request is timed from its POST to
+its first ``token`` event on /api/jobs/{id}/events (time to first token) and to its ``done`` event
+(total). The same jobs (same prompts, same seeds, so the same tokens are decoded) run on a worker with
+streaming on and on one with ``stream_generated_text`` off; the two alternate round by round, so the
+machine's drift between minutes hits both alike. Figures depend on the machine: compare only those of
+one run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from cli.embedded import EmbeddedStack
+from cli.redis_server import free_port
+from cli.streams import first_texts
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PROMPTS_FILE = "streams/cnbc_headlines.csv"
+TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    first_token_s: float | None  # None: no token event came before "done" (streaming off)
+    total_s: float
+
+
+@dataclass
+class Timings:
+    by_case: dict[tuple[bool, int], list[Timing]] = field(default_factory=dict)
+
+    def add(self, streaming: bool, concurrency: int, timings: list[Timing]) -> None:
+        self.by_case.setdefault((streaming, concurrency), []).extend(timings)
+
+
+def run_streaming_benchmark(
+    settings: Settings, concurrencies: tuple[int, ...], tokens: int, rounds: int
+) -> Timings:
+    prompts = [f"{text}." for text in first_texts(settings.data_dir / PROMPTS_FILE, max(concurrencies) * 4)]
+    timings = Timings()
+    with tempfile.TemporaryDirectory(prefix="queuebot-streaming-") as scratch:
+        private = settings.model_copy(
+            update={
+                "var_dir": Path(scratch),
+                "database_url": "",
+                "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+                "web_port": free_port(),
+                "web_host": "127.0.0.1",
+                "api_rate_limit": 0,
+            }
+        )
+        stack = EmbeddedStack(private)
+        try:
+            stack.start_storage()
+            stack.start_web()
+            token = private.api_token.get_secret_value()
+            with httpx.Client(
+                base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S
+            ) as client:
+                for round_number in range(rounds):
+                    # Alternate which goes first, so neither always meets the warmer (or cooler) machine.
+                    order = (True, False) if round_number % 2 == 0 else (False, True)
+                    for streaming in order:
+                        worker_stack = EmbeddedStack(
+                            private.model_copy(update={"stream_generated_text": streaming})
+                        )
+                        worker = worker_stack.start_worker(
+                            "worker", pool=settings.worker_pool, concurrency=settings.worker_concurrency
+                        )
+                        try:
+                            _follow(client, "Warm up", 1, seed=0)  # waits for the model's warm-up
+                            for concurrency in concurrencies:
+                                requests = [
+                                    (prompts[(round_number * concurrency + i) % len(prompts)], 1000 + i)
+                                    for i in range(concurrency)
+                                ]
+                                timings.add(streaming, concurrency, _concurrent(client, requests, tokens))
+                                log.info(
+                                    "round %d, streaming %s, %d concurrent: done",
+                                    round_number + 1,
+                                    "on" if streaming else "off",
+                                    concurrency,
+                                )
+                        finally:
+                            worker.stop()
+        finally:
+            stack.stop()
+    return timings
+
+
+def _concurrent(client: httpx.Client, requests: list[tuple[str, int]], tokens: int) -> list[Timing]:
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(lambda request: _follow(client, request[0], tokens, request[1]), requests))
+
+
+def _follow(client: httpx.Client, prompt: str, tokens: int, seed: int) -> Timing:
+    """One generation: POST it, then follow its events until it is done."""
+    started = time.perf_counter()
+    response = client.post("/api/generate", json={"prompt": prompt, "max_new_tokens": tokens, "seed": seed})
+    response.raise_for_status()
+    job_id = response.json()["id"]
+    first_token: float | None = None
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as events:
+        event = ""
+        for line in events.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                if event == "token" and first_token is None:
+                    first_token = time.perf_counter() - started
+                elif event == "job":
+                    status = json.loads(line.removeprefix("data: "))["status"]
+                    if status == "failed":
+                        raise RuntimeError(f"generation job {job_id} failed")
+                    if status == "done":
+                        return Timing(first_token, time.perf_counter() - started)
+    raise RuntimeError(f"the events of job {job_id} ended before it was done")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def benchmark_streaming_command(
+    tokens: Annotated[int, typer.Option(min=1, help="New tokens per generation.")] = 64,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds, each with streaming on and off.")] = 3,
+) -> None:
+    """Time to first token and total time of generations, with text streaming on and off."""
+    from rich.console import Console
+    from rich.table import Table
+
+    concurrencies = (1, 16)
+    timings = run_streaming_benchmark(get_settings(), concurrencies, tokens, rounds)
+    table = Table(title=f"queuebot benchmark-streaming: {tokens}-token generations, {rounds} rounds")
+    for column in ("concurrent", "streaming", "requests", "TTFT p50 s", "TTFT p95 s", "total p50 s",
+                   "total p95 s", "total mean s"):  # fmt: skip
+        table.add_column(column)
+    for concurrency in concurrencies:
+        for streaming in (True, False):
+            cases = timings.by_case[(streaming, concurrency)]
+            totals = [timing.total_s for timing in cases]
+            firsts = [timing.first_token_s for timing in cases if timing.first_token_s is not None]
+            table.add_row(
+                str(concurrency),
+                "on" if streaming else "off",
+                str(len(cases)),
+                f"{_percentile(firsts, 0.5):.2f}" if firsts else "-",
+                f"{_percentile(firsts, 0.95):.2f}" if firsts else "-",
+                f"{_percentile(totals, 0.5):.2f}",
+                f"{_percentile(totals, 0.95):.2f}",
+                f"{statistics.fmean(totals):.2f}",
+            )
+    overhead = Table(title="streaming's cost: mean total, on / off (target <= 1.05)")
+    for column in ("concurrent", "on / off", "met"):
+        overhead.add_column(column)
+    for concurrency in concurrencies:
+        on = statistics.fmean(t.total_s for t in timings.by_case[(True, concurrency)])
+        off = statistics.fmean(t.total_s for t in timings.by_case[(False, concurrency)])
+        overhead.add_row(str(concurrency), f"{on / off:.3f}", "yes" if on / off <= 1.05 else "NO")
+    console = Console()
+    console.print(table)
+    console.print(overhead)
