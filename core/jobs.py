@@ -70,6 +70,8 @@ TASK_ROUTES: dict[JobKind, TaskRoute] = {
 # knowledge base's embeddings current.
 SLACK_DELIVERY_ROUTE = TaskRoute(task_name="queuebot.deliver_to_slack", queue=Queue.IO)
 SLACK_ALERT_ROUTE = TaskRoute(task_name="queuebot.post_alert_to_slack", queue=Queue.IO)
+# Shows a running job's text in its Slack thread as it is written (workers/slack/streaming.py).
+SLACK_STREAM_ROUTE = TaskRoute(task_name="queuebot.stream_to_slack", queue=Queue.IO)
 # Embeds knowledge-base questions that have no embedding yet (after an import or an edit).
 KNOWLEDGE_EMBED_ROUTE = TaskRoute(task_name="queuebot.embed_knowledge", queue=Queue.BATCH)
 # Tells the people on the Slack alerts channel that a customer was handed over to them.
@@ -84,6 +86,7 @@ SLACK_REPORT_ROUTE = TaskRoute(task_name="queuebot.post_report_to_slack", queue=
 SWEEP_ROUTE = TaskRoute(task_name="queuebot.sweep_jobs", queue=Queue.IO)
 OTHER_TASK_ROUTES = (
     SLACK_DELIVERY_ROUTE,
+    SLACK_STREAM_ROUTE,
     SLACK_ALERT_ROUTE,
     KNOWLEDGE_EMBED_ROUTE,
     HANDOFF_NOTICE_ROUTE,

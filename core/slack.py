@@ -12,8 +12,13 @@ from pydantic import BaseModel, ConfigDict
 
 from core.jobs import JobKind
 
+# 👍 / 👎 as two buttons in an actions block, on answers posted to a response URL (ephemeral messages):
+# Slack documents its feedback_buttons element for messages the app posts, not for those.
 FEEDBACK_UP_ACTION = "feedback_up"
 FEEDBACK_DOWN_ACTION = "feedback_down"
+# 👍 / 👎 as Slack's feedback_buttons element (in a context_actions block), on answers the bot posts in
+# threads; the clicked button's value is "up:<job id>" or "down:<job id>".
+FEEDBACK_ACTION = "answer_feedback"
 ALERT_ACKNOWLEDGE_ACTION = "alert_acknowledge"
 ALERT_RESOLVE_ACTION = "alert_resolve"
 # On a handoff notice: the conversation goes back to the bot (the button's value is its id).
@@ -85,6 +90,38 @@ def feedback_buttons(job_id: str) -> Block:
             for action, emoji in ((FEEDBACK_UP_ACTION, ":+1:"), (FEEDBACK_DOWN_ACTION, ":-1:"))
         ],
     }
+
+
+def feedback_context_actions(job_id: str) -> Block:
+    """Slack's feedback buttons under an answer: the same votes as :func:`feedback_buttons`."""
+
+    def button(rating: str, emoji: str, label: str) -> dict[str, Any]:
+        return {
+            "text": {"type": "plain_text", "text": emoji},
+            "value": f"{rating}:{job_id}",
+            "accessibility_label": label,
+        }
+
+    return {
+        "type": "context_actions",
+        "block_id": f"feedback:{job_id}",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": button("up", "👍", "Helpful"),
+                "negative_button": button("down", "👎", "Not helpful"),
+            }
+        ],
+    }
+
+
+def feedback_vote(value: str) -> tuple[str, str]:
+    """(``"up"`` or ``"down"``, job id) from a feedback button's value; ValueError when it is neither."""
+    rating, _, job_id = value.partition(":")
+    if rating not in ("up", "down") or not job_id:
+        raise ValueError(f"not a feedback value: {value!r}")
+    return rating, job_id
 
 
 def alert_buttons(alert_id: int, status: str) -> Block | None:

@@ -56,6 +56,31 @@ def _finished(job_id: str) -> None:
         hook(job_id)
 
 
+# Called with the job's row once this run has claimed it, before its work: features start what follows
+# a running job from here (the Slack streamer registers in workers/tasks/slack.py). What they start is
+# optional to the job, so a hook that fails is logged and the job runs on.
+JobStartedHook = Callable[[Job], None]
+_started_hooks: list[JobStartedHook] = []
+
+
+def on_job_started(hook: JobStartedHook) -> JobStartedHook:
+    if hook not in _started_hooks:
+        _started_hooks.append(hook)
+    return hook
+
+
+def started_hooks() -> tuple[JobStartedHook, ...]:
+    return tuple(_started_hooks)
+
+
+def _started(job: Job) -> None:
+    for hook in _started_hooks:
+        try:
+            hook(job)
+        except Exception:
+            log.warning("job %s: a job-started hook failed; the job runs on", job.id, exc_info=True)
+
+
 ERROR_TEXT_LIMIT = 2_000
 FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
 
@@ -95,6 +120,7 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
     if job is None:
         return
     _announce(job_id, JobStatus.RUNNING)
+    _started(job)
     try:
         with turn(job_id) if turn is not None else nullcontext():
             outcome = work(job_id, job.input)

@@ -137,19 +137,12 @@ def _count(
                 ).all()
             )
         )
-    deleted = {call.params.get("ts") for call in fake_slack.calls_to("chat.delete", channel=channel)}
-    # Placeholders the customer still sees: an extra one the bot deleted again is no duplicate.
-    visible = Counter(
-        call.params.get("thread_ts")
-        for call in fake_slack.calls_to("chat.postMessage", channel=channel)
-        if fake_slack.posted_ts(call) not in deleted
-    )
-    answered = Counter(call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel))
-    posted_ts = {
-        call.params.get("thread_ts"): fake_slack.posted_ts(call)
-        for call in fake_slack.calls_to("chat.postMessage", channel=channel)
-        if fake_slack.posted_ts(call) not in deleted
-    }
+    # Messages the customer still sees (placeholders, or the messages answers were streamed into): an
+    # extra placeholder the bot deleted again is no duplicate.
+    shown = fake_slack.visible_messages(channel)
+    visible = Counter({thread: len(messages) for thread, messages in shown.items()})
+    answered = Counter(call.params.get("ts") for call in fake_slack.answers_in(channel))
+    posted_ts = {thread: messages[-1] for thread, messages in shown.items()}
     problems: list[str] = []
     for key, event, status in zip(keys, events, statuses, strict=True):
         thread = event["ts"]
@@ -174,7 +167,7 @@ def _wait_until_settled(keys: list[str], channel: str, fake_slack: FakeSlack) ->
     scenario counts what is missing in its report row rather than failing here)."""
 
     def progress() -> tuple[dict[str, int], int]:
-        answered = {call.params.get("ts") for call in fake_slack.calls_to("chat.update", channel=channel)}
+        answered = {call.params.get("ts") for call in fake_slack.answers_in(channel)}
         return _status_counts(keys), len(answered)
 
     def settled(seen: tuple[dict[str, int], int]) -> bool:
@@ -207,14 +200,9 @@ def _wait_until_settled(keys: list[str], channel: str, fake_slack: FakeSlack) ->
 
 
 def _doubled_threads(channel: str, fake_slack: FakeSlack) -> list[str]:
-    """The threads with more than one placeholder left (not deleted) or more than one reply stored,
-    so far."""
-    deleted = {call.params.get("ts") for call in fake_slack.calls_to("chat.delete", channel=channel)}
-    visible = Counter(
-        call.params.get("thread_ts")
-        for call in fake_slack.calls_to("chat.postMessage", channel=channel)
-        if fake_slack.posted_ts(call) not in deleted
-    )
+    """The threads with more than one message left (placeholders not deleted, streamed answers) or more
+    than one reply stored, so far."""
+    visible = {thread: len(messages) for thread, messages in fake_slack.visible_messages(channel).items()}
     with session_scope() as session:
         replied_twice = session.scalars(
             select(Conversation.external_id)

@@ -1,7 +1,9 @@
 """A local stand-in for Slack's Web API (and response URLs) on loopback, for tests.
 
 It answers the methods the bot and the workers call the way Slack does, records every call, and can
-be told to fail the next calls of a method (rate limits, errors) to test retries.
+be told to fail the next calls of a method (rate limits, errors) to test retries. Streamed messages
+(chat.startStream, chat.appendStream, chat.stopStream) keep their chunks in order, as Slack shows
+them; a channel can be told to refuse streaming, as a workspace without it does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,25 @@ class SlackCall:
     answer: dict[str, Any] = field(default_factory=dict)  # what the fake replied
 
 
+STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
+
+
+@dataclass
+class FakeStream:
+    """A streamed message: where it is and the text of each call that added to it, in order."""
+
+    channel: str
+    thread_ts: str | None
+    ts: str
+    chunks: list[str] = field(default_factory=list)
+    stopped: bool = False
+    recipient: tuple[str | None, str | None] = (None, None)  # (team, user)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
 @dataclass
 class _Failure:
     status: int
@@ -53,6 +74,9 @@ class FakeSlack:
         self._file_ids = itertools.count(1)
         # file id -> the bytes uploaded to the URL files.getUploadURLExternal gave for it.
         self.uploads: dict[str, bytes] = {}
+        # ts -> the streamed message, and the channels that refuse streaming (-> the error they give).
+        self.streams: dict[str, FakeStream] = {}
+        self._streaming_refused: dict[str, str] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
 
@@ -79,6 +103,35 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         with self._lock:
             self._failures[method].append(_Failure(status, {"ok": False, "error": error}, headers, channel))
+
+    def refuse_streaming(self, channel: str, error: str = "method_not_supported") -> None:
+        """From now on, the chat.*Stream methods in ``channel`` fail with ``error``."""
+        with self._lock:
+            self._streaming_refused[channel] = error
+
+    def streams_in(self, channel: str) -> list[FakeStream]:
+        """The channel's streamed messages, in the order they were started."""
+        with self._lock:
+            return [stream for stream in self.streams.values() if stream.channel == channel]
+
+    def answers_in(self, channel: str) -> list[SlackCall]:
+        """The chat.update calls that put an answer in ``channel``: previews of an answer being written
+        carry text only, answers carry their blocks."""
+        return [call for call in self.calls_to("chat.update", channel=channel) if call.params.get("blocks")]
+
+    def visible_messages(self, channel: str) -> dict[str | None, list[str]]:
+        """The bot's messages in ``channel`` that are still there (posted or streamed, and not deleted),
+        by the thread they are in (None: the channel itself), in the order they appeared."""
+        with self._lock:
+            calls = [call for call in self.calls if call.params.get("channel") == channel]
+        deleted = {call.params.get("ts") for call in calls if call.method == "chat.delete"}
+        shown: dict[str | None, list[str]] = defaultdict(list)
+        for call in calls:
+            if call.method in ("chat.postMessage", "chat.startStream") and call.answer.get("ok"):
+                ts = str(call.answer["ts"])
+                if ts not in deleted:
+                    shown[call.params.get("thread_ts")].append(ts)
+        return dict(shown)
 
     def calls_to(self, method: str, **matching: Any) -> list[SlackCall]:
         with self._lock:
@@ -113,6 +166,10 @@ class FakeSlack:
                 self.calls.append(SlackCall(method, params, time.monotonic(), failure.body))
                 return failure.status, failure.body, failure.headers
             ts = f"{1_700_000_000 + next(self._ts)}.000100"
+            if method in STREAM_METHODS:
+                answer = self._stream(method, params, ts)
+                self.calls.append(SlackCall(method, params, time.monotonic(), answer))
+                return 200, answer, {}
             answers: dict[str, dict[str, Any]] = {
                 "auth.test": {
                     "user_id": BOT_USER_ID,
@@ -141,6 +198,32 @@ class FakeSlack:
             answer = {"ok": True, **answers.get(method, {})}
             self.calls.append(SlackCall(method, params, time.monotonic(), answer))
         return 200, answer, {}
+
+    def _stream(self, method: str, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        """chat.startStream, chat.appendStream and chat.stopStream, as Slack answers them (under the lock)."""
+        channel = str(params.get("channel"))
+        if channel in self._streaming_refused:
+            return {"ok": False, "error": self._streaming_refused[channel]}
+        if method == "chat.startStream":
+            stream = FakeStream(
+                channel,
+                params.get("thread_ts"),
+                ts,
+                recipient=(params.get("recipient_team_id"), params.get("recipient_user_id")),
+            )
+            self.streams[ts] = stream
+        else:
+            stream = self.streams.get(str(params.get("ts")))
+            if stream is None or stream.channel != channel:
+                return {"ok": False, "error": "message_not_found"}
+            if stream.stopped:
+                return {"ok": False, "error": "message_not_in_streaming_state"}
+        text = _streamed_text(params)
+        if text:
+            stream.chunks.append(text)
+        if method == "chat.stopStream":
+            stream.stopped = True
+        return {"ok": True, "channel": channel, "ts": stream.ts}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -199,6 +282,16 @@ def _matching(calls: list[SlackCall], method: str, matching: dict[str, Any]) -> 
         for call in calls
         if call.method == method and all(call.params.get(k) == v for k, v in matching.items())
     ]
+
+
+def _streamed_text(params: dict[str, Any]) -> str:
+    """The text a streaming call adds: its markdown_text, then its markdown_text chunks."""
+    chunks = params.get("chunks") or []
+    if isinstance(chunks, str):
+        chunks = json.loads(chunks)
+    texts = [str(params.get("markdown_text") or "")]
+    texts += [str(chunk.get("text", "")) for chunk in chunks if chunk.get("type") == "markdown_text"]
+    return "".join(texts)
 
 
 def _files(params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -88,7 +88,10 @@ class SlackSender:
         channel: str,
         response_url: str,
         message: dict[str, Any] | None = None,
+        action_type: str = "button",
     ) -> httpx.Response:
+        """A click on an element: a button, or another interactive element (``action_type``) such as
+        one of Slack's feedback buttons, whose ``value`` is the value of the button clicked."""
         payload = {
             "type": "block_actions",
             "team": {"id": TEAM_ID},
@@ -99,7 +102,7 @@ class SlackSender:
             "message": message or {"type": "message", "text": "", "blocks": []},
             "response_url": response_url,
             "trigger_id": uuid.uuid4().hex,
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value}],
+            "actions": [{"type": action_type, "action_id": action_id, "block_id": "b", "value": value}],
         }
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
@@ -139,3 +142,22 @@ def channel_message(channel: str, user: str, text: str, *, channel_type: str = "
         "channel": channel,
         "channel_type": channel_type,
     }
+
+
+def assistant_thread_started(channel: str, user: str, *, thread_ts: str | None = None) -> dict[str, Any]:
+    """A person opened a new thread in the bot's assistant panel (in their DM channel with the bot)."""
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": "CELSEWHERE", "team_id": TEAM_ID, "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts or new_ts(),
+        },
+        "event_ts": new_ts(),
+    }
+
+
+def assistant_message(channel: str, user: str, text: str, *, thread_ts: str) -> dict[str, Any]:
+    """A person's message in an assistant thread: a direct message in the thread."""
+    return channel_message(channel, user, text, channel_type="im") | {"thread_ts": thread_ts}

@@ -7,8 +7,9 @@ import importlib
 
 from core.jobs import OTHER_TASK_ROUTES, TASK_ROUTES, JobKind, Queue
 from workers.celery_app import TASK_MODULES, celery_app
-from workers.job_runner import finished_hooks
+from workers.job_runner import finished_hooks, started_hooks
 from workers.slack.delivery import enqueue_deliveries
+from workers.slack.streaming import start_streaming
 from workers.tasks.baseline import BASELINE_TASK
 
 
@@ -29,7 +30,8 @@ def test_the_registered_tasks_are_the_routed_ones() -> None:
     assert queues <= {queue.value for queue in Queue}
 
 
-def test_a_worker_process_posts_finished_jobs_to_slack() -> None:
+def test_a_worker_process_streams_running_jobs_and_posts_finished_ones_to_slack() -> None:
     # The job runner imports no feature: Slack delivery hooks itself in when the task modules load.
     _import_as_a_worker_does()
     assert finished_hooks() == (enqueue_deliveries,)
+    assert started_hooks() == (start_streaming,)

@@ -5,10 +5,16 @@
 - Notices sent once: a handoff notice is marked sent after it is posted; a redelivered task sees the
   mark and posts nothing.
 - Delivery leases: a delivery task sent twice (the job's task ran twice, or a message came back
-  after a crash) must not post twice; only the holder of the delivery's lease posts.
+  after a crash) must not post twice; only the holder of the delivery's lease posts. The Slack
+  streamer holds it for as long as it follows a job, renewing it.
+- Streams once: a delivery's answer is followed by one streamer only, even when its job runs again.
+- Preview budget: previews of answers being written (appends to a stream, updates of a placeholder)
+  are counted per method and minute for the whole workspace, as Slack counts its rate limits.
 """
 
 from __future__ import annotations
+
+import time
 
 from core import redis_keys
 from core.settings import get_settings
@@ -43,6 +49,10 @@ def delivery_lease_held(delivery_id: int) -> bool:
     return bool(redis_client().exists(f"{redis_keys.SLACK_DELIVERY_LEASE}{delivery_id}"))
 
 
+def renew_delivery_lease(delivery_id: int) -> None:
+    redis_client().pexpire(f"{redis_keys.SLACK_DELIVERY_LEASE}{delivery_id}", LEASE_MS)
+
+
 def release_delivery_lease(delivery_id: int) -> None:
     redis_client().delete(f"{redis_keys.SLACK_DELIVERY_LEASE}{delivery_id}")
 
@@ -53,3 +63,21 @@ def notice_sent(name: str) -> bool:
 
 def mark_notice_sent(name: str) -> None:
     redis_client().set(f"{redis_keys.SLACK_NOTICE_SENT}{name}", 1, ex=NOTICE_MEMORY_S)
+
+
+def claim_stream(delivery_id: int) -> bool:
+    """True for the first streamer of a delivery only."""
+    return bool(
+        redis_client().set(f"{redis_keys.SLACK_STREAMED}{delivery_id}", 1, nx=True, ex=NOTICE_MEMORY_S)
+    )
+
+
+def claim_preview_call(method: str) -> bool:
+    """Count one preview call of ``method`` in this minute; False when the minute's budget is spent."""
+    minute = int(time.time() // 60)
+    key = f"{redis_keys.SLACK_PREVIEW_BUDGET}{method}:{minute}"
+    pipe = redis_client().pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 120)
+    made, _ = pipe.execute()
+    return int(made) <= get_settings().slack_preview_calls_per_minute

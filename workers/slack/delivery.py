@@ -4,6 +4,12 @@ A job's delivery rows are written with the job; once the job is final each pendi
 (``enqueue_deliveries``, a job-finished hook). A delivery counts its failed attempts, backs off, and
 gives up after ``slack_delivery_max_attempts``; one already posted is left alone, so a redelivered task
 posts nothing twice.
+
+The delivery writes every answer of record, streamed or not. While a job runs, the Slack streamer
+(workers/slack/streaming.py) may show its text in a message of its own; it then stores that message as
+the delivery's placeholder, so this task's ``chat.update`` turns it into the stored answer. Both hold
+the delivery's lease while they post, and a delivery sent while the streamer holds it finds the lease
+taken and leaves the post to the streamer, which sends the delivery again when it lets go.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def _deliver_job_result(delivery_id: int) -> None:
         if delivery is None or delivery.status is not DeliveryStatus.PENDING:
             return
         job = session.get_one(Job, delivery.job_id)
-        text, blocks = job_message(job)
+        text, blocks = job_message(job, ephemeral=delivery.response_url is not None)
         target = (delivery.channel, delivery.thread_ts, delivery.placeholder_ts, delivery.response_url)
         attempts = delivery.attempts
     channel, thread_ts, placeholder_ts, response_url = target

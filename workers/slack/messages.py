@@ -17,6 +17,7 @@ from core.slack import (
     conversation_path,
     conversation_resume_path,
     feedback_buttons,
+    feedback_context_actions,
     one_line,
     result_text,
     section,
@@ -26,8 +27,9 @@ from db.models import Alert, Conversation, Job, Report
 EVIDENCE_SHOWN = 3
 
 
-def job_message(job: Job) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for a finished job."""
+def job_message(job: Job, *, ephemeral: bool = False) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) for a finished job. The votes are Slack's feedback buttons, or, in an
+    ``ephemeral`` message (a response URL's), the two buttons of an actions block."""
     if job.status is JobStatus.FAILED:
         text = f":warning: Sorry, I could not finish this: {job.error or 'unknown error'}"
         return text, [section(text), context(f"job `{job.id}`")]
@@ -37,7 +39,8 @@ def job_message(job: Job) -> tuple[str, list[Block]]:
     provenance = f"{job.model_name} {job.model_version} · job `{job.id}`"
     if job.kind is JobKind.REPLY:
         provenance = f"{_reply_origin(job.result)} · {provenance}"
-    return text, [section(text), context(provenance), feedback_buttons(job.id)]
+    votes = feedback_buttons(job.id) if ephemeral else feedback_context_actions(job.id)
+    return text, [section(text), context(provenance), votes]
 
 
 def _reply_origin(result: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
-"""Buttons: 👍 / 👎 on every bot answer, Acknowledge and Resolve on alerts, Hand back to the bot on
-handoff notices."""
+"""Buttons: 👍 / 👎 on every bot answer (Slack's feedback buttons on answers in threads, two plain
+buttons on ephemeral ones), Acknowledge and Resolve on alerts, Hand back to the bot on handoff notices."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from core.jobs import JobSource
 from core.slack import (
     ALERT_ACKNOWLEDGE_ACTION,
     ALERT_RESOLVE_ACTION,
+    FEEDBACK_ACTION,
     FEEDBACK_DOWN_ACTION,
     FEEDBACK_UP_ACTION,
     HANDOFF_RESUME_ACTION,
     Block,
     alert_buttons,
     context,
+    feedback_vote,
 )
 from db.models import AlertStatus, Rating
 
@@ -30,6 +32,7 @@ RATINGS = {FEEDBACK_UP_ACTION: Rating.UP, FEEDBACK_DOWN_ACTION: Rating.DOWN}
 
 
 def register(app: Any) -> None:
+    app.action(FEEDBACK_ACTION)(rate_answer_with_feedback_buttons)
     app.action(FEEDBACK_UP_ACTION)(rate_answer)
     app.action(FEEDBACK_DOWN_ACTION)(rate_answer)
     app.action(ALERT_ACKNOWLEDGE_ACTION)(acknowledge_alert)
@@ -37,11 +40,27 @@ def register(app: Any) -> None:
     app.action(HANDOFF_RESUME_ACTION)(hand_back_to_bot)
 
 
+def rate_answer_with_feedback_buttons(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond
+) -> None:
+    ack()
+    try:
+        rating, job_id = feedback_vote(action.get("value", ""))
+    except ValueError:
+        log.warning("feedback click with an unknown value %r ignored", action.get("value"))
+        return
+    _record_vote(job_id, Rating(rating), body, respond)
+
+
 def rate_answer(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond) -> None:
     ack()
-    rating = RATINGS[action["action_id"]]
+    _record_vote(action["value"], RATINGS[action["action_id"]], body, respond)
+
+
+def _record_vote(job_id: str, rating: Rating, body: dict[str, Any], respond: Respond) -> None:
+    """One vote per person per answer, stored as the web's votes are (bots/feedback.py)."""
     try:
-        record_feedback(action["value"], rating, JobSource.SLACK, body["user"]["id"])
+        record_feedback(job_id, rating, JobSource.SLACK, body["user"]["id"])
     except UnknownJob as exc:
         respond(text=f":warning: {exc}", response_type="ephemeral", replace_original=False)
         return

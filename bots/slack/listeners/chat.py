@@ -1,13 +1,17 @@
 """Chat: a mention in a channel or a direct message becomes a customer-service reply job.
 
 The bot answers in the message's thread: a placeholder at once, which the delivery task replaces
-with the answer. A Slack thread is one conversation, so its earlier turns are the reply's memory.
+with the answer (or the streamer, while a generated answer is written: workers/slack/streaming.py).
+A Slack thread is one conversation, so its earlier turns are the reply's memory. Assistant threads
+(listeners/assistant.py) take their messages through :func:`take_message` too, with a status in place
+of the placeholder.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,7 +42,20 @@ def is_direct_message(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im" and is_plain_user_message(event)
 
 
+# Shows the asker that the bot is working on their message, in (client, channel, thread_ts); returns the
+# placeholder message's ts, or None when there is none to replace (its failure is logged, or a status
+# shows instead).
+ShowWorking = Callable[[WebClient, str, str], str | None]
+
+
 def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+    take_message(body, event, client, show_working=post_placeholder)
+
+
+def take_message(
+    body: dict[str, Any], event: dict[str, Any], client: WebClient, *, show_working: ShowWorking
+) -> None:
+    """The message becomes a reply job in its thread's conversation, answered in the thread."""
     channel, user = event["channel"], event.get("user")
     thread_ts = event.get("thread_ts") or event["ts"]
     text = " ".join(MENTION.sub(" ", event.get("text", "")).split())
@@ -50,7 +67,7 @@ def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> No
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=EMPTY_MENTION_TEXT)
         return
 
-    placeholder_ts = _post_placeholder(client, channel, thread_ts)
+    placeholder_ts = show_working(client, channel, thread_ts)
     target = SlackTarget(channel=channel, thread_ts=thread_ts, placeholder_ts=placeholder_ts, user_id=user)
     try:
         with new_session() as session:
@@ -77,7 +94,7 @@ def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> No
     log.info("slack event %s: reply job %s (created: %s)", key, job.id, created)
 
 
-def _post_placeholder(client: WebClient, channel: str, thread_ts: str) -> str | None:
+def post_placeholder(client: WebClient, channel: str, thread_ts: str) -> str | None:
     try:
         return str(client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=PLACEHOLDER_TEXT)["ts"])
     except SlackApiError as exc:

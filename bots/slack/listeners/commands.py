@@ -1,6 +1,11 @@
 """Slash commands. Each is acknowledged at once (Slack waits 3 seconds at most); jobs run on the
 workers and their results are posted back to the command's response URL by the delivery task.
 
+/generate answers in a thread instead, so that its text can be streamed while it is written (Slack
+streams only into messages in a thread, never into an ephemeral reply): the bot posts the request in
+the channel, a placeholder in its thread, and the result replaces the placeholder. Where the bot cannot
+post (a channel it is not in), the result goes to the response URL as before, whole.
+
 /ask, /generate and /sentiment start jobs; /alerts and /job read stored state; /queuebot help lists
 them all.
 """
@@ -9,13 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from slack_bolt import Ack
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import WebClient
 
 from bots.gateway import QueueFull, QueueUnavailable, submit_chat_message, submit_job
 from bots.slack.command_text import CommandError, describe, parse_generate
+from bots.slack.listeners.chat import post_placeholder
 from core.jobs import JobKind, JobSource, SentimentItem, SentimentPayload
 from core.slack import Block, SlackTarget, context, one_line, result_text, section
 from db import queries
@@ -63,13 +71,37 @@ def ask(ack: Ack, command: dict[str, Any]) -> None:
     _start_job(ack, command, start)
 
 
-def generate(ack: Ack, command: dict[str, Any]) -> None:
+def generate(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
     try:
         payload = parse_generate(command.get("text", ""))
     except CommandError as exc:
         _answer(ack, str(exc))
         return
-    _start_job(ack, command, _submitter(JobKind.GENERATE, payload))
+    thread = _open_thread(client, command, payload.prompt)
+    _start_job(ack, command, _submitter(JobKind.GENERATE, payload), thread=thread, client=client)
+
+
+class _Thread(NamedTuple):
+    ts: str
+    placeholder_ts: str | None
+
+
+def _open_thread(client: WebClient, command: dict[str, Any], prompt: str) -> _Thread | None:
+    """The request, posted in the channel, with a placeholder in its thread; None where the bot cannot
+    post there."""
+    channel = command["channel_id"]
+    request = f":writing_hand: <@{command['user_id']}> asked me to continue: “{_escaped(one_line(prompt))}”"
+    try:
+        ts = str(client.chat_postMessage(channel=channel, text=request)["ts"])
+    except SlackApiError as exc:
+        log.info("/generate in %s: no thread (%s); the result goes to the response URL", channel, exc)
+        return None
+    return _Thread(ts, post_placeholder(client, channel, ts))
+
+
+def _escaped(text: str) -> str:
+    """Slack's control characters, so that a prompt cannot mention @channel or make links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def sentiment(ack: Ack, command: dict[str, Any]) -> None:
@@ -155,20 +187,42 @@ def _submitter(kind: JobKind, payload: Any) -> Callable[[SlackTarget], Job]:
     return start
 
 
-def _start_job(ack: Ack, command: dict[str, Any], start: Callable[[SlackTarget], Job]) -> None:
-    target = SlackTarget(
-        channel=command["channel_id"], response_url=command.get("response_url"), user_id=command["user_id"]
-    )
+def _start_job(
+    ack: Ack,
+    command: dict[str, Any],
+    start: Callable[[SlackTarget], Job],
+    *,
+    thread: _Thread | None = None,
+    client: WebClient | None = None,
+) -> None:
+    channel, user = command["channel_id"], command["user_id"]
+    if thread is None:
+        target = SlackTarget(channel=channel, response_url=command.get("response_url"), user_id=user)
+    else:
+        target = SlackTarget(
+            channel=channel, thread_ts=thread.ts, placeholder_ts=thread.placeholder_ts, user_id=user
+        )
     try:
         job = start(target)
     except ValidationError as exc:
-        _answer(ack, f":warning: {describe(exc)}")
+        _refuse(ack, f":warning: {describe(exc)}", thread, client, channel)
         return
     except QueueUnavailable:
-        _answer(ack, QUEUE_DOWN)
+        _refuse(ack, QUEUE_DOWN, thread, client, channel)
         return
     except QueueFull:
-        _answer(ack, QUEUE_FULL)
+        _refuse(ack, QUEUE_FULL, thread, client, channel)
         return
-    log.info("%s from %s: job %s", command["command"], command["user_id"], job.id)
-    _answer(ack, f":hourglass_flowing_sand: Working on it: job `{job.id}`. I will post the result here.")
+    log.info("%s from %s: job %s", command["command"], user, job.id)
+    where = "I will post the result here." if thread is None else "The text is written in the thread."
+    _answer(ack, f":hourglass_flowing_sand: Working on it: job `{job.id}`. {where}")
+
+
+def _refuse(ack: Ack, text: str, thread: _Thread | None, client: WebClient | None, channel: str) -> None:
+    _answer(ack, text)
+    if thread is not None and client is not None:
+        # The thread says it too, rather than keep a placeholder that nothing will replace.
+        if thread.placeholder_ts is None:
+            client.chat_postMessage(channel=channel, thread_ts=thread.ts, text=text)
+        else:
+            client.chat_update(channel=channel, ts=thread.placeholder_ts, text=text)

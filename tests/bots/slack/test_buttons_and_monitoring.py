@@ -1,6 +1,6 @@
-"""Feedback buttons store one vote per person per answer and export as training data; Acknowledge and
-Resolve on an alert; messages in monitored channels become sentiment observations under the channel's
-topic."""
+"""Feedback buttons (Slack's feedback_buttons under answers in threads, two buttons on ephemeral
+answers) store one vote per person per answer and export as training data; Acknowledge and Resolve on
+an alert; messages in monitored channels become sentiment observations under the channel's topic."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from core.jobs import JobKind
 from core.slack import (
     ALERT_ACKNOWLEDGE_ACTION,
     ALERT_RESOLVE_ACTION,
+    FEEDBACK_ACTION,
     FEEDBACK_DOWN_ACTION,
     FEEDBACK_UP_ACTION,
     alert_buttons,
+    feedback_vote,
 )
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating, SentimentObservation
@@ -34,7 +36,8 @@ pytestmark = pytest.mark.usefixtures("celery_worker")
 def _answered_job(slack: SlackSender, fake_slack: FakeSlack, channel: str, question: str) -> str:
     slack.event(mention(channel, "UALICE", question))
     [answer] = fake_slack.wait_for("chat.update", channel=channel)
-    return str(answer.params["blocks"][2]["elements"][0]["value"])
+    [votes] = answer.params["blocks"][2]["elements"]
+    return feedback_vote(votes["positive_button"]["value"])[1]
 
 
 def _votes(job_id: str) -> list[tuple[str, Rating]]:
@@ -43,9 +46,44 @@ def _votes(job_id: str) -> list[tuple[str, Rating]]:
         return [(vote.user_id, vote.rating) for vote in votes]
 
 
+def test_slacks_feedback_buttons_store_one_vote_per_person_and_a_second_click_replaces_the_first(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    job_id = _answered_job(slack, fake_slack, channel, "I want to cancel my order")
+    url = fake_slack.response_url(uuid.uuid4().hex)
+
+    def vote(value: str, user: str) -> int:
+        click = slack.click(
+            FEEDBACK_ACTION,
+            value,
+            user=user,
+            channel=channel,
+            response_url=url,
+            action_type="feedback_buttons",
+        )
+        return click.status_code
+
+    statuses = [
+        vote(f"up:{job_id}", "UALICE"),
+        vote(f"down:{job_id}", "UBOB"),
+        vote(f"down:{job_id}", "UALICE"),
+    ]
+
+    assert statuses == [200, 200, 200]
+    thanks = fake_slack.wait_for(f"response:{url.rsplit('/', 1)[1]}", count=3)
+    assert all(t.params["response_type"] == "ephemeral" for t in thanks)
+    assert sorted(_votes(job_id)) == [("UALICE", Rating.DOWN), ("UBOB", Rating.DOWN)]
+    with session_scope() as session:
+        sources = {
+            vote.source.value for vote in session.scalars(select(Feedback).where(Feedback.job_id == job_id))
+        }
+    assert sources == {"slack"}
+
+
 def test_thumbs_are_stored_per_person_and_a_second_click_replaces_the_first(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
+    # The two plain buttons, as on ephemeral answers (and on answers posted before feedback_buttons).
     job_id = _answered_job(slack, fake_slack, channel, "I want to cancel my order")
     url = fake_slack.response_url(uuid.uuid4().hex)
 

@@ -1,5 +1,5 @@
 """Chat through Slack events: mention or direct message -> placeholder in the thread -> the worker's
-answer replaces it, with feedback buttons and the model only in a context block. Slack's delivery
+answer replaces it, with Slack's feedback buttons and the model only in a context block. Slack's delivery
 rules: retries, forged requests, the bot's own messages, events nobody handles."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bots.slack.listeners.chat import PLACEHOLDER_TEXT
-from core.slack import FEEDBACK_DOWN_ACTION, FEEDBACK_UP_ACTION
+from core.slack import FEEDBACK_ACTION
 from db.engine import session_scope
 from db.models import Conversation, Job, Message, SlackDelivery
 from tests.support.slack_fake import BOT_ID, BOT_USER_ID, FakeSlack
@@ -50,14 +50,14 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(
     [answer] = fake_slack.wait_for("chat.update", channel=channel)
     assert answer.params["ts"] == fake_slack.posted_ts(placeholder)
     blocks = answer.params["blocks"]
-    assert [block["type"] for block in blocks] == ["section", "context", "actions"]
+    assert [block["type"] for block in blocks] == ["section", "context", "context_actions"]
     assert answer.params["text"] == blocks[0]["text"]["text"]
     assert "intent-support" not in answer.params["text"]
     assert "intent-support" in blocks[1]["elements"][0]["text"]
-    assert [button["action_id"] for button in blocks[2]["elements"]] == [
-        FEEDBACK_UP_ACTION,
-        FEEDBACK_DOWN_ACTION,
-    ]
+    [votes] = blocks[2]["elements"]
+    assert (votes["type"], votes["action_id"]) == ("feedback_buttons", FEEDBACK_ACTION)
+    assert votes["positive_button"]["value"].startswith("up:")
+    assert votes["negative_button"]["value"].startswith("down:")
     with session_scope() as session:
         conversation = session.scalar(
             select(Conversation).where(Conversation.external_id == f"{channel}:{event['ts']}")

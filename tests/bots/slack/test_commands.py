@@ -1,5 +1,6 @@
 """Slash commands: acknowledged at once with the job id, the result posted to the response URL by
-the delivery task; /alerts and /job answer from stored state; bad input gets a usage message."""
+the delivery task (/generate's in a thread of the channel, where it can be streamed); /alerts and /job
+answer from stored state; bad input gets a usage message."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from bots.slack.listeners.commands import ADHOC_SENTIMENT_TOPIC
 from core.jobs import JobStatus
 from db.engine import session_scope
 from db.models import Alert, Job, SentimentObservation, SlackDelivery
-from tests.support.slack_fake import FakeSlack
+from tests.support.slack_fake import FakeSlack, SlackCall
 from tests.support.slack_requests import SlackSender
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -73,28 +75,82 @@ def test_ask_acknowledges_with_the_job_then_posts_the_answer_to_the_response_url
     assert [block["type"] for block in posted.params["blocks"]] == ["section", "context", "actions"]
 
 
-def test_generate_passes_its_options_to_the_job(
+def test_generate_passes_its_options_to_the_job_and_answers_in_a_thread_of_the_channel(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
     url_name = uuid.uuid4().hex
 
     response = slack.command(
         "/generate",
-        "The markets opened max_tokens=12 temperature=0",
+        "The markets <!channel> opened max_tokens=12 temperature=0",
         channel=channel,
         user="UALICE",
         response_url=fake_slack.response_url(url_name),
     )
 
     job_id = _job_id_in(response.json()["text"])
+    assert "written in the thread" in response.json()["text"]
     job_input = _stored_job(job_id).input
     assert (job_input["prompt"], job_input["max_new_tokens"], job_input["temperature"]) == (
-        "The markets opened",
+        "The markets <!channel> opened",
         12,
         0.0,
     )
+    # The request in the channel (its markup escaped: no @channel), a placeholder in its thread.
+    request, placeholder = fake_slack.wait_for("chat.postMessage", count=2, channel=channel)
+    assert "thread_ts" not in request.params
+    assert request.params["text"].endswith("continue: “The markets &lt;!channel&gt; opened”")
+    assert placeholder.params["thread_ts"] == fake_slack.posted_ts(request)
+    # The result replaces the placeholder, or the message it was streamed into.
+    answer = _final_answer(fake_slack, channel)
+    streams = fake_slack.streams_in(channel)
+    assert answer.params["ts"] in [fake_slack.posted_ts(placeholder), *(s.ts for s in streams)]
+    assert answer.params["text"] == _stored_job(job_id).result["texts"][0]
+    assert [block["type"] for block in answer.params["blocks"]] == ["section", "context", "context_actions"]
+    for stream in streams:  # streamed while the worker decoded: the chunks join to the stored text
+        assert (stream.thread_ts, stream.text, stream.stopped) == (
+            request.answer["ts"],
+            answer.params["text"],
+            True,
+        )
+    assert fake_slack.calls_to(f"response:{url_name}") == []
+
+
+def test_generate_in_a_channel_the_bot_cannot_post_in_answers_at_the_response_url(
+    slack: SlackSender, fake_slack: FakeSlack, channel: str
+) -> None:
+    url_name = uuid.uuid4().hex
+    fake_slack.fail_next("chat.postMessage", 200, "not_in_channel", channel=channel)
+
+    response = slack.command(
+        "/generate",
+        "The markets opened max_tokens=8 temperature=0",
+        channel=channel,
+        user="UALICE",
+        response_url=fake_slack.response_url(url_name),
+    )
+
+    job_id = _job_id_in(response.json()["text"])
     [posted] = fake_slack.wait_for(f"response:{url_name}")
     assert posted.params["text"] == _stored_job(job_id).result["texts"][0]
+    assert posted.params["response_type"] == "ephemeral"
+    assert [block["type"] for block in posted.params["blocks"]] == ["section", "context", "actions"]
+    assert len(fake_slack.calls_to("chat.postMessage", channel=channel)) == 1  # the refused request
+
+
+def _final_answer(fake_slack: FakeSlack, channel: str) -> SlackCall:
+    """The update that posted the answer of record (previews carry no blocks)."""
+    fake_slack.wait_for("chat.update", channel=channel)
+    answers = wait_for(
+        lambda: [
+            call for call in fake_slack.calls_to("chat.update", channel=channel) if call.params.get("blocks")
+        ],
+        f"the answer in {channel}",
+        until=lambda answers: len(answers) >= 1,
+        interval_s=0.05,
+    )
+    [answer] = answers
+    return answer
 
 
 @pytest.mark.parametrize(

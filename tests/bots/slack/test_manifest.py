@@ -26,10 +26,24 @@ def test_manifest_declares_every_slash_command_the_bot_answers() -> None:
 def test_manifest_subscribes_to_the_events_and_scopes_the_listeners_need() -> None:
     manifest = _manifest()
 
-    assert {"app_mention", "message.im", "message.channels"} <= set(
-        manifest["settings"]["event_subscriptions"]["bot_events"]
-    )
-    needed = {"app_mentions:read", "chat:write", "files:write", "commands", "im:history", "channels:history"}
+    assert {
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+    } <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    needed = {
+        "app_mentions:read",
+        "assistant:write",
+        "chat:write",
+        "files:write",
+        "commands",
+        "im:history",
+        "channels:history",
+    }
     assert needed <= set(manifest["oauth_config"]["scopes"]["bot"])
+    # The assistant surface is a feature of the app, turned on by this section.
+    assert manifest["features"]["assistant_view"]["assistant_description"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
