@@ -28,8 +28,7 @@ import redis
 import typer
 
 from cli.api_client import ApiClient
-from cli.embedded import EmbeddedStack
-from cli.redis_server import free_port
+from cli.embedded import EmbeddedStack, private_settings
 from cli.streams import first_texts
 from core import redis_keys
 from core.jobs import SENTIMENT_GENERAL_MODEL
@@ -73,17 +72,7 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
     figures: list[Figure] = []
 
     with tempfile.TemporaryDirectory(prefix="queuebot-benchmark-") as scratch:
-        private = settings.model_copy(
-            update={
-                "var_dir": Path(scratch),
-                "database_url": "",
-                "redis_url": f"redis://127.0.0.1:{free_port()}/0",
-                "web_port": free_port(),
-                "web_host": "127.0.0.1",
-                # The benchmark's own clients are the load being measured, not callers to slow down.
-                "api_rate_limit": 0,
-            }
-        )
+        private = private_settings(settings, Path(scratch))
         stack = EmbeddedStack(private)
         try:
             stack.start_storage()

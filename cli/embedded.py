@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import httpx
 from sqlalchemy.engine import make_url
 
-from cli.redis_server import RedisServer
+from cli.redis_server import RedisServer, free_port
 from core.jobs import Queue
 from core.settings import Settings
 
@@ -93,6 +93,22 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = str(raw)
         env[f"QUEUEBOT_{name.upper()}"] = text
     return env
+
+
+def private_settings(settings: Settings, scratch: Path) -> Settings:
+    """``settings`` for a stack of its own (a benchmark's): its files in ``scratch``, a SQLite database
+    there, Redis and the web app on free ports, so that a running ``queuebot up`` is not disturbed;
+    no rate limit, because the benchmark's own clients are the load being measured."""
+    return settings.model_copy(
+        update={
+            "var_dir": scratch,
+            "database_url": "",
+            "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+            "web_port": free_port(),
+            "web_host": "127.0.0.1",
+            "api_rate_limit": 0,
+        }
+    )
 
 
 def _start(name: str, args: list[str], log_file: Path, env: dict[str, str]) -> Child:

@@ -24,8 +24,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from cli.embedded import EmbeddedStack
-from cli.redis_server import free_port
+from cli.embedded import EmbeddedStack, private_settings
 from cli.streams import first_texts
 from core.settings import Settings, get_settings
 
@@ -55,16 +54,7 @@ def run_streaming_benchmark(
     prompts = [f"{text}." for text in first_texts(settings.data_dir / PROMPTS_FILE, max(concurrencies) * 4)]
     timings = Timings()
     with tempfile.TemporaryDirectory(prefix="queuebot-streaming-") as scratch:
-        private = settings.model_copy(
-            update={
-                "var_dir": Path(scratch),
-                "database_url": "",
-                "redis_url": f"redis://127.0.0.1:{free_port()}/0",
-                "web_port": free_port(),
-                "web_host": "127.0.0.1",
-                "api_rate_limit": 0,
-            }
-        )
+        private = private_settings(settings, Path(scratch))
         stack = EmbeddedStack(private)
         try:
             stack.start_storage()

@@ -110,6 +110,26 @@ def running_generation() -> str:
         return job.id
 
 
+def _finish_later(job_id: str, text: str, last_piece: str | None = None) -> threading.Thread:
+    """Plays the worker's end of the job two seconds from now, while the test follows it: its last piece,
+    its stored result, its announcement."""
+
+    def finish() -> None:
+        threading.Event().wait(2.0)
+        client = redis.Redis.from_url(get_settings().redis_url)
+        if last_piece is not None:
+            client.xadd(redis_keys.job_text_stream(job_id), piece_fields(0, last_piece))
+        with session_scope() as session:
+            job = session.get_one(Job, job_id)
+            job.status, job.finished_at = JobStatus.DONE, utcnow()
+            job.result = {"texts": [text], "prompt_tokens_dropped": 0}
+        client.publish(redis_keys.job_events_channel(job_id), "done")
+
+    finisher = threading.Thread(target=finish)
+    finisher.start()
+    return finisher
+
+
 def test_a_late_follower_gets_the_text_so_far_then_the_rest_as_it_comes(
     api: httpx.Client, running_generation: str
 ) -> None:
@@ -119,17 +139,7 @@ def test_a_late_follower_gets_the_text_so_far_then_the_rest_as_it_comes(
     for fields in (RESET_FIELDS, piece_fields(0, "Rates rose"), piece_fields(0, " again")):
         client.xadd(stream, fields)
 
-    def finish_later() -> None:
-        threading.Event().wait(1.0)
-        client.xadd(stream, piece_fields(0, " today."))
-        with session_scope() as session:
-            job = session.get_one(Job, job_id)
-            job.status, job.finished_at = JobStatus.DONE, utcnow()
-            job.result = {"texts": ["Rates rose again today."], "prompt_tokens_dropped": 0}
-        client.publish(redis_keys.job_events_channel(job_id), "done")
-
-    finisher = threading.Thread(target=finish_later)
-    finisher.start()
+    finisher = _finish_later(job_id, "Rates rose again today.", last_piece=" today.")
     late = _events(api, job_id)
     finisher.join()
 
@@ -147,16 +157,7 @@ def test_a_reconnecting_follower_gets_only_the_pieces_after_the_last_it_saw(
     seen = client.xadd(stream, piece_fields(0, "Rates rose")).decode()
     client.xadd(stream, piece_fields(0, " again"))
 
-    def finish_later() -> None:
-        threading.Event().wait(1.0)
-        with session_scope() as session:
-            job = session.get_one(Job, job_id)
-            job.status, job.finished_at = JobStatus.DONE, utcnow()
-            job.result = {"texts": ["Rates rose again."], "prompt_tokens_dropped": 0}
-        client.publish(redis_keys.job_events_channel(job_id), "done")
-
-    finisher = threading.Thread(target=finish_later)
-    finisher.start()
+    finisher = _finish_later(job_id, "Rates rose again.")
     resumed = _events(api, job_id, headers={"Last-Event-ID": seen})
     finisher.join()
 
