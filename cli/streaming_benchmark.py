@@ -25,12 +25,14 @@ import httpx
 import typer
 
 from cli.embedded import EmbeddedStack, private_settings
-from cli.streams import first_texts
+from cli.streams import StreamFormat, read_stream
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 PROMPTS_FILE = "streams/cnbc_headlines.csv"
+# Requests per round and case: 16 one after another at concurrency 1, one wave of 16 at 16.
+REQUESTS_PER_CASE = 16
 TIMEOUT_S = 600.0
 
 
@@ -51,7 +53,9 @@ class Timings:
 def run_streaming_benchmark(
     settings: Settings, concurrencies: tuple[int, ...], tokens: int, rounds: int
 ) -> Timings:
-    prompts = [f"{text}." for text in first_texts(settings.data_dir / PROMPTS_FILE, max(concurrencies) * 4)]
+    # News headlines as prompts: the generator's own domain (it is fine-tuned on news).
+    headlines = read_stream(settings.data_dir / PROMPTS_FILE, StreamFormat.CNBC)
+    prompts = [item.text for item in headlines[: REQUESTS_PER_CASE * rounds]]
     timings = Timings()
     with tempfile.TemporaryDirectory(prefix="queuebot-streaming-") as scratch:
         private = private_settings(settings, Path(scratch))
@@ -75,12 +79,17 @@ def run_streaming_benchmark(
                         )
                         try:
                             _follow(client, "Warm up", 1, seed=0)  # waits for the model's warm-up
+                            requests = [
+                                (prompts[(round_number * REQUESTS_PER_CASE + i) % len(prompts)], 1000 + i)
+                                for i in range(REQUESTS_PER_CASE)
+                            ]
                             for concurrency in concurrencies:
-                                requests = [
-                                    (prompts[(round_number * concurrency + i) % len(prompts)], 1000 + i)
-                                    for i in range(concurrency)
-                                ]
-                                timings.add(streaming, concurrency, _concurrent(client, requests, tokens))
+                                for wave in range(0, len(requests), concurrency):
+                                    timings.add(
+                                        streaming,
+                                        concurrency,
+                                        _concurrent(client, requests[wave : wave + concurrency], tokens),
+                                    )
                                 log.info(
                                     "round %d, streaming %s, %d concurrent: done",
                                     round_number + 1,
@@ -112,7 +121,7 @@ def _follow(client: httpx.Client, prompt: str, tokens: int, seed: int) -> Timing
             if line.startswith("event: "):
                 event = line.removeprefix("event: ")
             elif line.startswith("data: "):
-                if event == "token" and first_token is None:
+                if event == "token" and first_token is None and json.loads(line[6:]).get("text"):
                     first_token = time.perf_counter() - started
                 elif event == "job":
                     status = json.loads(line.removeprefix("data: "))["status"]

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from transformers import PreTrainedTokenizerBase
 
 REPLACEMENT = "\ufffd"
-# Ids decoded again before the newest ones: enough context for the tokenizer's spacing rules.
+# Ids decoded again before the newest ones (between WINDOW and 2 x WINDOW): enough context for the
+# tokenizer's spacing rules.
 WINDOW = 6
 
 
@@ -25,8 +26,9 @@ class IncrementalText:
         self._tokenizer = tokenizer
         self._stops = tuple(stops)
         self._ids: list[int] = []
-        self._prefix = 0  # ids[prefix:read] decode to text already taken into _text
+        self._prefix = 0  # ids[prefix:read] decode to _window_text, already taken into _text
         self._read = 0
+        self._window_text = ""
         self._text = ""  # everything decoded so far, untrimmed
         self._released = 0  # how much of the trimmed text has been handed out
         self._stopped = False
@@ -36,12 +38,15 @@ class IncrementalText:
         if self._stopped:
             return ""
         self._ids.append(token_id)
-        before = self._decode(self._ids[self._prefix : self._read])
         after = self._decode(self._ids[self._prefix :])
-        if after.endswith(REPLACEMENT) or len(after) <= len(before):
+        if after.endswith(REPLACEMENT) or len(after) <= len(self._window_text):
             return ""  # a character split across tokens: wait for its other bytes
-        self._text += after[len(before) :]
-        self._prefix, self._read = max(0, len(self._ids) - WINDOW), len(self._ids)
+        self._text += after[len(self._window_text) :]
+        self._read, self._window_text = len(self._ids), after
+        if self._read - self._prefix > 2 * WINDOW:
+            # The window slides in steps of WINDOW ids, so most tokens cost one decode, not two.
+            self._prefix = self._read - WINDOW
+            self._window_text = self._decode(self._ids[self._prefix : self._read])
         return self._release()
 
     @property

@@ -75,8 +75,7 @@ async def _stream(job_id: str, follow_text: bool, after: str) -> AsyncIterator[s
                 if update is None:
                     yield ": still waiting\n\n"  # keeps proxies from closing an idle stream
                 elif isinstance(update, list):
-                    for piece in update:
-                        yield _token_event(piece)
+                    yield "".join(_token_event(piece) for piece in update)  # one write for all of them
                 elif (update.status.value, str(update.finished_at)) != sent:
                     sent = (update.status.value, str(update.finished_at))
                     yield f"event: job\ndata: {update.model_dump_json()}\n\n"
