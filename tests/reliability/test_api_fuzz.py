@@ -84,6 +84,8 @@ class FuzzReport:
     by_operation: Counter[str] = field(default_factory=Counter)
     # Requests that got no answer at all (a timeout, a dropped connection).
     unanswered: int = 0
+    # The documented 504s of /v1 requests whose job no worker runs here: answers, not errors.
+    waits_run_out: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -149,12 +151,15 @@ def test_generated_requests_never_get_a_server_error(
         elapsed = time.monotonic() - started
 
         total = sum(report.sent.values())
-        server_errors = sum(count for status, count in report.statuses.items() if status >= 500)
+        server_errors = (
+            sum(count for status, count in report.statuses.items() if status >= 500) - report.waits_run_out
+        )
         row.jobs = total + report.unanswered
         row.errors = server_errors + report.unanswered
         row.detail = (
             f"{total} cases answered over {len(report.sent)} operations, {report.unanswered} unanswered; "
-            f"statuses {dict(sorted(report.statuses.items()))}; "
+            f"statuses {dict(sorted(report.statuses.items()))} ({report.waits_run_out} of them /v1 waits "
+            "that ran out, no worker running); "
             f"{len(report.failures)} failed checks (server error, schema or content type)"
         )
     log.info("fuzz: %d cases over %d operations in %.1f s", total, len(report.sent), elapsed)
@@ -195,6 +200,8 @@ def _fuzz(
             return
         report.sent[operation.label] += 1
         report.statuses[response.status_code] += 1
+        if operation.label in WAITING_OPERATIONS and response.status_code == 504:
+            report.waits_run_out += 1
         report.by_operation[f"{label} {response.status_code}"] += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=auth)
