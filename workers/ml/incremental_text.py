@@ -11,7 +11,7 @@ do) keeps each step's cost independent of the text's length.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from transformers import PreTrainedTokenizerBase
 
@@ -24,6 +24,7 @@ WINDOW = 6
 class IncrementalText:
     def __init__(self, tokenizer: PreTrainedTokenizerBase, stops: Sequence[str] = ()) -> None:
         self._tokenizer = tokenizer
+        self._decode_ids = self._decoder()
         self._stops = tuple(stops)
         self._ids: list[int] = []
         self._prefix = 0  # ids[prefix:read] decode to _window_text, already taken into _text
@@ -79,4 +80,12 @@ class IncrementalText:
         return longest
 
     def _decode(self, ids: Sequence[int]) -> str:
-        return self._tokenizer.decode(ids, skip_special_tokens=True)
+        return self._decode_ids(list(ids))
+
+    def _decoder(self) -> Callable[[list[int]], str]:
+        """The tokenizer's own decode, or, for a fast tokenizer that cleans up no spaces (GPT-2's),
+        its Rust backend's, which gives the same text for a third of the cost per call."""
+        backend = getattr(self._tokenizer, "backend_tokenizer", None)
+        if backend is None or self._tokenizer.clean_up_tokenization_spaces:
+            return lambda ids: self._tokenizer.decode(ids, skip_special_tokens=True)
+        return lambda ids: backend.decode(ids, skip_special_tokens=True)
