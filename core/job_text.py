@@ -24,8 +24,11 @@ from dataclasses import dataclass
 import redis
 import redis.asyncio as aioredis
 
+from core.jobs import JobKind
 from core.redis_keys import job_text_stream
 
+# The kinds whose text is streamed while they run (a reply only on the generation path).
+STREAMED_KINDS = frozenset({JobKind.GENERATE, JobKind.REPLY})
 TEXT_TTL_S = 600
 # More than any job decodes (tokens x return sequences), so that a late follower always sees it all.
 MAX_PIECES = 20_000

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 
 from transformers import PreTrainedTokenizerBase
 
+from core.stop_strings import certain_prefix
+
 REPLACEMENT = "\ufffd"
 # Ids decoded again before the newest ones (between WINDOW and 2 x WINDOW): enough context for the
 # tokenizer's spacing rules.
@@ -56,28 +58,11 @@ class IncrementalText:
         return self._stopped
 
     def _release(self) -> str:
-        text = self._text.lstrip()
-        for stop in self._stops:
-            cut = text.find(stop)
-            if cut >= 0:
-                text = text[:cut]
-                self._stopped = True
-        if not self._stopped:
-            text = text[: len(text) - self._held_back(text)]
+        text, self._stopped = certain_prefix(self._text.lstrip(), self._stops)
         certain = text.rstrip()  # trailing whitespace is kept only once something follows it
         piece = certain[self._released :]
         self._released = max(self._released, len(certain))
         return piece
-
-    def _held_back(self, text: str) -> int:
-        """How much of ``text``'s end could still turn out to begin a stop string."""
-        longest = 0
-        for stop in self._stops:
-            for size in range(min(len(stop) - 1, len(text)), longest, -1):
-                if stop.startswith(text[-size:]):
-                    longest = size
-                    break
-        return longest
 
     def _decode(self, ids: Sequence[int]) -> str:
         return self._decode_ids(list(ids))

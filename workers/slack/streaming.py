@@ -55,8 +55,8 @@ from dataclasses import dataclass
 from redis.client import PubSub
 from sqlalchemy import select, update
 
-from core.job_text import START, TextPiece, read_pieces
-from core.jobs import SLACK_STREAM_ROUTE, JobKind, JobSource
+from core.job_text import START, STREAMED_KINDS, TextPiece, read_pieces
+from core.jobs import SLACK_STREAM_ROUTE, JobSource
 from core.redis_keys import job_events_channel
 from core.settings import get_settings
 from db.engine import session_scope
@@ -77,7 +77,6 @@ from workers.slack.messages import job_message
 
 log = logging.getLogger(__name__)
 
-STREAMED_KINDS = (JobKind.REPLY, JobKind.GENERATE)
 # Longest wait for new text before the streamer looks at the job's announcements and its pace again.
 WAIT_MS = 200
 # The job row is read at least this often, in case an announcement was lost.

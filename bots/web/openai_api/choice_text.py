@@ -17,24 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.stop_strings import certain_prefix, cut_at_stop
 
-def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
-    """``text`` up to the earliest stop string, and whether one was found."""
-    found = [index for index in (text.find(stop) for stop in stops) if index >= 0]
-    return (text[: min(found)], True) if found else (text, False)
-
-
-def _certain(text: str, stops: Sequence[str]) -> tuple[str, bool]:
-    """What of a growing ``text`` no later text can change: up to a stop string, or without the
-    longest end that could still become one."""
-    cut, stopped = cut_at_stop(text, stops)
-    if stopped:
-        return cut, True
-    held = max(
-        (size for stop in stops for size in range(1, len(stop)) if text.endswith(stop[:size])),
-        default=0,
-    )
-    return text[: len(text) - held], False
+__all__ = ["ChoiceText", "cut_at_stop"]
 
 
 class ChoiceText:
@@ -53,7 +38,7 @@ class ChoiceText:
         self._received += piece
         if self.stopped:
             return ""
-        certain, stopped = _certain(self._received, self.stops)
+        certain, stopped = certain_prefix(self._received, self.stops)
         if not certain.startswith(self.sent):
             return ""  # a new run that has not caught up with what was sent, or one that differs
         new, self.sent, self.stopped = certain[len(self.sent) :], certain, stopped

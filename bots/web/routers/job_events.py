@@ -22,13 +22,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from bots.web.job_follower import JobGone, follow, load_job
-from core.job_text import START, TextPiece
-from core.jobs import JobKind
+from core.job_text import START, STREAMED_KINDS, TextPiece
 
 router = APIRouter(tags=["jobs"])
-
-# The kinds whose text is streamed while the job runs (a reply only on the generation path).
-STREAMED_KINDS = frozenset({JobKind.GENERATE, JobKind.REPLY})
 
 
 @router.get(
