@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ from training.classifier.evaluation import EvaluationReport
 from training.classifier.fit import FitConfig
 from training.classifier.recipes import ClassifierRecipe
 from training.model_card import write_model_card
+from workers.ml.calibration import CONFIDENCE_KEY
 from workers.ml.info import ModelInfo
 from workers.ml.out_of_scope import OutOfScopeScore
 
@@ -23,6 +24,7 @@ class ClassifierCard:
     test_report: EvaluationReport
     extra_reports: dict[str, EvaluationReport]
     confusion_png: str
+    view_reports: dict[str, EvaluationReport] = field(default_factory=dict)  # the test split, other shapes
 
 
 def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
@@ -57,6 +59,10 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
         ),
         "Test report": f"```\n{card.test_report.text}```\n\n![confusion matrix]({card.confusion_png})",
     }
+    for name, report in card.view_reports.items():
+        sections[f"Test report on {name}"] = f"```\n{report.text}```"
+    if CONFIDENCE_KEY in data:
+        sections["Confidence threshold"] = _confidence_section(data[CONFIDENCE_KEY], info.metrics)
     if "out_of_scope" in data:
         sections["Out-of-scope detection"] = _out_of_scope_section(data, recipe.min_in_scope_accuracy)
     for name, report in card.extra_reports.items():
@@ -110,5 +116,28 @@ def _out_of_scope_section(data: dict[str, Any], min_in_scope_accuracy: float) ->
             f"| {row['score']}{' (used)' if row['score'] == score else ''} | {row['threshold']} | "
             f"{row['in_scope_accuracy']:.3f} | {row['out_of_scope_recall']:.3f} | {row['auroc']:.3f} |"
             for row in rows
+        )
+    return text
+
+
+def _confidence_section(calibration: dict[str, Any], metrics: dict[str, float]) -> str:
+    text = (
+        f"Probabilities are divided in the log domain by a temperature of {calibration['temperature']} "
+        f"(fitted on validation: negative log-likelihood {calibration['validation_nll_before']} -> "
+        f"{calibration['validation_nll_after']}). A prediction is used as a topic when its calibrated "
+        f"confidence is at least {calibration['threshold']}: the lowest confidence at which validation "
+        f"predictions at or above it were right at least {calibration['target_precision']:.0%} of the time "
+        f"({calibration['validation_kept_share']:.1%} of {calibration['validation_rows']} validation rows "
+        f"reached it, {calibration['validation_kept_accuracy']:.1%} of them right)."
+    )
+    suffix = "_confident_share"
+    prefixes = sorted({key.removesuffix(suffix) for key in metrics if key.endswith(suffix)})
+    if prefixes:
+        text += "\n\n| held-out test rows | share at or above the threshold | accuracy of those |"
+        text += "\n|---|---|---|\n"
+        text += "\n".join(
+            f"| {prefix.removeprefix('test').strip('_') or 'whole articles'} | "
+            f"{metrics[prefix + suffix]:.3f} | {metrics[prefix + '_confident_accuracy']:.3f} |"
+            for prefix in prefixes
         )
     return text

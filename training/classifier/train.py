@@ -7,6 +7,7 @@ from pathlib import Path
 
 from training.classifier import labelled_data as sets
 from training.classifier.card import ClassifierCard, write_classifier_card
+from training.classifier.confidence import calibrate_confidence, confident_figures
 from training.classifier.evaluation import EvaluationReport, evaluate_predictions, save_confusion_png
 from training.classifier.fit import fit_classifier
 from training.classifier.head import fit_linear_head
@@ -16,6 +17,7 @@ from training.classifier.recipes import get_recipe
 from training.model_card import count_parameters, new_info
 from training.seeding import seed_everything
 from training.splits import sample
+from workers.ml.calibration import CONFIDENCE_KEY
 from workers.ml.classifier import TextClassifier
 from workers.ml.device import resolve_device
 from workers.ml.info import ModelInfo, write_info
@@ -86,6 +88,15 @@ def train_classifier(
         )
         info.data["out_of_scope"] = rule.as_info()
         info.data["out_of_scope_validation"] = [calibration.as_dict() for calibration in calibrations]
+    if recipe.confident_precision is not None:
+        probabilities = TextClassifier.probabilities_of(
+            fitted.model, fitted.tokenizer, data.valid.texts, device
+        )
+        calibration = calibrate_confidence(
+            probabilities, data.valid.labels, labels, recipe.confident_precision
+        )
+        info.data[CONFIDENCE_KEY] = calibration.as_info()
+        log.info("%s: %s", name, calibration)
     classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device, rule.distance if rule else None)
 
     test_set = data.test if len(data.test) else data.valid
@@ -95,7 +106,17 @@ def train_classifier(
     best = fitted.history[fitted.best_epoch - 1]
     info.metrics = {"val_accuracy": best["accuracy"], "val_macro_f1": best["macro_f1"]}
     info.metrics |= {f"test_{key}": value for key, value in report.metrics.items()}
-    extra_reports = {}
+    extra_reports, view_reports = {}, {}
+    if classifier.min_confidence is not None:
+        info.metrics |= confident_figures(classifier, test_set, "test")
+    for view, (named_set, shape) in recipe.held_out_views.items():
+        rows = shape(test_set)
+        view_reports[f"`{named_set}`: the held-out test articles, {view} only"] = view_report = evaluate(
+            classifier, rows
+        )
+        info.metrics.update({f"test_{view}_{k}": v for k, v in view_report.metrics.items()})
+        if classifier.min_confidence is not None:
+            info.metrics |= confident_figures(classifier, rows, f"test_{view}")
     for extra in recipe.extra_tests if chosen.report_extra_tests else ():
         rows = sample(sets.NAMED_SETS[extra](data_dir), chosen.max_eval_rows, seed)
         extra_reports[extra] = evaluate(classifier, rows)
@@ -118,6 +139,7 @@ def train_classifier(
             history=fitted.history,
             test_report=report,
             extra_reports=extra_reports,
+            view_reports=view_reports,
             confusion_png=CONFUSION_PNG,
         ),
     )

@@ -20,13 +20,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from workers.ml.calibration import scale, temperature_of, threshold_of
 from workers.ml.embedding import mean_pool
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.linear_head import LinearHeadClassifier, has_linear_head
 from workers.ml.loading import reject_single_string, require_folder
 from workers.ml.out_of_scope import DISTANCE_FILE, MahalanobisDistance, OutOfScopeRule
 
-CLASSIFIER_KINDS = ("sentiment", "intent")
+CLASSIFIER_KINDS = ("sentiment", "intent", "topic")
 # The tail of a long text rarely changes its class, and a bounded length bounds the cost of a job.
 MAX_LENGTH = 128
 INFERENCE_BATCH = 64
@@ -54,6 +55,10 @@ class TextClassifier:
         self.device = device
         self.labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
         self.out_of_scope = OutOfScopeRule.from_info(info, distance)
+        # A calibrated model's confidences are temperature-scaled, so that its threshold means what
+        # it meant on validation (``workers/ml/calibration.py``).
+        self.temperature = temperature_of(info.data)
+        self.min_confidence = threshold_of(info.data)
         if self.out_of_scope is not None and self.out_of_scope.label not in self.labels:
             raise ValueError(
                 f"model {info.name}: out-of-scope label {self.out_of_scope.label!r} is not a class"
@@ -84,6 +89,7 @@ class TextClassifier:
             self.device,
             features=rule is not None and rule.needs_features,
         )
+        probabilities = scale(probabilities, self.temperature)
         outside = rule.outside(probabilities, features) if rule else np.zeros(len(texts), dtype=bool)
         return [self._decide(row, out) for row, out in zip(probabilities, outside, strict=True)]
 
