@@ -76,6 +76,7 @@ def replay(
     batch_size: int,
     model: str,
     given_labels: bool = False,
+    topics: str = "auto",
     run_id: str | None = None,
     wait: bool = True,
     progress: Callable[[int], None] | None = None,
@@ -91,6 +92,7 @@ def replay(
         body = {
             "model": model,
             "labels": "given" if given_labels else "model",
+            "topics": topics,
             "items": [_item(item, given_labels) for item in batch],
         }
         report.jobs.append(str(api.submit("/api/sentiment", body, f"replay:{run_id}:{number}")["id"]))
@@ -129,6 +131,11 @@ def _wait_for(api: ApiClient, job_ids: Sequence[str]) -> int:
     return failed
 
 
+# A news stream's items carry the stream's name as their topic ("cnbc"); what they are about is the
+# topic model's to say. Airline tweets' topic is their airline, which the model knows nothing of.
+DEFAULT_TOPICS = {StreamFormat.CNBC: "predict"}
+
+
 def replay_command(
     path: Annotated[Path, typer.Argument(help="The recorded stream.")],
     stream_format: Annotated[
@@ -145,6 +152,14 @@ def replay_command(
     labels: Annotated[
         str, typer.Option(help="'model': classify; 'given': store the stream's own (human) labels.")
     ] = "model",
+    topics: Annotated[
+        str | None,
+        typer.Option(
+            help="'predict': every item also gets its predicted topic (topic-news); 'auto': only items "
+            "without a topic of their own; 'given': none. Default: predict for a news stream (cnbc), "
+            "auto otherwise."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=256, help="Most items per job.")] = 256,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items (by time).")] = None,
     url: Annotated[str, typer.Option(help="Base URL of a running product.")] = "",
@@ -170,6 +185,9 @@ def replay_command(
         raise typer.BadParameter(str(exc)) from None
     if labels not in ("model", "given"):
         raise typer.BadParameter("labels must be 'model' or 'given'", param_hint="--labels")
+    topics = topics or DEFAULT_TOPICS.get(StreamFormat(stream_format), "auto")
+    if topics not in ("auto", "predict", "given"):
+        raise typer.BadParameter("topics must be 'auto', 'predict' or 'given'", param_hint="--topics")
     items = items[:limit] if limit else items
     if topic_prefix:
         items = [replace(item, topic=f"{topic_prefix}{item.topic}"[:100]) for item in items]
@@ -194,6 +212,7 @@ def replay_command(
             batch_size=batch_size,
             model=model,
             given_labels=labels == "given",
+            topics=topics,
             run_id=run_id,
             wait=wait,
             progress=bar.update,

@@ -57,8 +57,18 @@ class ReplyResult(_Result):
     grounding: float | None = None  # generation path, where the guard left text to measure
 
 
+class PredictedTopic(_Result):
+    topic: str
+    confidence: float  # calibrated
+    used: bool  # whether it reached the model's confidence threshold and became one of the topics
+
+
 class SentimentItemResult(_Result):
     topics: list[str]
+    # topic -> "given", "keyword", "predicted" or "default" (absent in results stored before topics
+    # were predicted)
+    topic_sources: dict[str, str] = {}
+    predicted_topic: PredictedTopic | None = None  # when the topic model ran on the item
     label: str
     scores: dict[str, float]  # label -> probability
     score: float  # p(positive) - p(negative)
@@ -68,6 +78,7 @@ class SentimentResult(_Result):
     count: int
     labels: dict[str, int]  # label -> items
     items: list[SentimentItemResult]
+    topic_model: str | None = None  # name and version of the topic model, when it ran
 
 
 class GenerateResult(_Result):

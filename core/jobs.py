@@ -106,10 +106,16 @@ GENERATOR_MODEL = "generator"
 # a reply where no approved answer fits. Its retrieval runs over the knowledge base in the database.
 INTENT_MODEL = "intent-support"
 REPLIES_MODEL = "replies"
+# The topic of a stream item that came without one (news topics), run in the same sentiment job.
+TOPIC_MODEL = "topic-news"
 # What a worker loads and warms at start: every model a job can ask for.
-SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, INTENT_MODEL, REPLIES_MODEL)
+SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, INTENT_MODEL, REPLIES_MODEL, TOPIC_MODEL)
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+# Where a stored observation's topic came from: the item itself (its channel, brand field, caller),
+# a keyword list, the topic model, or none of them (DEFAULT_TOPIC).
+TopicSource = Literal["given", "keyword", "predicted", "default"]
+DEFAULT_TOPIC = "general"
 SentimentLabel = Literal["negative", "neutral", "positive"]
 # Who labelled the items of a batch whose labels were given, where a model's name would be.
 GIVEN_LABELS_MODEL = "given-labels"
@@ -175,7 +181,13 @@ class SentimentItem(_Payload):
         StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SENTIMENT_TEXT_CHARS),
         NoNul,
     ]
-    topic: ShortLabel = "general"
+    topic: ShortLabel | None = Field(
+        default=None,
+        description=(
+            "The item's own topic (its channel, brand, feed); without one the item gets its predicted "
+            f"topic (see the batch's 'topics'), else '{DEFAULT_TOPIC}'"
+        ),
+    )
     source: ShortLabel = "api"
     # A time without a zone would be guessed at; the caller knows which it meant.
     occurred_at: AwareDatetime | None = Field(
@@ -197,6 +209,14 @@ class SentimentPayload(_Payload):
         description=(
             "'model' classifies the items; 'given' stores each item's own label instead (replaying "
             "human-labelled data, to compare trends and alerts with the model's)"
+        ),
+    )
+
+    topics: Literal["auto", "predict", "given"] = Field(
+        default="auto",
+        description=(
+            f"'auto' predicts a topic ({TOPIC_MODEL}) for the items that have none of their own; "
+            "'predict' for every item, beside its own; 'given' predicts none (own and keyword topics only)"
         ),
     )
 

@@ -207,6 +207,9 @@ class Settings(BaseSettings):
     # Topics by keyword, on top of an item's own topic: {"refunds": ["refund", "money back"]}. A
     # keyword matches whole words, case-insensitively; an item may get several topics.
     topic_keywords: dict[str, list[str]] = Field(default_factory=dict)
+    # A predicted topic (topic-news) is used when its calibrated confidence reaches this; None: the
+    # threshold the model chose on validation (its card says which), 0 uses every prediction.
+    topic_min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     # When negative sentiment on a topic is a spike (core/monitoring.py), and per-topic overrides:
     # {"United": {"k": 2.5, "min_volume": 20}}.
     spike_rule: SpikeRule = Field(default_factory=SpikeRule)

@@ -42,6 +42,7 @@ class TopicSummary:
     negatives: int
     first_at: datetime
     last_at: datetime
+    predicted: int = 0  # observations that got this topic from the topic model
 
 
 def _bucket_start(session: Session, bucket: Bucket) -> ColumnElement[Any]:
@@ -88,6 +89,7 @@ def trend(
 def topics(session: Session) -> list[TopicSummary]:
     """Every topic with observations, the busiest first."""
     negative = case((SentimentObservation.label == "negative", 1), else_=0)
+    predicted = case((SentimentObservation.topic_source == "predicted", 1), else_=0)
     volume = func.count().label("volume")
     query = (
         select(
@@ -96,13 +98,14 @@ def topics(session: Session) -> list[TopicSummary]:
             func.sum(negative),
             func.min(SentimentObservation.occurred_at),
             func.max(SentimentObservation.occurred_at),
+            func.sum(predicted),
         )
         .group_by(SentimentObservation.topic)
         .order_by(volume.desc(), SentimentObservation.topic)
     )
     return [
-        TopicSummary(topic, int(count), int(negatives or 0), _as_utc(first), _as_utc(last))
-        for topic, count, negatives, first, last in session.execute(query)
+        TopicSummary(topic, int(count), int(negatives or 0), _as_utc(first), _as_utc(last), int(guessed or 0))
+        for topic, count, negatives, first, last, guessed in session.execute(query)
     ]
 
 

@@ -44,6 +44,7 @@ def _load_generator(folder: Path, device: str) -> Any:
 LOADERS: dict[str, Callable[[Path, str], Any]] = {
     "sentiment": _load_classifier,
     "intent": _load_classifier,
+    "topic": _load_classifier,
     "generator": _load_generator,
     "replies": _load_generator,
 }
@@ -206,7 +207,7 @@ class ModelRegistry:
 
     def _batcher_for(self, name: str, kind: str, model: Any) -> MicroBatcher[Any, Any] | None:
         s = self.settings
-        if kind in ("sentiment", "intent"):
+        if kind in ("sentiment", "intent", "topic"):
             return MicroBatcher(
                 model.classify,
                 name=name,

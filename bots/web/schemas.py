@@ -268,6 +268,9 @@ class TopicOut(BaseModel):
     negative_share: float
     first_at: datetime
     last_at: datetime
+    predicted: int = Field(
+        default=0, description="Of the volume, the observations whose topic the topic model predicted"
+    )
 
 
 class TrendPointOut(BaseModel):

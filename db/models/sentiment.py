@@ -20,6 +20,10 @@ class SentimentObservation(Base):
     item_index: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     topic: Mapped[str] = mapped_column(String(100))
+    # "given" (the item's own), "keyword", "predicted" (topic-news) or "default" (none of them)
+    topic_source: Mapped[str] = mapped_column(String(20), default="given", server_default="given")
+    # The topic model's calibrated confidence, for a predicted topic only
+    topic_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     source: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(20))
     p_negative: Mapped[float] = mapped_column(Float)

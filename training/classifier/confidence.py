@@ -19,8 +19,7 @@ import numpy as np
 from workers.ml.calibration import scale
 
 if TYPE_CHECKING:
-    from training.classifier.labelled_data import LabelledTexts
-    from workers.ml.classifier import TextClassifier
+    from workers.ml.classifier import Prediction
 
 # Temperatures tried, on a log scale around 1.
 TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
@@ -80,17 +79,13 @@ def calibrate_confidence(
     )
 
 
-def confident_figures(classifier: TextClassifier, data: LabelledTexts, prefix: str) -> dict[str, float]:
-    """On ``data``: the share of rows whose calibrated confidence reaches the model's threshold (those
-    get a predicted topic), and the accuracy among them."""
-    assert classifier.min_confidence is not None
-    predictions = classifier.classify(data.texts)
-    kept = [
-        p.label == gold
-        for p, gold in zip(predictions, data.labels, strict=True)
-        if p.confidence >= classifier.min_confidence
-    ]
+def confident_figures(
+    predictions: Sequence[Prediction], gold: Sequence[str], threshold: float, prefix: str
+) -> dict[str, float]:
+    """The share of rows whose calibrated confidence reaches ``threshold`` (those get a predicted
+    topic), and the accuracy among them."""
+    kept = [p.label == g for p, g in zip(predictions, gold, strict=True) if p.confidence >= threshold]
     return {
-        f"{prefix}_confident_share": round(len(kept) / len(data), 4),
+        f"{prefix}_confident_share": round(len(kept) / len(gold), 4),
         f"{prefix}_confident_accuracy": round(sum(kept) / len(kept), 4) if kept else float("nan"),
     }

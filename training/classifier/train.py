@@ -100,23 +100,25 @@ def train_classifier(
     classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device, rule.distance if rule else None)
 
     test_set = data.test if len(data.test) else data.valid
-    report = evaluate(classifier, test_set)
+    test_predictions = classifier.classify(test_set.texts)
+    report = evaluate_predictions(test_set.labels, [p.label for p in test_predictions], classifier.labels)
     # The best epoch's validation figures: what a background build compares before it replaces a
     # served version (``training/build.py``); the test split decides nothing.
     best = fitted.history[fitted.best_epoch - 1]
     info.metrics = {"val_accuracy": best["accuracy"], "val_macro_f1": best["macro_f1"]}
     info.metrics |= {f"test_{key}": value for key, value in report.metrics.items()}
     extra_reports, view_reports = {}, {}
-    if classifier.min_confidence is not None:
-        info.metrics |= confident_figures(classifier, test_set, "test")
+    threshold = classifier.min_confidence
+    if threshold is not None:
+        info.metrics |= confident_figures(test_predictions, test_set.labels, threshold, "test")
     for view, (named_set, shape) in recipe.held_out_views.items():
         rows = shape(test_set)
-        view_reports[f"`{named_set}`: the held-out test articles, {view} only"] = view_report = evaluate(
-            classifier, rows
-        )
+        predictions = classifier.classify(rows.texts)
+        view_report = evaluate_predictions(rows.labels, [p.label for p in predictions], classifier.labels)
+        view_reports[f"`{named_set}`: the held-out test articles, {view} only"] = view_report
         info.metrics.update({f"test_{view}_{k}": v for k, v in view_report.metrics.items()})
-        if classifier.min_confidence is not None:
-            info.metrics |= confident_figures(classifier, rows, f"test_{view}")
+        if threshold is not None:
+            info.metrics |= confident_figures(predictions, rows.labels, threshold, f"test_{view}")
     for extra in recipe.extra_tests if chosen.report_extra_tests else ():
         rows = sample(sets.NAMED_SETS[extra](data_dir), chosen.max_eval_rows, seed)
         extra_reports[extra] = evaluate(classifier, rows)

@@ -13,12 +13,14 @@ from db.base import utcnow
 from db.models import SentimentObservation
 from workers.job_runner import JobOutcome
 from workers.ml.classifier import Prediction
+from workers.monitoring.topic_prediction import predict_topics
 from workers.monitoring.topics import topic_rules
 from workers.registry import get_registry
 
 
 def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     payload = SentimentPayload.model_validate(job_input)
+    predicted_topics = predict_topics(payload)
     if payload.labels == "given":
         model_name, model_version = GIVEN_LABELS_MODEL, "human"
         predictions = [_given(item.label) for item in payload.items]
@@ -31,18 +33,23 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     rows = []
     items = []
     first_touched: dict[str, datetime] = {}
-    for index, (item, prediction) in enumerate(zip(payload.items, predictions, strict=True)):
+    for index, (item, prediction, predicted) in enumerate(
+        zip(payload.items, predictions, predicted_topics.per_item, strict=True)
+    ):
         scores = {label: float(prediction.scores[label]) for label in SENTIMENT_LABELS}
         score = scores["positive"] - scores["negative"]
         occurred_at = item.occurred_at or received_at
-        topics = rules.topics_of(item.text, item.topic)
-        for topic in topics:
+        used = predicted.topic if predicted is not None and predicted.used else None
+        sources = rules.sources_of(item.text, item.topic, used)
+        for topic, source in sources.items():
             rows.append(
                 SentimentObservation(
                     job_id=job_id,
                     item_index=index,
                     text=item.text,
                     topic=topic,
+                    topic_source=source,
+                    topic_confidence=predicted.confidence if source == "predicted" and predicted else None,
                     source=item.source,
                     label=prediction.label,
                     p_negative=scores["negative"],
@@ -55,13 +62,23 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
                 )
             )
             first_touched[topic] = min(first_touched.get(topic, occurred_at), occurred_at)
-        items.append({"topics": topics, "label": prediction.label, "scores": scores, "score": score})
+        items.append(
+            {
+                "topics": list(sources),
+                "topic_sources": sources,
+                "predicted_topic": predicted,
+                "label": prediction.label,
+                "scores": scores,
+                "score": score,
+            }
+        )
     counts = Counter(prediction.label for prediction in predictions)
     return JobOutcome(
         result=SentimentResult(
             count=len(items),
             labels={label: counts[label] for label in SENTIMENT_LABELS},
             items=items,
+            topic_model=predicted_topics.model,
         ),
         model_name=model_name,
         model_version=model_version,

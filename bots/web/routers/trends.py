@@ -25,6 +25,7 @@ def list_topics(session: SessionDep) -> list[TopicOut]:
             negative_share=summary.negatives / summary.volume,
             first_at=summary.first_at,
             last_at=summary.last_at,
+            predicted=summary.predicted,
         )
         for summary in trends.topics(session)
     ]

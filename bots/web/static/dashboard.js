@@ -52,7 +52,9 @@ async function loadTopics() {
   const chosen = select.value;
   const topics = await api("/api/topics");
   topics.sort((a, b) => b.last_at.localeCompare(a.last_at));
-  select.replaceChildren(...topics.map((t) => el("option", { value: t.topic, text: `${t.topic} (${t.volume})` })));
+  // A topic the topic model gave most of its items says so: its trend is as good as the model.
+  const label = (t) => `${t.topic} (${t.volume}${t.predicted * 2 > t.volume ? ", predicted" : ""})`;
+  select.replaceChildren(...topics.map((t) => el("option", { value: t.topic, text: label(t), dataset: { predicted: String(t.predicted) } })));
   if (topics.some((t) => t.topic === chosen)) select.value = chosen;
 }
 
