@@ -167,4 +167,7 @@ def as_evidence(item: SentimentObservation) -> dict[str, Any]:
         "source": item.source,
         "p_negative": round(item.p_negative, 4),
         "occurred_at": item.occurred_at.isoformat(),
+        # Whether the item is on the topic because the topic model said so, and how sure it was.
+        "topic_source": item.topic_source,
+        "topic_confidence": None if item.topic_confidence is None else round(item.topic_confidence, 4),
     }

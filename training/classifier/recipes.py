@@ -247,11 +247,11 @@ RECIPES: dict[str, ClassifierRecipe] = {
             split_spec=SplitSpec(seed=13, valid_fraction=0.1, test_fraction=0.2),
             make_splits=bbc_topic_splits,
             split_note=(
-                "the BBC articles (repeated articles kept once: 2,092 of 2,127 rows) stratified by topic "
-                "with seed 13: 70% train / 10% validation / 20% test, by article. Training: each training "
-                "article whole, its title, and its title with its first sentence; validation (model "
-                "choice, calibration, threshold): the validation articles' titles and titles with first "
-                "sentence; test: the test articles whole, and (`bbc-news-titles`) their titles alone"
+                "the BBC articles (a repeated title or text kept once: 2,061 of 2,127 rows) stratified "
+                "by topic with seed 13: 70% train / 10% validation / 20% test, by article. Training: each "
+                "training article whole, its title, and its title with its first sentence; validation "
+                "(model choice, calibration, threshold): the validation articles' titles and titles with "
+                "first sentence; test: the test articles whole, and (`bbc-news-titles`) their titles alone"
             ),
             held_out_views={"titles": ("bbc-news-titles", titles_of)},
             confident_precision=0.95,

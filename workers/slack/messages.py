@@ -59,6 +59,16 @@ def _reply_origin(result: dict[str, Any]) -> str:
     return "answer"  # a reply stored before the paths had these names
 
 
+def _quoted(item: dict[str, Any]) -> str:
+    """An evidence item as a quote; one on its topic by the topic model's word says so, and how sure
+    (a reader weighs a spike on a predicted topic by how well the model knows it)."""
+    quote = f"> {one_line(str(item.get('text', '')))}"
+    if item.get("topic_source") == "predicted":
+        confidence = item.get("topic_confidence")
+        quote += " _(topic predicted" + (f", {confidence:.2f}" if confidence is not None else "") + ")_"
+    return quote
+
+
 def alert_message(alert: Alert) -> tuple[str, list[Block]]:
     text = (
         f":rotating_light: Negative sentiment spike on *{alert.topic}*: {alert.metric} "
@@ -66,9 +76,9 @@ def alert_message(alert: Alert) -> tuple[str, list[Block]]:
     )
     window = f"{alert.window_start:%Y-%m-%d %H:%M} to {alert.window_end:%H:%M} UTC"
     blocks = [section(text), context(f"window {window} · alert #{alert.id}")]
-    evidence = [str(item.get("text", "")) for item in alert.evidence[:EVIDENCE_SHOWN]]
+    evidence = [_quoted(item) for item in alert.evidence[:EVIDENCE_SHOWN]]
     if evidence:
-        blocks.append(section("\n".join(f"> {one_line(quote)}" for quote in evidence)))
+        blocks.append(section("\n".join(evidence)))
     buttons = alert_buttons(alert.id, alert.status.value)
     if buttons is not None:
         blocks.append(buttons)
@@ -80,9 +90,9 @@ def report_message(report: Report) -> tuple[str, list[Block]]:
     period = f"{report.period_start:%Y-%m-%d %H:%M} to {report.period_end:%Y-%m-%d %H:%M} UTC"
     text = f":bar_chart: Report on *{report.topic}*, {period}"
     blocks = [section(text), section(report.summary)]
-    quotes = [str(item.get("text", "")) for item in report.top_negative[:EVIDENCE_SHOWN]]
+    quotes = [_quoted(item) for item in report.top_negative[:EVIDENCE_SHOWN]]
     if quotes:
-        blocks.append(section("Most negative:\n" + "\n".join(f"> {one_line(quote)}" for quote in quotes)))
+        blocks.append(section("Most negative:\n" + "\n".join(quotes)))
     blocks.append(context(f"report #{report.id} · {report.volume} items · /api/reports/{report.id}"))
     return text, blocks
 

@@ -91,6 +91,14 @@ async function showAlerts() {
   list.replaceChildren(...(alerts.length ? alerts.map(alertItem) : [el("li", { class: "muted", text: "No alerts." })]));
 }
 
+// An item on the alert's topic by the topic model's word says so, and how sure the model was.
+function evidenceItem(e) {
+  const predicted = e.topic_source === "predicted"
+    ? el("span", { class: "muted", text: ` (topic predicted${e.topic_confidence == null ? "" : `, ${e.topic_confidence.toFixed(2)}`})` })
+    : null;
+  return el("li", { dataset: { topicSource: e.topic_source || "given" } }, e.text, ...(predicted ? [predicted] : []));
+}
+
 function alertItem(alert) {
   const share = alert.metric === "negative_share";
   const figure = (v) => (share ? `${(v * 100).toFixed(0)}%` : v.toFixed(1));
@@ -100,7 +108,7 @@ function alertItem(alert) {
       el("span", { class: `badge ${alert.status}`, text: alert.status }),
       el("span", { text: `${alert.metric.replace("_", " ")} ${figure(alert.value)} against ${figure(alert.baseline)}` }),
       el("span", { class: "muted", text: `${when(alert.window_start)} · alert #${alert.id}` })),
-    el("ul", { class: "evidence" }, alert.evidence.map((e) => el("li", { text: e.text }))));
+    el("ul", { class: "evidence" }, alert.evidence.map(evidenceItem)));
   if (alert.chart_url) {
     item.append(el("img", { src: alert.chart_url, alt: `Trend chart of alert #${alert.id}`, loading: "lazy", width: 800, height: 450 }));
   }
