@@ -106,12 +106,9 @@ def replay(
 
 
 def _item(item: StreamItem, given_label: bool) -> dict[str, str]:
-    body = {
-        "text": item.text,
-        "topic": item.topic,
-        "source": item.source,
-        "occurred_at": item.occurred_at.isoformat(),
-    }
+    body = {"text": item.text, "source": item.source, "occurred_at": item.occurred_at.isoformat()}
+    if item.topic is not None:
+        body["topic"] = item.topic
     if given_label:
         if item.label is None:
             raise ValueError(f"{item.source} item of {item.occurred_at} has no label to give")
@@ -190,7 +187,10 @@ def replay_command(
         raise typer.BadParameter("topics must be 'auto', 'predict' or 'given'", param_hint="--topics")
     items = items[:limit] if limit else items
     if topic_prefix:
-        items = [replace(item, topic=f"{topic_prefix}{item.topic}"[:100]) for item in items]
+        items = [
+            replace(item, topic=f"{topic_prefix}{item.topic}"[:100]) if item.topic is not None else item
+            for item in items
+        ]
     if labels == "given" and any(item.label is None for item in items):
         raise typer.BadParameter(f"{path} has items without a label", param_hint="--labels")
     if compare_raw and (labels != "model" or not wait):

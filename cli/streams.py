@@ -8,9 +8,10 @@ Formats:
   ``&``, ``<`` and ``>`` written as HTML entities: they are decoded here, once, so that what is
   stored and shown is what the customer wrote.
 - ``cnbc``: CNBC headlines (``Headlines``, ``Time`` as `` 7:51  PM ET Fri, 17 July 2020``), US
-  Eastern time; one topic, ``cnbc``, unless ``--topic`` says otherwise.
+  Eastern time; one topic, ``cnbc``, unless ``--topic`` says otherwise (the replay also asks for
+  each headline's predicted topic: ``cli/replay.py``).
 - ``jsonl``: one object per line with ``text`` and ``occurred_at`` (ISO 8601 with a zone), optional
-  ``topic``, ``source`` and ``label``.
+  ``topic`` (without one, the item's topic is predicted), ``source`` and ``label``.
 
 Every problem names the file and line; a file with one is refused before anything is sent.
 """
@@ -47,7 +48,7 @@ class StreamError(ValueError):
 class StreamItem:
     text: str
     occurred_at: datetime
-    topic: str
+    topic: str | None  # None: the item has none of its own, and the topic model predicts one
     source: str
     label: str | None = None  # the data set's own label, where it has one
 
@@ -161,7 +162,7 @@ def _jsonl(path: Path, topic: str | None) -> list[StreamItem]:
                 StreamItem(
                     _text(record.get("text"), where),
                     occurred_at.astimezone(UTC),
-                    topic or str(record.get("topic") or "general"),
+                    topic or (str(record["topic"]) if record.get("topic") else None),
                     str(record.get("source") or "replay"),
                     label,
                 )
