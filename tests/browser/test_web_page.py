@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from redis import Redis
 
 from cli.replay import replay
+from cli.streams import StreamFormat, read_stream
 from core import redis_keys
 from core.job_text import RESET_FIELDS, piece_fields
 from core.jobs import JobKind, JobSource, JobStatus
@@ -20,6 +21,7 @@ from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
 from db.models import Job
+from tests.reliability.overrides import settings_env
 from tests.support.surge_stream import surge_stream
 from tests.support.waiting import wait_for
 
@@ -175,3 +177,31 @@ def test_the_dashboard_shows_a_replayed_alert_with_its_chart_and_acknowledges_it
 def _wait_for_alert(api: httpx.Client, topic: str) -> None:
     """Detection runs after the replay's batches are stored; the page is opened once it has."""
     wait_for(lambda: api.get("/api/alerts", params={"topic": topic}).json()["items"], f"an alert on {topic}")
+
+
+def test_the_dashboards_topic_picker_lists_the_predicted_topics_of_a_replayed_news_stream(
+    signed_in: Page, api: httpx.Client
+) -> None:
+    # Headlines have no topic of their own beyond their feed's; the replay asks for each one's
+    # predicted topic, and every prediction is used (the tiny test model is seldom sure).
+    headlines = read_stream(get_settings().data_dir / "streams" / "cnbc_headlines.csv", StreamFormat.CNBC)[
+        :60
+    ]
+    with settings_env(topic_min_confidence=0):
+        report = replay(api, headlines, speed=0, batch_size=30, model="sentiment-general", topics="predict")
+    assert report.failed_jobs == 0
+    listed = {t["topic"]: t for t in api.get("/api/topics").json()}
+    predicted = sorted(topic for topic, t in listed.items() if t["predicted"] * 2 > t["volume"])
+    assert predicted, "no topic was predicted for the replayed headlines"
+    page = signed_in
+
+    page.get_by_role("button", name="Dashboard").click()
+    picker = page.get_by_label("Topic")
+    for topic in predicted:
+        expect(picker.locator(f'option[value="{topic}"]')).to_contain_text("predicted")
+    expect(picker.locator('option[value="cnbc"]')).not_to_contain_text("predicted")
+    busiest = max(predicted, key=lambda topic: listed[topic]["volume"])
+    picker.select_option(busiest)
+    page.get_by_label("Bucket").select_option("day")
+    expect(page.locator("#trend svg rect")).not_to_have_count(0)
+    expect(page.locator("#trend-summary")).to_contain_text(f"{busiest}: {listed[busiest]['volume']} items")

@@ -123,7 +123,7 @@ def test_an_unknown_topics_mode_is_refused_naming_the_field(api: httpx.Client) -
 
 
 def test_a_replayed_headline_stream_gets_a_trend_for_each_predicted_topic(api: httpx.Client) -> None:
-    headlines = read_stream(DATA_DIR / "streams" / "cnbc_headlines.csv", StreamFormat.CNBC)[:60]
+    headlines = read_stream(DATA_DIR / "streams" / "cnbc_headlines.csv", StreamFormat.CNBC)[200:260]
     with settings_env(topic_min_confidence=0):
         report = replay(api, headlines, speed=0, batch_size=30, model="sentiment-general", topics="predict")
     assert report.failed_jobs == 0 and len(report.jobs) == 2
