@@ -97,6 +97,12 @@ def intent(
     _train_classifier(f"intent-{data.value}", profile, seed, device)
 
 
+@train_app.command()
+def topic(profile: Profile = "full", seed: Seed = 0, device: Device = "") -> None:
+    """Fine-tune MiniLM into the news-topic classifier (topic-news, BBC corpus), calibrated on validation."""
+    _train_classifier("topic-news", profile, seed, device)
+
+
 def _train_classifier(name: str, profile: str, seed: int, device: str) -> None:
     from training.classifier.train import train_classifier
 

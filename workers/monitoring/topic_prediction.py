@@ -62,6 +62,6 @@ def min_confidence(served: ServedModel) -> float:
     if calibrated is None:
         raise ValueError(
             f"model {served.name} {served.version} has no calibrated confidence threshold: rebuild it "
-            "(queuebot train topic-news) or set QUEUEBOT_TOPIC_MIN_CONFIDENCE"
+            "(queuebot train topic) or set QUEUEBOT_TOPIC_MIN_CONFIDENCE"
         )
     return float(calibrated)
