@@ -36,6 +36,11 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
             f"Held-out test split cut from `{recipe.dataset}`: {data['split_description']}. "
             f"Rows: {data['train_rows']} train, {data['valid_rows']} validation, {data['test_rows']} test. "
             + (
+                f"Trained on training rows of at most {data['max_train_chars']} characters only. "
+                if data.get("max_train_chars")
+                else ""
+            )
+            + (
                 f"Also trained on (training only, never validation or test): {also_trained_on}. "
                 if data["auxiliary_train"]
                 else ""

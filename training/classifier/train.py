@@ -70,6 +70,7 @@ def train_classifier(
             "licences": recipe.licences,
             "seed": seed,
             "method": chosen.method,
+            "max_train_chars": chosen.max_train_chars,
             "best_epoch": fitted.best_epoch,
             "epochs_run": fitted.epochs_run,
         },
