@@ -78,7 +78,7 @@ class GenerateResult(_Result):
 class ImageResult(_Result):
     digit: int
     count: int
-    seed: int | None  # the seed asked for; None: a fresh one each time
+    seed: int  # the seed the noise came from: the one asked for, or a fresh one (to draw them again)
     # Where each PNG is served (GET /api/jobs/{id}/images/{k}.png); the bytes are in job_images.
     images: list[str]
     width: int  # pixels, after upscaling the model's 8x8 output (nearest neighbour)

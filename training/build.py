@@ -110,6 +110,12 @@ def _replies(ctx: BuildContext) -> ModelInfo:
     return finetune_replies(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed, base=base)
 
 
+def _digits_gan(ctx: BuildContext) -> ModelInfo:
+    from training.gan.train import train_digit_gan
+
+    return train_digit_gan(ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
+
+
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -121,6 +127,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec("gpt2-base", _gpt2_base, ValidationFigure("val_news_perplexity", higher_is_better=False)),
         ModelSpec("generator", _generator, _LOWER_PERPLEXITY, needs=("gpt2-base",)),
         ModelSpec("replies", _replies, _LOWER_PERPLEXITY, needs=("gpt2-base",)),
+        ModelSpec("digits-gan", _digits_gan, ValidationFigure("val_class_consistency", higher_is_better=True)),
     )
 }
 # What `queuebot up` builds: every model a job can use. The intent benchmarks are built on request.
@@ -131,6 +138,7 @@ PRODUCT_MODELS = (
     "gpt2-base",
     "generator",
     "replies",
+    "digits-gan",
 )
 
 
