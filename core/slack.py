@@ -56,7 +56,8 @@ def result_text(kind: JobKind, result: dict[str, Any]) -> str:
     if kind is JobKind.IMAGE:
         count = int(result["count"])
         drawn = "a handwritten" if count == 1 else f"{count} handwritten"
-        return f"{drawn} *{result['digit']}*{'' if count == 1 else 's'} (seed {result['seed']}): the images are in this thread"
+        plural = "" if count == 1 else "s"
+        return f"{drawn} *{result['digit']}*{plural} (seed {result['seed']}): the images are in this thread"
     lines = []
     for item in result["items"]:
         scores = ", ".join(f"{label} {p:.2f}" for label, p in item["scores"].items())
