@@ -175,3 +175,40 @@ def test_the_dashboard_shows_a_replayed_alert_with_its_chart_and_acknowledges_it
 def _wait_for_alert(api: httpx.Client, topic: str) -> None:
     """Detection runs after the replay's batches are stored; the page is opened once it has."""
     wait_for(lambda: api.get("/api/alerts", params={"topic": topic}).json()["items"], f"an alert on {topic}")
+
+
+def test_digits_drawn_on_the_images_view_show_in_the_gallery(signed_in: Page, api: httpx.Client) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Images").click()
+    page.get_by_label("Which digit").fill("draw a six")
+    page.get_by_label("How many").fill("6")
+    page.get_by_label("Noise number").fill("21")
+    page.get_by_role("button", name="Queue the job").click()
+
+    item = page.locator("#gallery > li").first
+    expect(item).to_have_attribute("data-status", "done")
+    job = api.get(f"/api/jobs/{item.get_attribute('data-job')}").json()
+    assert (job["kind"], job["source"], job["result"]["digit"], job["result"]["seed"]) == (
+        "image",
+        "web",
+        6,
+        21,
+    )
+    images = item.locator(".thumbs img")
+    expect(images).to_have_count(6)
+    assert [images.nth(k).get_attribute("src") for k in range(6)] == job["result"]["images"]
+    # Each PNG came from the server and decoded (the page's CSP allows images from itself only).
+    wait_for(
+        lambda: images.evaluate_all("imgs => imgs.map(img => img.complete && img.naturalWidth)"),
+        "the gallery's images to load",
+        until=lambda widths: widths == [64] * 6,
+    )
+
+
+def test_a_prompt_that_names_no_digit_is_refused_on_the_images_view(signed_in: Page) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Images").click()
+    page.get_by_label("Which digit").fill("a cat")
+    page.get_by_role("button", name="Queue the job").click()
+
+    expect(page.locator("#images-error")).to_contain_text("prompt: Value error, the prompt names no digit")
