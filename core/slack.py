@@ -57,7 +57,7 @@ def result_text(kind: JobKind, result: dict[str, Any]) -> str:
         count = int(result["count"])
         drawn = "a handwritten" if count == 1 else f"{count} handwritten"
         plural = "" if count == 1 else "s"
-        return f"{drawn} *{result['digit']}*{plural} (seed {result['seed']}): the images are in this thread"
+        return f"{drawn} *{result['digit']}*{plural} (seed {result['seed']})"
     lines = []
     for item in result["items"]:
         scores = ", ".join(f"{label} {p:.2f}" for label, p in item["scores"].items())

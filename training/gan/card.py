@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from training.gan.evaluation import draw_digits
+from training.gan.evaluation import draw_images
 from training.model_card import write_model_card
 from workers.images.png import grid_png
 from workers.ml.info import ModelInfo
@@ -26,7 +26,7 @@ def write_gan_card(
     folder: Path, info: ModelInfo, gan: DigitGan, scores: GanScores, curves: LossCurves
 ) -> None:
     asked = np.repeat(np.arange(10), SAMPLES_PER_CLASS)
-    images = draw_digits(gan, asked, seed=12345)
+    images = draw_images(gan, asked, seed=12345)
     rows = [list(images[asked == digit]) for digit in range(10)]
     (folder / SAMPLES_FILE).write_bytes(grid_png(rows, scale=6))
     _plot_losses(curves, folder / LOSSES_FILE)

@@ -38,7 +38,7 @@ class GanScores:
         }
 
 
-def draw_digits(gan: DigitGan, labels: np.ndarray, seed: int = EVAL_SEED) -> np.ndarray:
+def draw_images(gan: DigitGan, labels: np.ndarray, seed: int = EVAL_SEED) -> np.ndarray:
     draws = [DigitDraw(digit=int(label), seed=seed, index=i) for i, label in enumerate(labels)]
     return np.stack(gan.draw(draws))
 
@@ -47,11 +47,11 @@ def score_gan(
     gan: DigitGan, judge: Judge, gan_train: Digits, heldout: Digits, images_per_class: int
 ) -> GanScores:
     asked = np.repeat(np.arange(CLASSES), images_per_class)
-    judged = judge.predict(as_float_ink(draw_digits(gan, asked)))
+    judged = judge.predict(as_float_ink(draw_images(gan, asked)))
     per_class = [float(np.mean(judged[asked == digit] == digit)) for digit in range(CLASSES)]
 
     # Same size and class mix on both sides of each distance: the estimate is biased by sample size.
-    generated = as_float_ink(draw_digits(gan, heldout.labels, seed=EVAL_SEED + 1))
+    generated = as_float_ink(draw_images(gan, heldout.labels, seed=EVAL_SEED + 1))
     rng = np.random.default_rng(EVAL_SEED)
     real = np.concatenate(
         [

@@ -12,7 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from training.gan.card import write_gan_card
-from training.gan.data import SHARES, SOURCE, load_digit_splits
+from training.gan.data import SHARES, SOURCE, Digits, load_digit_splits
 from training.gan.discriminator import DigitDiscriminator
 from training.gan.evaluation import score_gan
 from training.gan.judge import Judge
@@ -32,14 +32,16 @@ class GanRecipe:
     width: int
     batch_size: int = 64
     learning_rate: float = 2e-4
-    images_per_class: int = 100  # drawn per digit for the class consistency
+    # Drawn per digit for the class consistency; the same for every profile that may replace another,
+    # so their validation figures are measured on the same draws.
+    images_per_class: int = 200
 
 
 RECIPES = {
     "tiny": GanRecipe(steps=60, width=16, images_per_class=20),
     "starter": GanRecipe(steps=1000, width=64),
-    "quick": GanRecipe(steps=4000, width=64, images_per_class=200),
-    "full": GanRecipe(steps=12000, width=96, images_per_class=500),
+    "quick": GanRecipe(steps=4000, width=64),
+    "full": GanRecipe(steps=12000, width=96),
 }
 
 
@@ -100,7 +102,7 @@ def train_digit_gan(
 
 
 def _fit(
-    digits, config: GanConfig, recipe: GanRecipe, device: str, seed: int, progress: bool
+    digits: Digits, config: GanConfig, recipe: GanRecipe, device: str, seed: int, progress: bool
 ) -> tuple[DigitGenerator, LossCurves]:
     generator = DigitGenerator(config).to(device)
     discriminator = DigitDiscriminator(config).to(device)
