@@ -13,6 +13,7 @@ import typer
 from cli.benchmark import benchmark_command
 from cli.build import build_models_command
 from cli.evaluate import evaluate, evaluate_generator, evaluate_monitoring, evaluate_replies
+from cli.evaluate_gan import evaluate_gan
 from cli.export import export_app
 from cli.kb import kb_app
 from cli.logging_setup import configure_logging
@@ -36,6 +37,7 @@ app.command()(evaluate)
 app.command("evaluate-replies")(evaluate_replies)
 app.command("evaluate-generator")(evaluate_generator)
 app.command("evaluate-monitoring")(evaluate_monitoring)
+app.command("evaluate-gan")(evaluate_gan)
 app.add_typer(kb_app, name="kb")
 app.command("replay")(replay_command)
 app.command("measure")(measure_command)

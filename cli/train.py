@@ -195,3 +195,19 @@ def _read_feedback(paths: list[Path]) -> FeedbackPairs:
         return read_feedback_pairs(paths)
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--feedback") from exc
+
+
+@train_app.command()
+def gan(profile: Profile = "quick", seed: Seed = 0, device: Device = "") -> None:
+    """Train the conditional DCGAN on real handwritten digits (scikit-learn's UCI set); its model card
+    holds a sample grid per digit, the loss curves and the judge's class consistency and Fréchet
+    distance."""
+    from training.gan.train import MODEL_NAME, train_digit_gan
+
+    _publish(
+        MODEL_NAME,
+        profile,
+        seed,
+        device or None,
+        lambda _d, o, p, dev, s, _store: train_digit_gan(o, p, dev, s),
+    )

@@ -86,10 +86,20 @@ class GenerateResult(_Result):
     prompt_tokens_dropped: int  # from the start of a prompt longer than the model's context
 
 
-JobResult = ReplyResult | SentimentResult | GenerateResult
+class ImageResult(_Result):
+    digit: int
+    count: int
+    seed: int  # the seed the noise came from: the one asked for, or a fresh one (to draw them again)
+    # Where each PNG is served (GET /api/jobs/{id}/images/{k}.png); the bytes are in job_images.
+    images: list[str]
+    width: int  # pixels, after upscaling the model's 8x8 output (nearest neighbour)
+
+
+JobResult = ReplyResult | SentimentResult | GenerateResult | ImageResult
 
 RESULT_SCHEMAS: dict[JobKind, type[JobResult]] = {
     JobKind.REPLY: ReplyResult,
     JobKind.SENTIMENT: SentimentResult,
     JobKind.GENERATE: GenerateResult,
+    JobKind.IMAGE: ImageResult,
 }

@@ -25,6 +25,7 @@ class JobKind(StrEnum):
     REPLY = "reply"
     SENTIMENT = "sentiment"
     GENERATE = "generate"
+    IMAGE = "image"
 
 
 class JobStatus(StrEnum):
@@ -64,6 +65,7 @@ TASK_ROUTES: dict[JobKind, TaskRoute] = {
     JobKind.REPLY: TaskRoute(task_name="queuebot.reply", queue=Queue.INTERACTIVE),
     JobKind.SENTIMENT: TaskRoute(task_name="queuebot.sentiment", queue=Queue.BATCH),
     JobKind.GENERATE: TaskRoute(task_name="queuebot.generate", queue=Queue.BATCH),
+    JobKind.IMAGE: TaskRoute(task_name="queuebot.image", queue=Queue.BATCH),
 }
 
 # Tasks that are not jobs: they carry finished results and alerts out to Slack, and keep the
@@ -108,8 +110,17 @@ INTENT_MODEL = "intent-support"
 REPLIES_MODEL = "replies"
 # The topic of a stream item that came without one (news topics), run in the same sentiment job.
 TOPIC_MODEL = "topic-news"
+# The conditional DCGAN that draws handwritten digits (training/gan/, workers/images/).
+DIGITS_GAN_MODEL = "digits-gan"
 # What a worker loads and warms at start: every model a job can ask for.
-SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, INTENT_MODEL, REPLIES_MODEL, TOPIC_MODEL)
+SERVED_MODELS = (
+    *SENTIMENT_MODELS,
+    GENERATOR_MODEL,
+    INTENT_MODEL,
+    REPLIES_MODEL,
+    TOPIC_MODEL,
+    DIGITS_GAN_MODEL,
+)
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 # Where a stored observation's topic came from: the item itself (its channel, brand field, caller),
@@ -234,8 +245,64 @@ class SentimentPayload(_Payload):
         return min(item.occurred_at or received_at for item in self.items)
 
 
+MAX_IMAGES = 16
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def digit_in_prompt(prompt: str) -> int:
+    """The one digit a prompt names, as a numeral or an English word ("7", "a seven", "draw 7");
+    ValueError when it names none or several, so nothing is guessed."""
+    words = prompt.lower().replace(",", " ").replace(".", " ").split()
+    found = {int(word) for word in words if word.isdigit() and len(word) == 1}
+    found |= {DIGIT_WORDS.index(word) for word in words if word in DIGIT_WORDS}
+    if len(found) != 1:
+        named = "no digit" if not found else f"several digits {sorted(found)}"
+        raise ValueError(f"the prompt names {named}; name one digit, 0-9 (e.g. '7' or 'seven')")
+    return found.pop()
+
+
+def _names_one_digit(prompt: str) -> str:
+    digit_in_prompt(prompt)
+    return prompt
+
+
+class ImagePayload(_Payload):
+    """Handwritten digits drawn by the conditional GAN. Give ``digit``, or a ``prompt`` naming one."""
+
+    digit: int | None = Field(default=None, ge=0, le=9, description="the digit to draw, 0-9")
+    prompt: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+            NoNul,
+            AfterValidator(_names_one_digit),
+        ]
+        | None
+    ) = Field(default=None, description="a text naming one digit, e.g. 'a seven' (instead of digit)")
+    n: int = Field(default=4, ge=1, le=MAX_IMAGES, description="how many images")
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _one_digit(self) -> ImagePayload:
+        # Errors of the whole body carry no field of their own, so the message names it.
+        if self.prompt is not None:
+            found = digit_in_prompt(self.prompt)
+            if self.digit is not None and self.digit != found:
+                raise ValueError(f"digit is {self.digit} but prompt names {found}; give one of them")
+            self.digit = found
+        if self.digit is None:
+            raise ValueError("digit is missing: give digit (0-9) or a prompt that names one")
+        return self
+
+    @property
+    def wanted_digit(self) -> int:
+        assert self.digit is not None  # the validator fills it
+        return self.digit
+
+
 PAYLOAD_SCHEMAS: dict[JobKind, type[_Payload]] = {
     JobKind.REPLY: ReplyPayload,
     JobKind.SENTIMENT: SentimentPayload,
     JobKind.GENERATE: GeneratePayload,
+    JobKind.IMAGE: ImagePayload,
 }

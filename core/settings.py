@@ -98,12 +98,14 @@ class Settings(BaseSettings):
     max_queued_reply: int = Field(default=500, ge=0)
     max_queued_sentiment: int = Field(default=1000, ge=0)
     max_queued_generate: int = Field(default=200, ge=0)
+    max_queued_image: int = Field(default=200, ge=0)
 
     def max_queued(self, kind: JobKind) -> int:
         bounds = {
             JobKind.REPLY: self.max_queued_reply,
             JobKind.SENTIMENT: self.max_queued_sentiment,
             JobKind.GENERATE: self.max_queued_generate,
+            JobKind.IMAGE: self.max_queued_image,
         }
         return bounds[kind]
 
@@ -172,6 +174,12 @@ class Settings(BaseSettings):
     # Generation requests arriving within this window are decoded together, up to this many rows.
     generate_batch_max_rows: int = Field(default=16, ge=1)
     generate_batch_wait_ms: float = Field(default=20.0, ge=0)
+    # Image requests arriving within this window are drawn in one generator pass, up to this many
+    # images (a request of 16 is never split).
+    image_batch_max_images: int = Field(default=256, ge=16)
+    image_batch_wait_ms: float = Field(default=10.0, ge=0)
+    # The GAN draws 8x8 digits; each pixel becomes a square this many pixels wide in the stored PNGs.
+    image_png_scale: int = Field(default=8, ge=1, le=32)
     # A job whose model has finished no batch for this long fails instead of hanging a worker
     # thread. Waiting behind a backlog that is being worked off is not a failure: a long replay sent
     # at once failed jobs when this bounded the whole wait (docs/serving.md).

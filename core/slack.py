@@ -53,6 +53,11 @@ def result_text(kind: JobKind, result: dict[str, Any]) -> str:
             else "\n\n".join(f"*{number}.* {text}" for number, text in enumerate(texts, start=1))
         )
         return text + _prompt_cut_note(int(result.get("prompt_tokens_dropped", 0)))
+    if kind is JobKind.IMAGE:
+        count = int(result["count"])
+        drawn = "a handwritten" if count == 1 else f"{count} handwritten"
+        plural = "" if count == 1 else "s"
+        return f"{drawn} *{result['digit']}*{plural} (seed {result['seed']})"
     lines = []
     for item in result["items"]:
         scores = ", ".join(f"{label} {p:.2f}" for label, p in item["scores"].items())

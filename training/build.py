@@ -78,6 +78,8 @@ class ModelSpec:
 
 
 _LOWER_PERPLEXITY = ValidationFigure("val_perplexity", higher_is_better=False)
+# The share of generated digits a judge classifier reads as the digit asked for (training/gan/).
+_MORE_CONSISTENT = ValidationFigure("val_class_consistency", higher_is_better=True)
 
 
 def _classifier(name: str, selection_metric: str) -> ModelSpec:
@@ -110,6 +112,12 @@ def _replies(ctx: BuildContext) -> ModelInfo:
     return finetune_replies(ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed, base=base)
 
 
+def _digits_gan(ctx: BuildContext) -> ModelInfo:
+    from training.gan.train import train_digit_gan
+
+    return train_digit_gan(ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
+
+
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -122,6 +130,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec("gpt2-base", _gpt2_base, ValidationFigure("val_news_perplexity", higher_is_better=False)),
         ModelSpec("generator", _generator, _LOWER_PERPLEXITY, needs=("gpt2-base",)),
         ModelSpec("replies", _replies, _LOWER_PERPLEXITY, needs=("gpt2-base",)),
+        ModelSpec("digits-gan", _digits_gan, _MORE_CONSISTENT),
     )
 }
 # What `queuebot up` builds: every model a job can use. The intent benchmarks are built on request.
@@ -133,6 +142,7 @@ PRODUCT_MODELS = (
     "gpt2-base",
     "generator",
     "replies",
+    "digits-gan",
 )
 
 

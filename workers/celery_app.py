@@ -38,6 +38,7 @@ TASK_MODULES = [
     "workers.tasks.reply",
     "workers.tasks.sentiment",
     "workers.tasks.generation",
+    "workers.tasks.images",
     "workers.tasks.slack",
     "workers.tasks.knowledge",
     "workers.tasks.monitoring",

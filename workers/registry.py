@@ -40,6 +40,12 @@ def _load_generator(folder: Path, device: str) -> Any:
     return TextGenerator.load(folder, device)
 
 
+def _load_digit_gan(folder: Path, device: str) -> Any:
+    from workers.ml.digit_gan import DigitGan
+
+    return DigitGan.load(folder, device)
+
+
 # By the kind in a model's metadata; loaders import their code lazily, keeping this module torch-free.
 LOADERS: dict[str, Callable[[Path, str], Any]] = {
     "sentiment": _load_classifier,
@@ -47,6 +53,7 @@ LOADERS: dict[str, Callable[[Path, str], Any]] = {
     "topic": _load_classifier,
     "generator": _load_generator,
     "replies": _load_generator,
+    "digit-gan": _load_digit_gan,
 }
 
 
@@ -223,6 +230,15 @@ class ModelRegistry:
                 max_wait_s=s.generate_batch_wait_ms / 1000,
                 timeout_s=s.batch_timeout_s,
             )
+        if kind == "digit-gan":
+            # Items are single images, so one forward pass draws several image jobs at once.
+            return MicroBatcher(
+                model.draw,
+                name=name,
+                max_items=s.image_batch_max_images,
+                max_wait_s=s.image_batch_wait_ms / 1000,
+                timeout_s=s.batch_timeout_s,
+            )
         return None
 
 
@@ -242,6 +258,8 @@ def _serving(settings: Settings) -> tuple[Any, ...]:
         settings.classify_batch_wait_ms,
         settings.generate_batch_max_rows,
         settings.generate_batch_wait_ms,
+        settings.image_batch_max_images,
+        settings.image_batch_wait_ms,
         settings.batch_timeout_s,
     )
 

@@ -6,7 +6,7 @@ import re
 
 from pydantic import ValidationError
 
-from core.jobs import GeneratePayload
+from core.jobs import GeneratePayload, ImagePayload
 
 GENERATE_USAGE = "Usage: `/generate <prompt> [max_tokens=64] [temperature=0.8]`"
 # Option names people are likely to type, mapped to the payload's fields.
@@ -17,6 +17,8 @@ GENERATE_OPTIONS = {
     "temperature": "temperature",
     "temp": "temperature",
 }
+IMAGINE_USAGE = "Usage: `/imagine <digit 0-9> [n=4] [seed=S]`"
+IMAGINE_OPTIONS = {"n": "n", "count": "n", "seed": "seed"}
 TRAILING_OPTION = re.compile(r"\s+([A-Za-z_]+)=(\S+)$")
 
 
@@ -40,6 +42,24 @@ def parse_generate(text: str) -> GeneratePayload:
         return GeneratePayload(prompt=prompt, **options)
     except ValidationError as exc:
         raise CommandError(f"{describe(exc)}. {GENERATE_USAGE}") from None
+
+
+def parse_imagine(text: str) -> ImagePayload:
+    """``<digit or a text naming one> [n=N] [seed=S]``: "7", "seven n=8", "a 3 seed=42"."""
+    rest, options = " " + text.strip(), {}
+    while match := TRAILING_OPTION.search(rest):
+        name, value = match.group(1).lower(), match.group(2)
+        if name not in IMAGINE_OPTIONS:
+            raise CommandError(f"Unknown option `{name}`. {IMAGINE_USAGE}")
+        options[IMAGINE_OPTIONS[name]] = value
+        rest = rest[: match.start()]
+    prompt = rest.strip()
+    if not prompt:
+        raise CommandError(f"Which digit should I draw? {IMAGINE_USAGE}")
+    try:
+        return ImagePayload(prompt=prompt, **options)
+    except ValidationError as exc:
+        raise CommandError(f"{describe(exc)}. {IMAGINE_USAGE}") from None
 
 
 def describe(exc: ValidationError) -> str:

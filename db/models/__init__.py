@@ -3,6 +3,7 @@
 from db.models.alerts import Alert, AlertChart, AlertStatus
 from db.models.conversations import Conversation, ConversationStatus, Message, MessageRole
 from db.models.feedback import Feedback, Rating
+from db.models.images import JobImage
 from db.models.jobs import Job
 from db.models.knowledge import KnowledgeEntry, KnowledgeQuestion
 from db.models.reports import Report
@@ -18,6 +19,7 @@ __all__ = [
     "DeliveryStatus",
     "Feedback",
     "Job",
+    "JobImage",
     "KnowledgeEntry",
     "KnowledgeQuestion",
     "Message",

@@ -205,3 +205,40 @@ def test_the_dashboards_topic_picker_lists_the_predicted_topics_of_a_replayed_ne
     page.get_by_label("Bucket").select_option("day")
     expect(page.locator("#trend svg rect")).not_to_have_count(0)
     expect(page.locator("#trend-summary")).to_contain_text(f"{busiest}: {listed[busiest]['volume']} items")
+
+
+def test_digits_drawn_on_the_images_view_show_in_the_gallery(signed_in: Page, api: httpx.Client) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Images").click()
+    page.get_by_label("Which digit").fill("draw a six")
+    page.get_by_label("How many").fill("6")
+    page.get_by_label("Noise number").fill("21")
+    page.get_by_role("button", name="Queue the job").click()
+
+    item = page.locator("#gallery > li").first
+    expect(item).to_have_attribute("data-status", "done")
+    job = api.get(f"/api/jobs/{item.get_attribute('data-job')}").json()
+    assert (job["kind"], job["source"], job["result"]["digit"], job["result"]["seed"]) == (
+        "image",
+        "web",
+        6,
+        21,
+    )
+    images = item.locator(".thumbs img")
+    expect(images).to_have_count(6)
+    assert [images.nth(k).get_attribute("src") for k in range(6)] == job["result"]["images"]
+    # Each PNG came from the server and decoded (the page's CSP allows images from itself only).
+    wait_for(
+        lambda: images.evaluate_all("imgs => imgs.map(img => img.complete && img.naturalWidth)"),
+        "the gallery's images to load",
+        until=lambda widths: widths == [64] * 6,
+    )
+
+
+def test_a_prompt_that_names_no_digit_is_refused_on_the_images_view(signed_in: Page) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Images").click()
+    page.get_by_label("Which digit").fill("a cat")
+    page.get_by_role("button", name="Queue the job").click()
+
+    expect(page.locator("#images-error")).to_contain_text("prompt: Value error, the prompt names no digit")

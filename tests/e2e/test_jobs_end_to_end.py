@@ -28,6 +28,7 @@ def test_every_kind_stores_a_result_of_its_own_schema(api: httpx.Client) -> None
         JobKind.REPLY: api.post("/api/chat", json={"message": "How do I get a refund?"}).json()["job"],
         JobKind.SENTIMENT: api.post("/api/sentiment", json={"items": [{"text": "Great crew"}]}).json(),
         JobKind.GENERATE: api.post("/api/generate", json={"prompt": "The market", "seed": 3}).json(),
+        JobKind.IMAGE: api.post("/api/images", json={"digit": 7, "n": 2, "seed": 3}).json(),
     }
     assert set(accepted) == set(JobKind)
 

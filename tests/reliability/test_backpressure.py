@@ -24,7 +24,14 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from bots.slack.listeners.commands import QUEUE_FULL
-from core.jobs import TASK_ROUTES, GeneratePayload, JobKind, JobSource, JobStatus, Queue, SentimentPayload
+from core.jobs import (
+    PAYLOAD_SCHEMAS,
+    TASK_ROUTES,
+    JobKind,
+    JobSource,
+    JobStatus,
+    Queue,
+)
 from db.base import utcnow
 from db.engine import session_scope
 from db.models import Job
@@ -44,8 +51,9 @@ BURST_MEMORY_BOUND_MIB = 256
 BODIES = {
     JobKind.SENTIMENT: {"items": [{"text": "the parcel arrived late", "topic": "backpressure-test"}]},
     JobKind.GENERATE: {"prompt": "Once upon a time", "max_new_tokens": 4},
+    JobKind.IMAGE: {"digit": 7, "n": 2},
 }
-PATHS = {JobKind.SENTIMENT: "/api/sentiment", JobKind.GENERATE: "/api/generate"}
+PATHS = {JobKind.SENTIMENT: "/api/sentiment", JobKind.GENERATE: "/api/generate", JobKind.IMAGE: "/api/images"}
 
 
 class Backlog:
@@ -56,11 +64,7 @@ class Backlog:
         self.accepted_ids: list[str] = []
 
     def fill(self, kind: JobKind, count: int) -> None:
-        payload = (
-            SentimentPayload.model_validate(BODIES[kind])
-            if kind is JobKind.SENTIMENT
-            else GeneratePayload.model_validate(BODIES[kind])
-        )
+        payload = PAYLOAD_SCHEMAS[kind].model_validate(BODIES[kind])
         with session_scope() as session:
             for _ in range(count):
                 job = Job(
@@ -159,7 +163,7 @@ def stored_ids(ids: list[str]) -> set[str]:
         return set(session.scalars(select(Job.id).where(Job.id.in_(ids))))
 
 
-@pytest.mark.parametrize("kind", [JobKind.SENTIMENT, JobKind.GENERATE])
+@pytest.mark.parametrize("kind", [JobKind.SENTIMENT, JobKind.GENERATE, JobKind.IMAGE])
 def test_a_burst_past_the_bound_is_refused_and_the_queue_never_exceeds_it(
     api: httpx.Client, backlog: Backlog, kind: JobKind, reliability_report: ReliabilityReport
 ) -> None:
@@ -244,7 +248,10 @@ def test_chat_is_accepted_while_batch_work_is_refused(api: httpx.Client, backlog
 
     # Replies travel on a queue of their own, which batch work never fills: a person is waiting.
     assert TASK_ROUTES[JobKind.REPLY].queue is Queue.INTERACTIVE
-    assert all(TASK_ROUTES[kind].queue is Queue.BATCH for kind in (JobKind.SENTIMENT, JobKind.GENERATE))
+    assert all(
+        TASK_ROUTES[kind].queue is Queue.BATCH
+        for kind in (JobKind.SENTIMENT, JobKind.GENERATE, JobKind.IMAGE)
+    )
 
 
 def test_slack_commands_past_the_bound_are_told_to_retry_and_start_nothing(

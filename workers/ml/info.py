@@ -19,7 +19,7 @@ INFO_FILE = "queuebot.json"
 class ModelInfo:
     name: str
     version: str
-    kind: str  # "sentiment" | "intent" | "topic" | "generator" | "replies"
+    kind: str  # "sentiment" | "intent" | "topic" | "generator" | "replies" | "digit-gan"
     profile: str
     base: str
     created_at: str  # ISO 8601, UTC

@@ -18,7 +18,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from core.jobs import SLACK_DELIVERY_ROUTE
+from core.jobs import SLACK_DELIVERY_ROUTE, JobKind, JobStatus
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
@@ -26,6 +26,7 @@ from db.models import DeliveryStatus, Job, SlackDelivery
 from workers.celery_app import celery_app
 from workers.slack.client import PermanentSlackError, RetryLater, post, wait_for_channel
 from workers.slack.coordination import release_delivery_lease, take_delivery_lease
+from workers.slack.images import upload_job_images
 from workers.slack.messages import job_message
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,14 @@ def _deliver_job_result(delivery_id: int) -> None:
         text, blocks = job_message(job, ephemeral=delivery.response_url is not None)
         target = (delivery.channel, delivery.thread_ts, delivery.placeholder_ts, delivery.response_url)
         attempts = delivery.attempts
+        has_images = job.kind is JobKind.IMAGE and job.status is JobStatus.DONE
     channel, thread_ts, placeholder_ts, response_url = target
 
     wait_for_channel(channel)
     try:
+        if has_images and thread_ts is not None:
+            # A response URL takes no files; an image job from Slack always has its thread.
+            upload_job_images(job.id, channel, thread_ts)
         message_ts = post(channel, thread_ts, placeholder_ts, response_url, text, blocks)
     except PermanentSlackError as exc:
         _mark_delivery(delivery_id, DeliveryStatus.FAILED, error=str(exc))

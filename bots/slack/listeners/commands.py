@@ -6,7 +6,10 @@ streams only into messages in a thread, never into an ephemeral reply): the bot 
 the channel, a placeholder in its thread, and the result replaces the placeholder. Where the bot cannot
 post (a channel it is not in), the result goes to the response URL as before, whole.
 
-/ask, /generate and /sentiment start jobs; /alerts and /job read stored state; /queuebot help lists
+/imagine draws handwritten digits the same way: the request in the channel, the images uploaded into
+its thread (workers/slack/images.py) and the placeholder replaced by what was drawn.
+
+/ask, /generate, /imagine and /sentiment start jobs; /alerts and /job read stored state; /queuebot help lists
 them all.
 """
 
@@ -22,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
 from bots.gateway import QueueFull, QueueUnavailable, submit_chat_message, submit_job
-from bots.slack.command_text import CommandError, describe, parse_generate
+from bots.slack.command_text import CommandError, describe, parse_generate, parse_imagine
 from bots.slack.listeners.chat import post_placeholder
 from core.jobs import JobKind, JobSource, SentimentItem, SentimentPayload
 from core.slack import Block, SlackTarget, context, one_line, result_text, section
@@ -39,6 +42,7 @@ ALERTS_SHOWN = 10
 HELP = """*queuebot* answers questions, writes text and watches sentiment. Commands:
 • `/ask <question>`: a customer-service answer
 • `/generate <prompt> [max_tokens=64] [temperature=0.8]`: continue a text with GPT-2
+• `/imagine <digit> [n=4] [seed=S]`: handwritten digits drawn by a GAN, in a thread
 • `/sentiment <text>`: negative, neutral or positive, with scores
 • `/alerts [topic]`: recent sentiment alerts
 • `/job <id>`: a job's status and result
@@ -77,8 +81,30 @@ def generate(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
     except CommandError as exc:
         _answer(ack, str(exc))
         return
-    thread = _open_thread(client, command, payload.prompt)
+    request = (
+        f":writing_hand: <@{command['user_id']}> asked me to continue: “{_escaped(one_line(payload.prompt))}”"
+    )
+    thread = _open_thread(client, command, request)
     _start_job(ack, command, _submitter(JobKind.GENERATE, payload), thread=thread, client=client)
+
+
+def imagine(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    try:
+        payload = parse_imagine(command.get("text", ""))
+    except CommandError as exc:
+        _answer(ack, str(exc))
+        return
+    drawings = "a handwritten" if payload.n == 1 else f"{payload.n} handwritten"
+    request = f":art: <@{command['user_id']}> asked me to draw {drawings} *{payload.wanted_digit}*"
+    thread = _open_thread(client, command, request)
+    _start_job(
+        ack,
+        command,
+        _submitter(JobKind.IMAGE, payload),
+        thread=thread,
+        client=client,
+        thread_note="The images go in the thread.",
+    )
 
 
 class _Thread(NamedTuple):
@@ -86,15 +112,16 @@ class _Thread(NamedTuple):
     placeholder_ts: str | None
 
 
-def _open_thread(client: WebClient, command: dict[str, Any], prompt: str) -> _Thread | None:
+def _open_thread(client: WebClient, command: dict[str, Any], request: str) -> _Thread | None:
     """The request, posted in the channel, with a placeholder in its thread; None where the bot cannot
     post there."""
     channel = command["channel_id"]
-    request = f":writing_hand: <@{command['user_id']}> asked me to continue: “{_escaped(one_line(prompt))}”"
     try:
         ts = str(client.chat_postMessage(channel=channel, text=request)["ts"])
     except SlackApiError as exc:
-        log.info("/generate in %s: no thread (%s); the result goes to the response URL", channel, exc)
+        log.info(
+            "%s in %s: no thread (%s); the result goes to the response URL", command["command"], channel, exc
+        )
         return None
     return _Thread(ts, post_placeholder(client, channel, ts))
 
@@ -166,6 +193,7 @@ def queuebot(ack: Ack, command: dict[str, Any]) -> None:
 COMMANDS: dict[str, Callable[..., None]] = {
     "/ask": ask,
     "/generate": generate,
+    "/imagine": imagine,
     "/sentiment": sentiment,
     "/alerts": alerts,
     "/job": job_status,
@@ -194,6 +222,7 @@ def _start_job(
     *,
     thread: _Thread | None = None,
     client: WebClient | None = None,
+    thread_note: str = "The text is written in the thread.",
 ) -> None:
     channel, user = command["channel_id"], command["user_id"]
     if thread is None:
@@ -214,7 +243,7 @@ def _start_job(
         _refuse(ack, QUEUE_FULL, thread, client, channel)
         return
     log.info("%s from %s: job %s", command["command"], user, job.id)
-    where = "I will post the result here." if thread is None else "The text is written in the thread."
+    where = "I will post the result here." if thread is None else thread_note
     _answer(ack, f":hourglass_flowing_sand: Working on it: job `{job.id}`. {where}")
 
 

@@ -1,13 +1,15 @@
-// The page: sign-in, then three views (chat, generation, dashboard) chosen by the URL's fragment.
+// The page: sign-in, then four views (chat, generation, images, dashboard) chosen by the URL's fragment.
 
 import { api } from "./api.js";
 import { initChat, showChat } from "./chat.js";
 import { hideDashboard, initDashboard, showDashboard } from "./dashboard.js";
 import { initGenerate, showGenerate } from "./generate.js";
+import { initImages, showImages } from "./images.js";
 
 const VIEWS = {
   chat: { show: showChat },
   generate: { show: showGenerate },
+  images: { show: showImages },
   dashboard: { show: showDashboard, hide: hideDashboard },
 };
 let current = null;
@@ -68,6 +70,7 @@ function route() {
 async function start() {
   initChat();
   initGenerate();
+  initImages();
   initDashboard();
   byId("sign-in-form").addEventListener("submit", signIn);
   byId("sign-out").addEventListener("click", signOut);

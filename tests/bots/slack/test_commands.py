@@ -249,5 +249,5 @@ def test_queuebot_help_lists_every_command(slack: SlackSender, channel: str) -> 
     response = slack.command("/queuebot", "help", channel=channel, user="UALICE", response_url="http://x/")
 
     text = response.json()["text"]
-    for command in ("/ask", "/generate", "/sentiment", "/alerts", "/job", "/queuebot help"):
+    for command in ("/ask", "/generate", "/imagine", "/sentiment", "/alerts", "/job", "/queuebot help"):
         assert f"`{command}" in text

@@ -1,0 +1,1 @@
+"""Image jobs: handwritten digits drawn by the conditional GAN, stored as PNGs with the job."""
