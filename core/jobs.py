@@ -106,6 +106,9 @@ GENERATOR_MODEL = "generator"
 # a reply where no approved answer fits. Its retrieval runs over the knowledge base in the database.
 INTENT_MODEL = "intent-support"
 REPLIES_MODEL = "replies"
+# Ranks the articles suggested with each answer; optional: until `queuebot train recommender` has
+# built one, the embedding similarity ranks them (workers/recommendations/ranker.py).
+RECOMMENDER_MODEL = "recommender"
 # What a worker loads and warms at start: every model a job can ask for.
 SERVED_MODELS = (*SENTIMENT_MODELS, GENERATOR_MODEL, INTENT_MODEL, REPLIES_MODEL)
 

@@ -5,6 +5,7 @@ from db.models.conversations import Conversation, ConversationStatus, Message, M
 from db.models.feedback import Feedback, Rating
 from db.models.jobs import Job
 from db.models.knowledge import KnowledgeEntry, KnowledgeQuestion
+from db.models.recommendations import RecommendationClick, RecommendationImpression
 from db.models.reports import Report
 from db.models.sentiment import SentimentObservation
 from db.models.slack import DeliveryStatus, SlackDelivery
@@ -23,6 +24,8 @@ __all__ = [
     "Message",
     "MessageRole",
     "Rating",
+    "RecommendationClick",
+    "RecommendationImpression",
     "Report",
     "SentimentObservation",
     "SlackDelivery",
