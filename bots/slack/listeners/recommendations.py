@@ -10,7 +10,7 @@ from slack_bolt import Ack, Respond
 
 from bots.recommendations import UnknownImpression, record_click
 from core.jobs import JobSource
-from core.slack import context, section
+from core.slack import context, one_line, section
 from core.slack_recommendations import RECOMMENDATION_ACTION, parse_click_value
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def open_recommended_article(
         return
     article = logged.article
     body_text = article.text if article.text is not None else "_This article has been removed since._"
-    text = f"*{article.title}*\n{body_text}"
+    text = f"*{one_line(article.title)}*\n{body_text}"
     respond(
         text=text,
         blocks=[
