@@ -190,18 +190,18 @@ def test_an_answer_shows_related_articles_as_links_and_opening_one_logs_the_clic
     expect(links).to_have_count(3)
     job = api.get(f"/api/jobs/{reply.get_attribute('data-job')}").json()
     shown = job["result"]["recommendations"]
-    expect(links).to_have_text([" ".join(item["title"].split()) for item in shown["items"]])
+    titles = [" ".join(item["title"].split()) for item in shown["items"]]
+    expect(links).to_have_text(titles)
+    # A reload shows the latest answer's suggestions again, from what was stored.
+    page.reload()
+    expect(links).to_have_text(titles)
 
     links.nth(1).click()
 
     article = reply.locator(".suggestions .article")
     expect(article).to_be_visible()
-    expect(article.locator("strong")).to_have_text(" ".join(shown["items"][1]["title"].split()))
+    expect(article.locator("strong")).to_have_text(titles[1])
     expect(links.nth(1)).to_have_class(re.compile("opened"))
-    latest = api.get(
-        "/api/recommendations", params={"conversation_id": job["input"]["conversation_id"]}
-    ).json()
-    assert latest["impression_id"] == shown["impression_id"]
     with session_scope() as session:
         clicks = session.scalars(
             select(RecommendationClick).where(RecommendationClick.impression_id == shown["impression_id"])
@@ -209,6 +209,3 @@ def test_an_answer_shows_related_articles_as_links_and_opening_one_logs_the_clic
         assert [(c.entry_id, c.position, c.source.value) for c in clicks] == [
             (shown["items"][1]["entry_id"], 2, "web")
         ]
-    # A reload shows the latest answer's suggestions again, from what was stored.
-    page.reload()
-    expect(page.locator("li.message.bot .suggestions a")).to_have_count(3)
