@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from core.jobs import RECOMMENDER_MODEL
 from core.settings import get_settings
@@ -99,7 +100,7 @@ def train_recommender(clicks: ClickLog, out_dir: Path, device: str, seed: int) -
 def _embed(impressions: list[LoggedImpression], device: str, decay: float) -> list[ImpressionVectors]:
     encoder = load_kb_encoder(device)
     out = []
-    for impression in impressions:
+    for impression in tqdm(impressions, desc="embedding the click log", unit="impression"):
         context = encoder.encode(recent_texts(impression.context))
         items = np.stack([item_vector(encoder.encode(article.questions)) for article in impression.shown])
         clicked = np.array([article.clicked for article in impression.shown], dtype=bool)
