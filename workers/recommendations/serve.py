@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from typing import Any
 
 import numpy as np
 
 from core.job_results import Recommendations, SuggestedArticle
 from core.settings import get_settings
 from db.models import RecommendationImpression
+from workers.knowledge.index import KnowledgeIndex
 from workers.recommendations.suggest import rank_catalogue
 from workers.recommendations.vectors import conversation_vector, recent_texts
+from workers.registry import ModelRegistry
 
 
 def recommend(
-    registry: Any,
-    index: Any,
+    registry: ModelRegistry,
+    index: KnowledgeIndex,
     *,
     job_id: str,
     conversation_id: int,

@@ -24,16 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select, update
 
-from core.job_results import ReplyPath, ReplyResult
+from core.job_results import Recommendations, ReplyPath, ReplyResult
 from core.jobs import HANDOFF_NOTICE_ROUTE, INTENT_MODEL, REPLIES_MODEL, ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
-from db.models import Conversation, ConversationStatus, Message, MessageRole
+from db.models import Conversation, ConversationStatus, Message, MessageRole, RecommendationImpression
 from workers.job_runner import JobOutcome
 from workers.knowledge.embedding import KB_ENCODER_NAME
-from workers.knowledge.index import KnowledgeHit
+from workers.knowledge.index import KnowledgeHit, KnowledgeIndex
 from workers.recommendations.serve import recommend
 from workers.registry import ServedModel, get_registry
 from workers.replies.generation import (
@@ -147,11 +148,11 @@ def _related_articles(
     job_id: str,
     payload: ReplyPayload,
     conversation: ConversationContext,
-    query_vector: Any,
-    index: Any,
+    query_vector: np.ndarray,
+    index: KnowledgeIndex,
     route: Route,
     hits: list[KnowledgeHit],
-) -> Any:
+) -> tuple[Recommendations, RecommendationImpression] | None:
     """Articles to read next, never the answer just given: on the template path its entry and intent,
     on the generation path the answers the reply was written from."""
     if route.path is ReplyPath.TEMPLATE and route.answer is not None:
