@@ -202,7 +202,9 @@ class ModelRegistry:
     def warm_up(self, names: Iterable[str] = SERVED_MODELS) -> None:
         for name in names:
             self.served(name)
-        self.knowledge_index().search_vector(self.embed_queries(["hello"]).result()[0], k=1)
+        index = self.knowledge_index()
+        index.search_vector(self.embed_queries(["hello"]).result()[0], k=1)
+        self.recommendation_catalogue(index)  # the first reply need not build it
 
     def loaded(self) -> dict[str, ServedModel]:
         return dict(self._served)
