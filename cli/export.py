@@ -53,3 +53,20 @@ def export_feedback(
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             written += 1
     log.info("wrote %d rated answers to %s", written, out)
+
+
+@export_app.command("clicks")
+def export_clicks(
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write.")] = Path("clicks.jsonl"),
+) -> None:
+    """Suggested articles and the clicks on them, one line per impression: the recommender's training
+    data (`queuebot train recommender --feedback FILE`)."""
+    from db.engine import new_session
+    from training.recommender.export import click_log_records
+
+    written = 0
+    with new_session() as session, out.open("w", encoding="utf-8") as handle:
+        for record in click_log_records(session):
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            written += 1
+    log.info("wrote %d impressions to %s", written, out)

@@ -211,3 +211,32 @@ def gan(profile: Profile = "quick", seed: Seed = 0, device: Device = "") -> None
         device or None,
         lambda _d, o, p, dev, s, _store: train_digit_gan(o, p, dev, s),
     )
+
+
+@train_app.command()
+def recommender(
+    feedback: Annotated[
+        list[Path],
+        typer.Option(
+            help="A `queuebot export clicks` file (repeatable): impressions with a click are trained on, "
+            "the rest skipped and counted."
+        ),
+    ],
+    seed: Seed = 0,
+    device: Device = "",
+) -> None:
+    """Fine-tune the ranker of suggested articles on logged clicks (text in, click as the label)."""
+    from training.recommender.click_log import read_click_log
+    from training.recommender.train import PROFILE, train_recommender
+
+    try:
+        clicks = read_click_log(feedback)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--feedback") from exc
+    _publish(
+        "recommender",
+        PROFILE,
+        seed,
+        device or None,
+        lambda _d, out, _p, dev, s, _store: train_recommender(clicks, out, dev, s),
+    )

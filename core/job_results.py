@@ -40,6 +40,19 @@ class GuardChanges(_Result):
     removed: list[str]  # identifiers taken out: the customer never gave them
 
 
+class SuggestedArticle(_Result):
+    entry_id: int  # a knowledge-base entry
+    title: str
+    score: float  # the ranker's: the cosine when untrained, the click probability when trained
+    position: int  # from 1, as shown
+
+
+class Recommendations(_Result):
+    impression_id: str  # clicks are logged against it
+    ranker: str  # the recommender's version, or "similarity" (untrained)
+    items: list[SuggestedArticle]
+
+
 class ReplyResult(_Result):
     reply: str
     path: ReplyPath
@@ -55,6 +68,7 @@ class ReplyResult(_Result):
     guard: GuardChanges | None = None  # template and generation paths
     generated: str | None = None  # generation path: what the model wrote, before the guard
     grounding: float | None = None  # generation path, where the guard left text to measure
+    recommendations: Recommendations | None = None  # related articles; not on the handoff path
 
 
 class PredictedTopic(_Result):

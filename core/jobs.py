@@ -112,6 +112,9 @@ REPLIES_MODEL = "replies"
 TOPIC_MODEL = "topic-news"
 # The conditional DCGAN that draws handwritten digits (training/gan/, workers/images/).
 DIGITS_GAN_MODEL = "digits-gan"
+# Ranks the articles suggested with each answer; optional: until `queuebot train recommender` has
+# built one, the embedding similarity ranks them (workers/recommendations/ranker.py).
+RECOMMENDER_MODEL = "recommender"
 # What a worker loads and warms at start: every model a job can ask for.
 SERVED_MODELS = (
     *SENTIMENT_MODELS,

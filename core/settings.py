@@ -210,6 +210,10 @@ class Settings(BaseSettings):
     # validation split: `queuebot evaluate-replies --force-generation --split valid --calibrate 0.65`
     # (docs/benchmarks.md). -1 sends every non-empty generated reply.
     reply_min_grounding: float = Field(default=0.70, ge=-1.0, le=1.0)
+    # Related articles under each answer (docs/recommendations.md): how many (0 shows none), and how
+    # much each older customer message counts in the conversation's interest relative to the next.
+    recommendations_shown: int = Field(default=3, ge=0, le=3)
+    recommendation_recency_decay: float = Field(default=0.5, gt=0.0, le=1.0)
 
     # --- sentiment monitoring ---------------------------------------------------------------------
     # Topics by keyword, on top of an item's own topic: {"refunds": ["refund", "money back"]}. A

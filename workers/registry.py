@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.jobs import SERVED_MODELS
+from core.jobs import RECOMMENDER_MODEL, SERVED_MODELS
 from core.settings import Settings, get_settings
 from workers.batching import MicroBatcher, Pending
 from workers.model_store import ModelStore
@@ -32,6 +32,13 @@ def _load_classifier(folder: Path, device: str) -> Any:
     from workers.ml.classifier import TextClassifier
 
     return TextClassifier.load(folder, device)
+
+
+def _load_ranker(folder: Path, device: str) -> Any:
+    from workers.ml.info import read_info
+    from workers.recommendations.ranker import Ranker
+
+    return Ranker.load(folder, read_info(folder).version)
 
 
 def _load_generator(folder: Path, device: str) -> Any:
@@ -54,6 +61,7 @@ LOADERS: dict[str, Callable[[Path, str], Any]] = {
     "generator": _load_generator,
     "replies": _load_generator,
     "digit-gan": _load_digit_gan,
+    "recommender": _load_ranker,
 }
 
 
@@ -78,6 +86,7 @@ class ModelRegistry:
         self._knowledge_encoder: Any = None
         self._knowledge_index: Any = None
         self._query_batcher: MicroBatcher[str, Any] | None = None
+        self._catalogue: tuple[Any, Any] | None = None  # (the knowledge index, its catalogue)
 
     @property
     def models_dir(self) -> Path:
@@ -180,10 +189,30 @@ class ModelRegistry:
             )
             return fresh
 
+    def recommendation_ranker(self) -> Any:
+        """The trained ranker's current version (promoted versions swap in like any model's), or,
+        while none has been trained, the untrained one: the embedding similarity."""
+        from workers.recommendations.ranker import Ranker
+
+        if self.store.current_version(RECOMMENDER_MODEL) is None:
+            return Ranker.similarity()
+        return self.served(RECOMMENDER_MODEL).model
+
+    def recommendation_catalogue(self, index: Any) -> Any:
+        """The articles that can be suggested, built once per knowledge index."""
+        from workers.recommendations.catalogue import catalogue_from_index
+
+        with self._lock_for("recommendation-catalogue"):
+            if self._catalogue is None or self._catalogue[0] is not index:
+                self._catalogue = (index, catalogue_from_index(index))
+            return self._catalogue[1]
+
     def warm_up(self, names: Iterable[str] = SERVED_MODELS) -> None:
         for name in names:
             self.served(name)
-        self.knowledge_index().search_vector(self.embed_queries(["hello"]).result()[0], k=1)
+        index = self.knowledge_index()
+        index.search_vector(self.embed_queries(["hello"]).result()[0], k=1)
+        self.recommendation_catalogue(index)  # the first reply need not build it
 
     def loaded(self) -> dict[str, ServedModel]:
         return dict(self._served)

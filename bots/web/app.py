@@ -35,6 +35,7 @@ from bots.web.routers import (
     session,
     trends,
 )
+from bots.web.routers import recommendations as recommendations_router
 from bots.web.security_headers import SecurityHeadersMiddleware
 from bots.web.unavailable import RETRY_AFTER_S, RETRY_LATER, retry_later_message
 from core.logs import use_format
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models.router,
     ):
         app.include_router(router, prefix="/api", dependencies=api)
+    app.include_router(recommendations_router.router, prefix="/api", dependencies=api)
     # The OpenAI-compatible API (/v1), on the same token, rate limits, gateway and jobs.
     app.include_router(openai_router, dependencies=api)
     # The web page: its files are open (they hold no data), everything they show needs sign-in.

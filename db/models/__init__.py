@@ -6,6 +6,7 @@ from db.models.feedback import Feedback, Rating
 from db.models.images import JobImage
 from db.models.jobs import Job
 from db.models.knowledge import KnowledgeEntry, KnowledgeQuestion
+from db.models.recommendations import RecommendationClick, RecommendationImpression
 from db.models.reports import Report
 from db.models.sentiment import SentimentObservation
 from db.models.slack import DeliveryStatus, SlackDelivery
@@ -25,6 +26,8 @@ __all__ = [
     "Message",
     "MessageRole",
     "Rating",
+    "RecommendationClick",
+    "RecommendationImpression",
     "Report",
     "SentimentObservation",
     "SlackDelivery",

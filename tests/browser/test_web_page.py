@@ -1,6 +1,6 @@
 """The web page in a real browser against the real server, worker, Redis and database: sign in, chat
-with the bot, queue a generation and watch its text arrive, and watch an alert on the dashboard after
-a replay."""
+with the bot and open an article it suggests, queue a generation and watch its text arrive, and watch
+an alert on the dashboard after a replay."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from redis import Redis
+from sqlalchemy import select
 
 from cli.replay import replay
 from cli.streams import StreamFormat, read_stream
@@ -20,7 +21,7 @@ from core.jobs import JobKind, JobSource, JobStatus
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
-from db.models import Job
+from db.models import Job, RecommendationClick
 from tests.reliability.overrides import settings_env
 from tests.support.surge_stream import surge_stream
 from tests.support.waiting import wait_for
@@ -242,3 +243,36 @@ def test_a_prompt_that_names_no_digit_is_refused_on_the_images_view(signed_in: P
     page.get_by_role("button", name="Queue the job").click()
 
     expect(page.locator("#images-error")).to_contain_text("prompt: Value error, the prompt names no digit")
+
+
+def test_an_answer_shows_related_articles_as_links_and_opening_one_logs_the_click(
+    signed_in: Page, api: httpx.Client
+) -> None:
+    page = signed_in
+    page.get_by_placeholder(re.compile("Ask about")).fill("I want to cancel my order")
+    page.get_by_role("button", name="Send").click()
+
+    reply = page.locator("li.message.bot:not(.pending)").last
+    links = reply.get_by_role("navigation", name="Related articles").get_by_role("link")
+    expect(links).to_have_count(3)
+    job = api.get(f"/api/jobs/{reply.get_attribute('data-job')}").json()
+    shown = job["result"]["recommendations"]
+    titles = [" ".join(item["title"].split()) for item in shown["items"]]
+    expect(links).to_have_text(titles)
+    # A reload shows the latest answer's suggestions again, from what was stored.
+    page.reload()
+    expect(links).to_have_text(titles)
+
+    links.nth(1).click()
+
+    article = reply.locator(".suggestions .article")
+    expect(article).to_be_visible()
+    expect(article.locator("strong")).to_have_text(titles[1])
+    expect(links.nth(1)).to_have_class(re.compile("opened"))
+    with session_scope() as session:
+        clicks = session.scalars(
+            select(RecommendationClick).where(RecommendationClick.impression_id == shown["impression_id"])
+        ).all()
+        assert [(c.entry_id, c.position, c.source.value) for c in clicks] == [
+            (shown["items"][1]["entry_id"], 2, "web")
+        ]

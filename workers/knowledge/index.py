@@ -66,6 +66,8 @@ class KnowledgeIndex:
         self.encoder = encoder
         self.questions = questions
         self.entries = entries  # one per vector (the entry of that question)
+        # Kept for what is built from the same vectors (the recommender's catalogue of articles).
+        self.vectors = np.asarray(vectors, dtype=np.float32)
         self.version = version
         dimension = encoder.dimension
         if len(vectors) > EXACT_SEARCH_LIMIT:

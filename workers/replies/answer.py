@@ -24,16 +24,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select, update
 
-from core.job_results import ReplyPath, ReplyResult
+from core.job_results import Recommendations, ReplyPath, ReplyResult
 from core.jobs import HANDOFF_NOTICE_ROUTE, INTENT_MODEL, REPLIES_MODEL, ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
-from db.models import Conversation, ConversationStatus, Message, MessageRole
+from db.models import Conversation, ConversationStatus, Message, MessageRole, RecommendationImpression
 from workers.job_runner import JobOutcome
 from workers.knowledge.embedding import KB_ENCODER_NAME
-from workers.knowledge.index import KnowledgeHit
+from workers.knowledge.index import KnowledgeHit, KnowledgeIndex
+from workers.recommendations.serve import recommend
 from workers.registry import ServedModel, get_registry
 from workers.replies.generation import (
     CONTEXT_ANSWERS,
@@ -65,7 +67,8 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     index = registry.knowledge_index()
     query = registry.embed_queries([payload.text])  # embeds while the intent model runs
     intent_model, [prediction] = registry.classify(INTENT_MODEL, [payload.text])
-    hits = index.search_vector(query.result()[0], k=SEARCH_DEPTH)
+    query_vector = query.result()[0]
+    hits = index.search_vector(query_vector, k=SEARCH_DEPTH)
     result: dict[str, Any] = {
         "intent": prediction.label,
         "intent_confidence": round(prediction.confidence, 4),
@@ -125,13 +128,46 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         result["handoff_reason"] = route.reason
     starts_handoff = route.path is ReplyPath.HANDOFF and conversation.status is not ConversationStatus.HANDOFF
     reply = Message(conversation_id=payload.conversation_id, role=MessageRole.BOT, text=text, job_id=job_id)
+    rows: list[Any] = [reply]
+    if route.path is not ReplyPath.HANDOFF:
+        suggested = _related_articles(job_id, payload, conversation, query_vector, index, route, hits)
+        if suggested is not None:
+            result["recommendations"], impression = suggested
+            rows.append(impression)
     return JobOutcome(
         result=ReplyResult(reply=text, **result),
         model_name=produced_by.name,
         model_version=produced_by.version,
-        rows=[reply],
+        rows=rows,
         updates=[_hand_over(payload.conversation_id)] if starts_handoff else [],
         follow_ups=[(HANDOFF_NOTICE_ROUTE, [payload.conversation_id, job_id])] if starts_handoff else [],
+    )
+
+
+def _related_articles(
+    job_id: str,
+    payload: ReplyPayload,
+    conversation: ConversationContext,
+    query_vector: np.ndarray,
+    index: KnowledgeIndex,
+    route: Route,
+    hits: list[KnowledgeHit],
+) -> tuple[Recommendations, RecommendationImpression] | None:
+    """Articles to read next, never the answer just given: on the template path its entry and intent,
+    on the generation path the answers the reply was written from."""
+    if route.path is ReplyPath.TEMPLATE and route.answer is not None:
+        exclude_entries, exclude_intents = {route.answer.entry_id}, {route.answer.intent}
+    else:
+        exclude_entries, exclude_intents = {hit.entry_id for hit in hits[:CONTEXT_ANSWERS]}, set()
+    return recommend(
+        get_registry(),
+        index,
+        job_id=job_id,
+        conversation_id=payload.conversation_id,
+        customer_texts=conversation.customer_texts,
+        latest_vector=query_vector,
+        exclude_entries=exclude_entries,
+        exclude_intents=exclude_intents,
     )
 
 

@@ -22,6 +22,7 @@ from core.slack import (
     result_text,
     section,
 )
+from core.slack_recommendations import recommendation_buttons
 from db.models import Alert, Conversation, Job, Report
 
 EVIDENCE_SHOWN = 3
@@ -40,7 +41,11 @@ def job_message(job: Job, *, ephemeral: bool = False) -> tuple[str, list[Block]]
     if job.kind is JobKind.REPLY:
         provenance = f"{_reply_origin(job.result)} · {provenance}"
     votes = feedback_buttons(job.id) if ephemeral else feedback_context_actions(job.id)
-    return text, [section(text), context(provenance), votes]
+    blocks = [section(text), context(provenance), votes]
+    articles = recommendation_buttons(job.result) if job.kind is JobKind.REPLY else None
+    if articles is not None:
+        blocks += [context("Related articles:"), articles]
+    return text, blocks
 
 
 def _reply_origin(result: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bots.slack.listeners import actions, assistant, chat, commands, fallback, monitoring
+from bots.slack.listeners import recommendations as recommendation_buttons
 from core.settings import Settings
 
 
@@ -19,4 +20,5 @@ def register_listeners(app: App, settings: Settings) -> None:
     monitoring.register(app, settings)
     commands.register(app)
     actions.register(app)
+    recommendation_buttons.register(app)
     fallback.register(app)

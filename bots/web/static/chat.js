@@ -1,10 +1,11 @@
 // The chat view: one conversation with the customer-service bot. A message becomes a reply job;
 // a generated reply shows as it is written, and the reply stored when the job's event stream says
 // it is done takes its place (the vetted text, or the hand-off message when the draft is refused),
-// with how it was made and buttons to rate it.
+// with how it was made, buttons to rate it and links to related articles.
 
 import { api, jobFinished } from "./api.js";
 import { el } from "./dom.js";
+import { suggestedArticles } from "./suggestions.js";
 
 const STORED_CONVERSATION = "queuebot.conversation";
 const PATH_LABELS = {
@@ -57,7 +58,20 @@ async function loadConversation(id) {
     }
   }
   if (conversation.status === "handoff") list.append(handoffNote("this conversation waits for a person"));
+  await showLatestSuggestions(id);
   list.scrollTop = list.scrollHeight;
+}
+
+async function showLatestSuggestions(id) {
+  // A reloaded conversation shows the suggestions of its latest answer again (those are stored).
+  try {
+    const latest = await api(`/api/recommendations?conversation_id=${id}`);
+    const answer = latest.job_id && document.querySelector(`#messages li.message.bot[data-job="${CSS.escape(latest.job_id)}"]`);
+    const links = answer && suggestedArticles(latest, setError);
+    if (links) answer.append(links);
+  } catch (error) {
+    setError(error.message);
+  }
 }
 
 async function onSend(event) {
@@ -126,7 +140,8 @@ function botMessage(text, jobId, result) {
     meta.append(el("span", { class: `badge ${result.path}`, text: PATH_LABELS[result.path] ?? result.path }));
   }
   if (jobId) meta.append(...feedbackButtons(jobId));
-  return el("li", { class: "message bot", dataset: { job: jobId ?? "" } }, el("div", { class: "bubble", text }), meta);
+  return el("li", { class: "message bot", dataset: { job: jobId ?? "" } }, el("div", { class: "bubble", text }), meta,
+    suggestedArticles(result?.recommendations, setError));
 }
 
 function failedMessage(jobId, text) {

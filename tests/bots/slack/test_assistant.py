@@ -44,7 +44,14 @@ def test_an_assistant_thread_gets_prompts_then_answers_with_a_status_a_title_and
     assert answer.params["thread_ts"] == thread_ts
     assert answer.params["text"] != PLACEHOLDER_TEXT
     blocks = answer.params["blocks"]
-    assert [block["type"] for block in blocks] == ["section", "context", "context_actions"]
+    # The answer, its provenance, the votes, then the related articles (docs/recommendations.md).
+    assert [block["type"] for block in blocks] == [
+        "section",
+        "context",
+        "context_actions",
+        "context",
+        "actions",
+    ]
     assert blocks[2]["elements"][0]["type"] == "feedback_buttons"
     with session_scope() as session:
         conversation = session.scalars(

@@ -50,7 +50,14 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(
     [answer] = fake_slack.wait_for("chat.update", channel=channel)
     assert answer.params["ts"] == fake_slack.posted_ts(placeholder)
     blocks = answer.params["blocks"]
-    assert [block["type"] for block in blocks] == ["section", "context", "context_actions"]
+    # The answer, its provenance, the votes, then the related articles (docs/recommendations.md).
+    assert [block["type"] for block in blocks] == [
+        "section",
+        "context",
+        "context_actions",
+        "context",
+        "actions",
+    ]
     assert answer.params["text"] == blocks[0]["text"]["text"]
     assert "intent-support" not in answer.params["text"]
     assert "intent-support" in blocks[1]["elements"][0]["text"]

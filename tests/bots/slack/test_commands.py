@@ -72,7 +72,14 @@ def test_ask_acknowledges_with_the_job_then_posts_the_answer_to_the_response_url
     job = _stored_job(job_id)
     assert job.status is JobStatus.DONE
     assert posted.params["text"] == job.result["reply"]
-    assert [block["type"] for block in posted.params["blocks"]] == ["section", "context", "actions"]
+    # The answer, its provenance, the votes, then the related articles (docs/recommendations.md).
+    assert [block["type"] for block in posted.params["blocks"]] == [
+        "section",
+        "context",
+        "actions",
+        "context",
+        "actions",
+    ]
 
 
 def test_generate_passes_its_options_to_the_job_and_answers_in_a_thread_of_the_channel(

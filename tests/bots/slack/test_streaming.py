@@ -112,6 +112,12 @@ def test_a_generated_reply_is_streamed_into_its_thread_then_replaced_by_the_stor
     # The reply the worker stored (not the preview) is the answer, in that same message, posted once.
     assert job.status is JobStatus.DONE
     assert (answer.params["ts"], answer.params["text"]) == (stream.ts, job.result["reply"])
-    assert [block["type"] for block in answer.params["blocks"]] == ["section", "context", "context_actions"]
+    # The reply, its provenance, the votes, then the related articles (docs/recommendations.md).
+    assert [block["type"] for block in answer.params["blocks"]][:3] == [
+        "section",
+        "context",
+        "context_actions",
+    ]
+    assert answer.params["blocks"][-1]["block_id"].startswith("recommendations:")
     assert (delivery.status, delivery.message_ts) == (DeliveryStatus.SENT, stream.ts)
     assert len(fake_slack.calls_to("chat.postMessage", channel=channel)) == 1  # the placeholder only

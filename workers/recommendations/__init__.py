@@ -1,0 +1,1 @@
+"""Related articles suggested with each answer, ranked for the conversation (docs/recommendations.md)."""
