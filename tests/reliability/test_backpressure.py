@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -119,6 +120,17 @@ def jobs_of(kind: JobKind) -> int:
         return session.scalar(select(func.count()).select_from(Job).where(Job.kind == kind)) or 0
 
 
+def started_since(kind: JobKind, since: datetime) -> int:
+    """Jobs of the kind a worker claimed since then: each made room for one more."""
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(Job).where(Job.kind == kind, Job.started_at >= since)
+            )
+            or 0
+        )
+
+
 def accepted_id(response: httpx.Response) -> str:
     body = response.json()
     return body["job"]["id"] if "job" in body else body["id"]
@@ -176,8 +188,10 @@ def test_a_burst_past_the_bound_is_refused_and_the_queue_never_exceeds_it(
         backlog.fill(kind, ROOM - 4)
         rows_before = jobs_of(kind)
 
+        burst_started = utcnow()
         with Sampler(kind) as sampler, ThreadPoolExecutor(8) as pool:
             responses = list(pool.map(lambda _: api.post(PATHS[kind], json=BODIES[kind]), range(burst)))
+        room_made = started_since(kind, burst_started)
         accepted = [accepted_id(r) for r in responses if r.status_code == 202]
         backlog.accepted_ids += accepted
 
@@ -193,13 +207,14 @@ def test_a_burst_past_the_bound_is_refused_and_the_queue_never_exceeds_it(
         row.duplicated = max(0, new_rows - len(set(accepted)))
         row.detail = (
             f"{dict(sorted(statuses.items()))} for {burst} requests, 8 at a time; "
-            f"{new_rows} rows stored; queued peaked at {sampler.highest} (bound {limit})"
+            f"{new_rows} rows stored; queued peaked at {sampler.highest} (bound {limit}); "
+            f"{room_made} claimed by the worker meanwhile"
         )
         assert set(statuses) <= {202, 503}, statuses
-        # Without a worker exactly 4 get in; the session's worker, if running, may take a few of them
-        # while the burst lasts, and make room for as many more.
-        assert statuses[202] >= 4
-        assert statuses[503] >= burst // 2
+        # Without a worker exactly 4 get in; the session's worker, if running, takes some while the
+        # burst lasts and makes room for as many more, never for more than it took. (How many it takes
+        # depends on the kind: image jobs take milliseconds, and on a fast machine it may keep up.)
+        assert 4 <= statuses[202] <= 4 + room_made
         for response in responses:
             if response.status_code == 503:
                 assert_refused(response, kind)
