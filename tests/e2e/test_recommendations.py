@@ -10,26 +10,17 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import KnowledgeEntry, RecommendationClick, RecommendationImpression
-from tests.support.stack_fixtures import wait_for_job
+from tests.support.stack_fixtures import ask_and_wait
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
 CANCEL_QUESTION = "I want to cancel my order"
 
 
-def ask(api: httpx.Client, message: str, conversation_id: int | None = None) -> dict:
-    body = {"message": message} | ({"conversation_id": conversation_id} if conversation_id else {})
-    accepted = api.post("/api/chat", json=body)
-    assert accepted.status_code == 202, accepted.text
-    job = wait_for_job(api, accepted.json()["job"]["id"])
-    assert job["status"] == "done", job["error"]
-    return job | {"conversation_id": accepted.json()["conversation_id"]}
-
-
 def test_an_answer_comes_with_three_related_articles_of_other_subjects_stored_as_shown(
     api: httpx.Client,
 ) -> None:
-    job = ask(api, CANCEL_QUESTION)
+    job = ask_and_wait(api, CANCEL_QUESTION)
     result = job["result"]
     shown = result["recommendations"]
 
@@ -51,8 +42,8 @@ def test_an_answer_comes_with_three_related_articles_of_other_subjects_stored_as
 
 
 def test_the_api_returns_the_latest_answers_suggestions_with_their_scores(api: httpx.Client) -> None:
-    first = ask(api, CANCEL_QUESTION)
-    second = ask(api, "how can I get my money back?", first["conversation_id"])
+    first = ask_and_wait(api, CANCEL_QUESTION)
+    second = ask_and_wait(api, "how can I get my money back?", first["conversation_id"])
 
     latest = api.get("/api/recommendations", params={"conversation_id": first["conversation_id"]})
 
@@ -74,7 +65,7 @@ def test_the_api_returns_the_latest_answers_suggestions_with_their_scores(api: h
 def test_a_click_is_logged_with_who_clicked_which_article_and_where_and_returns_the_article(
     api: httpx.Client,
 ) -> None:
-    shown = ask(api, CANCEL_QUESTION)["result"]["recommendations"]
+    shown = ask_and_wait(api, CANCEL_QUESTION)["result"]["recommendations"]
     second = shown["items"][1]
 
     clicks = [
@@ -102,7 +93,7 @@ def test_a_click_is_logged_with_who_clicked_which_article_and_where_and_returns_
 
 
 def test_clicks_and_queries_that_name_nothing_shown_are_refused_with_the_reason(api: httpx.Client) -> None:
-    job = ask(api, CANCEL_QUESTION)
+    job = ask_and_wait(api, CANCEL_QUESTION)
     shown = job["result"]["recommendations"]
     path = f"/api/recommendations/{shown['impression_id']}/click"
 
@@ -127,7 +118,7 @@ def test_clicks_and_queries_that_name_nothing_shown_are_refused_with_the_reason(
 
 
 def test_a_conversation_handed_to_a_person_gets_no_suggestions(api: httpx.Client) -> None:
-    job = ask(api, "I want to talk to a human agent")
+    job = ask_and_wait(api, "I want to talk to a human agent")
 
     assert job["result"]["path"] == "handoff"
     assert "recommendations" not in job["result"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import KnowledgeEntry, Message, MessageRole
 from tests.support.knowledge_fixtures import INTENT_WITHOUT_ANSWERS
-from tests.support.stack_fixtures import wait_for_job
+from tests.support.stack_fixtures import ask_and_wait
 from tests.support.waiting import wait_for
 from workers.model_store import ModelStore
 from workers.replies.guard import AMOUNT, LINK
@@ -26,19 +26,10 @@ CANCEL_QUESTION = "I want to cancel my order"
 DELIVERY_QUESTION = "what delivery options do you have?"
 
 
-def _ask(api: httpx.Client, message: str, conversation_id: int | None = None) -> dict:
-    body = {"message": message} | ({"conversation_id": conversation_id} if conversation_id else {})
-    accepted = api.post("/api/chat", json=body)
-    assert accepted.status_code == 202, accepted.text
-    job = wait_for_job(api, accepted.json()["job"]["id"])
-    assert job["status"] == "done", job["error"]
-    return job | {"conversation_id": accepted.json()["conversation_id"]}
-
-
 def test_a_confident_intent_gets_its_approved_answer_made_safe_for_the_conversation(
     api: httpx.Client, tiny_models_dir: Path
 ) -> None:
-    job = _ask(api, CANCEL_QUESTION)
+    job = ask_and_wait(api, CANCEL_QUESTION)
     result = job["result"]
 
     assert (result["path"], result["intent"]) == ("template", "cancel_order")
@@ -69,7 +60,7 @@ def test_a_confident_intent_gets_its_approved_answer_made_safe_for_the_conversat
 def test_an_intent_without_an_approved_answer_gets_a_generated_reply_with_its_sources(
     api: httpx.Client, tiny_models_dir: Path
 ) -> None:
-    job = _ask(api, DELIVERY_QUESTION)
+    job = ask_and_wait(api, DELIVERY_QUESTION)
     result = job["result"]
 
     assert (result["path"], result["intent"]) == ("generation", INTENT_WITHOUT_ANSWERS)
@@ -102,7 +93,7 @@ def test_a_new_approved_answer_is_used_as_soon_as_it_is_embedded(api: httpx.Clie
     entry_id = created.json()["id"]
     try:
         result = wait_for(
-            lambda: _ask(api, DELIVERY_QUESTION)["result"],
+            lambda: ask_and_wait(api, DELIVERY_QUESTION)["result"],
             "the question answered with an approved answer",
             until=lambda result: result["path"] == "template",
             interval_s=0.5,

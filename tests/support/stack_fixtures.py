@@ -162,6 +162,17 @@ def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = OUTCOME_TIME
     )
 
 
+def ask_and_wait(api: httpx.Client, message: str, conversation_id: int | None = None) -> dict[str, Any]:
+    """A chat message through the API, waited on until its reply job is done; the job's JSON with the
+    conversation's id."""
+    body = {"message": message} | ({"conversation_id": conversation_id} if conversation_id else {})
+    accepted = api.post("/api/chat", json=body)
+    assert accepted.status_code == 202, accepted.text
+    job = wait_for_job(api, accepted.json()["job"]["id"])
+    assert job["status"] == "done", job["error"]
+    return job | {"conversation_id": accepted.json()["conversation_id"]}
+
+
 @pytest.fixture
 def slack(api_server: ApiServer) -> Iterator[SlackSender]:
     """Sends signed events, commands and clicks to the real app's /slack/events, as Slack does."""
