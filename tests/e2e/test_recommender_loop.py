@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 import cli.main
 from core.jobs import RECOMMENDER_MODEL
 from core.settings import get_settings
-from tests.e2e.test_recommendations import ask
 from tests.support.knowledge_fixtures import QUESTIONS_PER_INTENT
+from tests.support.stack_fixtures import ask_and_wait
 from workers.knowledge.importer import DEMO_SOURCE_FILE
 from workers.ml.info import read_info
 from workers.model_store import ModelStore
@@ -64,9 +64,9 @@ def test_clicks_of_simulated_users_retrain_the_ranker_so_their_preferred_article
     training_users, held_out = payment[:TRAINING_USERS], payment[TRAINING_USERS:]
     delivery = _questions("delivery_period", TRAINING_USERS + HELD_OUT_USERS)
     delivery, delivery_held_out = delivery[:TRAINING_USERS], delivery[TRAINING_USERS:]
-    before = [ask(api, question) for question in held_out]
-    delivery_before = [ask(api, question) for question in delivery_held_out]
-    asked = [ask(api, question) for question in training_users]
+    before = [ask_and_wait(api, question) for question in held_out]
+    delivery_before = [ask_and_wait(api, question) for question in delivery_held_out]
+    asked = [ask_and_wait(api, question) for question in training_users]
     # X: the article the untrained ranker most often shows them below the first suggestion.
     below_first = Counter(entry for job in asked for entry in _shown(job)[1:])
     preferred = min(below_first, key=lambda entry: (-below_first[entry], entry))
@@ -80,7 +80,7 @@ def test_clicks_of_simulated_users_retrain_the_ranker_so_their_preferred_article
             assert response.status_code == 201, response.text
             clicked += 1
     for number, question in enumerate(delivery):
-        shown = ask(api, question)["result"]["recommendations"]
+        shown = ask_and_wait(api, question)["result"]["recommendations"]
         response = api.post(
             f"/api/recommendations/{shown['impression_id']}/click",
             json={"entry_id": shown["items"][0]["entry_id"], "user": f"delivery-user-{number}"},
@@ -98,8 +98,8 @@ def test_clicks_of_simulated_users_retrain_the_ranker_so_their_preferred_article
     info = read_info(store.folder(RECOMMENDER_MODEL))
     assert info.data["clicks_used"] >= clicked + TRAINING_USERS
     assert info.data["valid_impressions"] >= 1 and "valid_mrr" in info.metrics
-    after = [ask(api, question) for question in held_out]
-    delivery_after = [ask(api, question) for question in delivery_held_out]
+    after = [ask_and_wait(api, question) for question in held_out]
+    delivery_after = [ask_and_wait(api, question) for question in delivery_held_out]
     assert {job["result"]["recommendations"]["ranker"] for job in after} == {info.version}
     ranks_before = [(_shown(job) + [preferred]).index(preferred) + 1 for job in before]
     ranks_after = [(_shown(job) + [preferred]).index(preferred) + 1 for job in after]
