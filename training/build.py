@@ -156,11 +156,14 @@ def build_models(
     seed: int = 0,
     if_better: bool = False,
     on_event: Callable[[BuildEvent], None] | None = None,
+    processes: int = 1,
 ) -> dict[str, ModelInfo]:
     """The built (or kept) version of each model in ``names`` (default: what the product serves).
 
     ``if_better``: a new version becomes current only if it beats the current one on validation (see
-    the module docstring); ``on_event`` hears of each model as the build reaches it."""
+    the module docstring); ``on_event`` hears of each model as the build reaches it. ``processes``: on
+    the CPU, models are built that many at a time, each process with its share of the cores
+    (``training/parallel_build.py``)."""
     report = on_event or (lambda event: None)
     if profile not in PROFILES:
         raise ValueError(f"unknown model profile {profile!r}; choose one of {list(PROFILES)}")
@@ -175,6 +178,24 @@ def build_models(
 
     built: dict[str, ModelInfo] = {}
     order = _with_dependencies(wanted)
+    if processes > 1 and device == "cpu" and len(order) > 1:
+        from training.parallel_build import BuildRequest, build_in_processes
+
+        requests = [
+            BuildRequest(
+                Path(models_dir),
+                Path(data_dir),
+                profile,
+                device,
+                name,
+                force and name in wanted,
+                seed,
+                if_better,
+            )  # fmt: skip
+            for name in order
+        ]
+        built = build_in_processes(requests, {name: SPECS[name].needs for name in order}, processes, report)
+        return {name: built[name] for name in wanted}
     for position, name in enumerate(order, start=1):
         with store.lock(name):
             cached = None if (force and name in wanted) else _cached_info(store, name, profile, if_better)
