@@ -141,7 +141,7 @@ MAX_PROMPT_CHARS = 2_000
 # The quick generator has 256 positions: 200 new tokens leave room for the prompt.
 MAX_NEW_TOKENS = 200
 MAX_RETURN_SEQUENCES = 4
-DEFAULT_NO_REPEAT_NGRAM_SIZE = 0  # chosen on validation prompts: docs/serving.md, "Phrase loops"
+DEFAULT_NO_REPEAT_NGRAM_SIZE = 6  # chosen on validation prompts: docs/generation.md, "Phrase loops"
 DEFAULT_REPETITION_PENALTY = 1.0
 MAX_NO_REPEAT_NGRAM_SIZE = 16
 MAX_REPETITION_PENALTY = 2.0
@@ -192,7 +192,7 @@ class GeneratePayload(_Payload):
     num_return_sequences: int = Field(default=1, ge=1, le=MAX_RETURN_SEQUENCES)
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     # Against phrase loops, as Hugging Face's processors of the same names (workers/ml/phrase_loops.py);
-    # the defaults were chosen on validation prompts (docs/serving.md, "Phrase loops").
+    # the defaults were chosen on validation prompts (docs/generation.md, "Phrase loops").
     no_repeat_ngram_size: int = Field(
         default=DEFAULT_NO_REPEAT_NGRAM_SIZE,
         ge=0,

@@ -58,7 +58,7 @@ class GenerationRequest:
     num_return_sequences: int = 1
     seed: int | None = None  # None: a fresh, unpredictable seed
     # Against phrase loops (workers/ml/phrase_loops.py); the generate job's defaults are chosen on
-    # validation prompts (docs/serving.md, "Phrase loops"). 0 and 1.0 turn them off.
+    # validation prompts (docs/generation.md, "Phrase loops"). 0 and 1.0 turn them off.
     no_repeat_ngram_size: int = NO_REPEAT_OFF
     repetition_penalty: float = NO_PENALTY
     # Who follows the text as it is decoded (a job's stream in Redis); None decodes silently.
