@@ -34,8 +34,11 @@ from workers.ml.ngram_mixture import NgramMixture
 from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF, PhraseLoopRules
 
 # Candidate set sizes tried in turn for nucleus sampling; a trained model's nucleus nearly always lies
-# within the first, an undertrained one's often within the second.
-_CANDIDATES = (256, 4096)
+# within the first, an undertrained one's often within the second. The middle size is for a small
+# vocabulary served with an n-gram, whose nuclei are wide: a third of the quick generator's rows need
+# more than 256 candidates, nearly all fit in 1,024, and topk(1,024) costs a third of topk(4,096)
+# (docs/benchmarks.md, "Phrase loops and the decoding loop").
+_CANDIDATES = (256, 1024, 4096)
 
 
 class TextListener(Protocol):
@@ -249,8 +252,8 @@ def _choose(
 def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     """Inverse-CDF sampling from the smallest set of most likely tokens whose mass reaches ``top_p``.
 
-    The nucleus is looked for with ``topk`` among the most likely 256 tokens, then 4,096, and only for
-    rows whose nucleus is wider still by sorting the vocabulary: one 50,257-way sort per row per step
+    The nucleus is looked for with ``topk`` among the most likely 256 tokens, then 1,024, then 4,096, and
+    only for rows whose nucleus is wider still by sorting the vocabulary: one 50,257-way sort per row per step
     costs several times the forward pass of a small model on CPU, and ``topk`` a small share of that
     (timings in docs/benchmarks.md, "Decoding"). A row's path depends only on its own distribution.
 
