@@ -128,8 +128,8 @@ class TextGenerator:
             top_p,
             num_return_sequences,
             seed,
-            no_repeat_ngram_size,
-            repetition_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+            repetition_penalty=repetition_penalty,
         )
         request.validate(self.context_size)
         prompt_ids = self._prompt_ids(request)
@@ -297,7 +297,14 @@ class TextGenerator:
         # No phrase-loop rules: a reply copies the approved answers in its prompt on purpose, and a
         # no-repeat rule over the prompt would forbid exactly that.
         return GenerationRequest(
-            prompt, max_new_tokens, temperature, top_p, 1, seed, NO_REPEAT_OFF, NO_PENALTY
+            prompt,
+            max_new_tokens,
+            temperature,
+            top_p,
+            1,
+            seed,
+            no_repeat_ngram_size=NO_REPEAT_OFF,
+            repetition_penalty=NO_PENALTY,
         )
 
     def warm_up(self) -> None:

@@ -60,12 +60,13 @@ class GenerationRequest:
     top_p: float = 0.95  # nucleus sampling only, no top-k
     num_return_sequences: int = 1
     seed: int | None = None  # None: a fresh, unpredictable seed
-    # Against phrase loops (workers/ml/phrase_loops.py); the generate job's defaults are chosen on
-    # validation prompts (docs/generation.md, "Phrase loops"). 0 and 1.0 turn them off.
-    no_repeat_ngram_size: int = NO_REPEAT_OFF
-    repetition_penalty: float = NO_PENALTY
     # Who follows the text as it is decoded (a job's stream in Redis); None decodes silently.
     listener: TextListener | None = field(default=None, compare=False, repr=False)
+    # Against phrase loops (workers/ml/phrase_loops.py): 0 and 1.0 turn them off; the generate job's
+    # defaults are chosen on validation prompts (docs/generation.md, "Phrase loops"). After the
+    # listener, so that a request built positionally keeps its meaning.
+    no_repeat_ngram_size: int = NO_REPEAT_OFF
+    repetition_penalty: float = NO_PENALTY
 
     def validate(self, context_size: int) -> None:
         if not 1 <= self.max_new_tokens < context_size:
