@@ -259,12 +259,28 @@ def evaluate_generator(
         Path | None,
         typer.Option(help="Also write the figures and every prompt, continuation and reference here (JSON)."),
     ] = None,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="The held-out articles: test (the honest figure) or validation (to choose settings)."
+        ),
+    ] = "test",
+    no_repeat_ngram_size: Annotated[
+        int | None, typer.Option(min=0, help="Sample with this no-repeat n-gram size (default: the job's).")
+    ] = None,
+    repetition_penalty: Annotated[
+        float | None, typer.Option(min=1.0, help="Sample with this repetition penalty (default: the job's).")
+    ] = None,
+    samples_only: Annotated[
+        bool, typer.Option(help="Only continue prompts (the decoding rules do not change perplexity).")
+    ] = False,
 ) -> None:
     """Score the news generator on the BBC test articles: perplexity against an n-gram, and samples."""
 
     from rich.console import Console
 
     from core.jobs import GENERATOR_MODEL
+    from training.gpt2.generator_evaluation import DecodingRules, held_out_articles, sample_figures
     from training.gpt2.generator_evaluation import evaluate_generator as run_evaluation
     from workers.ml.device import resolve_device
     from workers.ml.generator import TextGenerator
@@ -273,14 +289,36 @@ def evaluate_generator(
     settings = get_settings()
     device = resolve_device(settings.device)
     generator = TextGenerator.load(ModelStore(settings.models_dir).folder(GENERATOR_MODEL), device)
+    defaults = DecodingRules()
+    rules = DecodingRules(
+        defaults.no_repeat_ngram_size if no_repeat_ngram_size is None else no_repeat_ngram_size,
+        defaults.repetition_penalty if repetition_penalty is None else repetition_penalty,
+    )
+    console = Console()
+    rules_text = (
+        f"no_repeat_ngram_size {rules.no_repeat_ngram_size}, repetition_penalty {rules.repetition_penalty}"
+    )
     try:
-        report = run_evaluation(settings.data_dir, generator, device, prompts)
+        if samples_only:
+            _train, held_out = held_out_articles(settings.data_dir, generator, split)
+            samples = sample_figures(generator, held_out[:prompts], device, rules)
+            console.print(
+                f"[bold]{generator.info.name} {generator.info.version}[/bold], {split} articles, "
+                f"{rules_text}: "
+                f"{samples.prompts} continuations: repeated 4-grams {_figure(samples.repeated_4gram_share)}, "
+                f"distinct-2 {_figure(samples.distinct_2)}, "
+                f"similarity to the real continuation (MiniLM cosine) {samples.mean_similarity:.4f}"
+            )
+            if out is not None:
+                _write_report(out, {"split": split, **vars(rules), **vars(samples)})
+            return
+        report = run_evaluation(settings.data_dir, generator, device, prompts, split, rules)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
-    console = Console()
     console.print(
-        f"[bold]{report.model} {report.version}[/bold]: {report.test_articles} held-out BBC test articles, "
+        f"[bold]{report.model} {report.version}[/bold]: "
+        f"{report.test_articles} held-out BBC {split} articles, "
         f"{report.gpt2_tokens} GPT-2 tokens, {report.seconds:.0f} s"
     )
     served = (
@@ -308,7 +346,8 @@ def evaluate_generator(
     )
     console.print(f"generator vs baseline perplexity: {report.relative_difference:+.1%}")
     console.print(
-        f"{report.prompts} continuations: repeated 4-grams {_figure(report.repeated_4gram_share)}, "
+        f"{report.prompts} continuations ({rules_text}): "
+        f"repeated 4-grams {_figure(report.repeated_4gram_share)}, "
         f"distinct-2 {_figure(report.distinct_2)}, "
         f"similarity to the real continuation (MiniLM cosine) {report.mean_similarity:.4f}"
     )

@@ -141,6 +141,10 @@ MAX_PROMPT_CHARS = 2_000
 # The quick generator has 256 positions: 200 new tokens leave room for the prompt.
 MAX_NEW_TOKENS = 200
 MAX_RETURN_SEQUENCES = 4
+DEFAULT_NO_REPEAT_NGRAM_SIZE = 6  # chosen on validation prompts: docs/generation.md, "Phrase loops"
+DEFAULT_REPETITION_PENALTY = 1.0
+MAX_NO_REPEAT_NGRAM_SIZE = 16
+MAX_REPETITION_PENALTY = 2.0
 MAX_SENTIMENT_ITEMS = 256
 MAX_SENTIMENT_TEXT_CHARS = 2_000
 # Row ids are INTEGER columns: 32-bit on PostgreSQL (SQLite would take 64 bits). A larger id in a
@@ -187,6 +191,20 @@ class GeneratePayload(_Payload):
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     num_return_sequences: int = Field(default=1, ge=1, le=MAX_RETURN_SEQUENCES)
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    # Against phrase loops, as Hugging Face's processors of the same names (workers/ml/phrase_loops.py);
+    # the defaults were chosen on validation prompts (docs/generation.md, "Phrase loops").
+    no_repeat_ngram_size: int = Field(
+        default=DEFAULT_NO_REPEAT_NGRAM_SIZE,
+        ge=0,
+        le=MAX_NO_REPEAT_NGRAM_SIZE,
+        description="forbid repeating any n-gram of this many tokens (prompt included); 0 turns it off",
+    )
+    repetition_penalty: float = Field(
+        default=DEFAULT_REPETITION_PENALTY,
+        ge=1.0,
+        le=MAX_REPETITION_PENALTY,
+        description="divide the probability of tokens already present, as in transformers; 1 turns it off",
+    )
 
 
 class SentimentItem(_Payload):

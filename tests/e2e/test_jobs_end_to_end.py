@@ -16,6 +16,7 @@ from core.jobs import JobKind
 from db.engine import session_scope
 from db.models import Job, Message, SentimentObservation
 from tests.support.stack_fixtures import use_models_dir, wait_for_job
+from workers.ml.gpt2_decoding import GenerationRequest
 from workers.model_store import ModelStore
 from workers.registry import get_registry
 from workers.replies.guard import IDENTIFIER
@@ -244,3 +245,18 @@ def test_a_reply_never_shows_an_order_number_the_customer_did_not_give(
     reply = job["result"]["reply"]
     assert "{{" not in reply
     assert [m.group(0) for m in IDENTIFIER.finditer(reply) if m.group(0) not in allowed] == []
+
+
+def test_a_generate_job_decodes_with_the_phrase_loop_rules_it_was_given(api: httpx.Client) -> None:
+    body = {"prompt": "The market opened", "max_new_tokens": 24, "temperature": 0, "seed": 1}
+    rules = {"no_repeat_ngram_size": 2, "repetition_penalty": 1.3}
+    accepted = api.post("/api/generate", json=body | rules)
+
+    job = wait_for_job(api, accepted.json()["id"])
+
+    assert job["status"] == "done", job["error"]
+    assert {name: job["input"][name] for name in rules} == rules
+    # Greedy decoding is deterministic: the worker's text is the one these rules give in this process.
+    served = get_registry().served("generator").model
+    expected = served.generate_batch([GenerationRequest(**body, **rules)])[0]
+    assert job["result"]["texts"] == expected

@@ -17,6 +17,10 @@ training: ``title``, blank line, body) with the generate job's default sampling 
 - diversity: distinct-2, distinct word bigrams over all bigrams, pooled over every continuation;
 - relevance: MiniLM cosine between a continuation and the article's real continuation, cut to the same
   number of words so that length alone does not move the figure.
+
+The phrase-loop rules (``no_repeat_ngram_size``, ``repetition_penalty``) default to the generate job's;
+their defaults were chosen with ``split="validation"`` (the held-out validation articles, the same the
+model's own choices were made on) and ``samples_only`` (perplexity does not depend on them), never on test.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from core.jobs import DEFAULT_NO_REPEAT_NGRAM_SIZE, DEFAULT_REPETITION_PENALTY
 from training.gpt2.copy_weights import copy_scores
 from training.gpt2.data import CORPUS_FILE, read_news_articles, split_news, to_blocks
 from training.gpt2.heldout import HeldOutScore, document_windows, ngram_baseline, score, token_scores
@@ -49,10 +54,19 @@ BASELINE_ORDER = 4  # for a transformer served without an n-gram of its own
 NEW_TOKENS = 60
 TEMPERATURE = 0.8
 TOP_P = 0.95
+SPLITS = ("test", "validation")
 # A sentence ends at . ! or ? followed by whitespace: a space inside a paragraph, or the paragraph break
 # when the first paragraph is a single sentence (as most BBC ledes are). "Mr. Smith" is cut early; rare
 # enough in ledes not to matter for a prompt.
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+@dataclass(frozen=True)
+class DecodingRules:
+    """The phrase-loop rules the continuations are sampled with (the generate job's by default)."""
+
+    no_repeat_ngram_size: int = DEFAULT_NO_REPEAT_NGRAM_SIZE
+    repetition_penalty: float = DEFAULT_REPETITION_PENALTY
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,8 @@ class GeneratorEvaluation:
     mean_similarity: float
     seconds: float
     examples: list[dict[str, Any]] = field(default_factory=list)
+    split: str = "test"  # the held-out articles scored and continued ("validation" chose the rules)
+    rules: DecodingRules = field(default_factory=lambda: DecodingRules())
 
     @property
     def relative_difference(self) -> float:
@@ -117,12 +133,29 @@ class GeneratorEvaluation:
             "distinct_2": rounded(self.distinct_2),
             "mean_similarity": round(self.mean_similarity, 4),
             "seconds": round(self.seconds, 1),
+            "split": self.split,
+            "no_repeat_ngram_size": self.rules.no_repeat_ngram_size,
+            "repetition_penalty": self.rules.repetition_penalty,
         }
 
 
-def held_out_articles(data_dir: Path, generator: TextGenerator) -> tuple[list[str], list[str]]:
-    """(training, test) articles of the generator's own split; refuses a generator of a user corpus,
-    whose documents and split are not the BBC ones."""
+@dataclass(frozen=True)
+class SampleFigures:
+    prompts: int
+    repeated_4gram_share: float | None  # None: no continuation had four words
+    distinct_2: float | None  # None: no continuation had two words
+    mean_similarity: float
+    examples: list[dict[str, Any]]
+
+
+def held_out_articles(
+    data_dir: Path, generator: TextGenerator, split: str = "test"
+) -> tuple[list[str], list[str]]:
+    """(training, held-out) articles of the generator's own split, held-out being its ``split``
+    ("test" or "validation"); refuses a generator of a user corpus, whose documents and split are not
+    the BBC ones."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
     if not generator.info.data.get("default_corpus", False):
         raise ValueError(
             "evaluate-generator scores the BBC test articles, and this generator "
@@ -130,8 +163,8 @@ def held_out_articles(data_dir: Path, generator: TextGenerator) -> tuple[list[st
             f"({generator.info.data.get('corpus')})"
         )
     articles = read_news_articles(data_dir / CORPUS_FILE)
-    train, _valid, test = split_news(articles, int(generator.info.data["seed"]))
-    return train, test
+    train, valid, test = split_news(articles, int(generator.info.data["seed"]))
+    return train, test if split == "test" else valid
 
 
 def prompt_and_rest(article: str) -> tuple[str, str]:
@@ -164,15 +197,20 @@ def distinct_n(texts: Sequence[str], n: int = 2) -> float | None:
 
 
 def evaluate_generator(
-    data_dir: Path, generator: TextGenerator, device: str, prompts: int = 50
+    data_dir: Path,
+    generator: TextGenerator,
+    device: str,
+    prompts: int = 50,
+    split: str = "test",
+    rules: DecodingRules = DecodingRules(),
 ) -> GeneratorEvaluation:
     started = time.perf_counter()
-    train_docs, test_docs = held_out_articles(data_dir, generator)
+    train_docs, test_docs = held_out_articles(data_dir, generator, split)
     tokenizer, model = generator.tokenizer, generator.model
     window = int(model.config.n_positions)
 
     held_out = document_windows(tokenizer, test_docs, window)
-    log.info("scoring %d test articles (%d GPT-2 tokens)", len(test_docs), held_out.gpt2_tokens)
+    log.info("scoring %d %s articles (%d GPT-2 tokens)", len(test_docs), split, held_out.gpt2_tokens)
     if generator.mixture is not None:
         # The served model's own n-gram, fitted on the generator's training articles, is the baseline.
         scores = token_scores(
@@ -198,9 +236,38 @@ def evaluate_generator(
         copied = copy_scores(uncopied_logp, held_out, generator.copy.source, generator.copy.max_match)
         served = copied.mixed(generator.copy)
 
-    chosen = test_docs[:prompts]
-    split_articles = [prompt_and_rest(article) for article in chosen]
-    continuations = _continue(generator, [prompt for prompt, _rest in split_articles])
+    samples = sample_figures(generator, test_docs[:prompts], device, rules)
+    return GeneratorEvaluation(
+        model=generator.info.name,
+        version=generator.info.version,
+        test_articles=len(test_docs),
+        gpt2_tokens=held_out.gpt2_tokens,
+        utf8_bytes=held_out.utf8_bytes,
+        generator=PerplexityFigures.of(served),
+        uncopied=None if uncopied is None else PerplexityFigures.of(uncopied),
+        copy_weights=None if generator.copy is None else list(generator.copy.weights),
+        transformer=PerplexityFigures.of(transformer),
+        baseline=PerplexityFigures.of(baseline),
+        ngram_order=order,
+        transformer_weight=None if generator.mixture is None else generator.mixture.weight,
+        prompts=samples.prompts,
+        repeated_4gram_share=samples.repeated_4gram_share,
+        distinct_2=samples.distinct_2,
+        mean_similarity=samples.mean_similarity,
+        seconds=time.perf_counter() - started,
+        examples=samples.examples,
+        split=split,
+        rules=rules,
+    )
+
+
+def sample_figures(
+    generator: TextGenerator, articles: Sequence[str], device: str, rules: DecodingRules = DecodingRules()
+) -> SampleFigures:
+    """Continue each article from its title and first sentence; score repetition, diversity and
+    similarity to the article's real continuation."""
+    split_articles = [prompt_and_rest(article) for article in articles]
+    continuations = _continue(generator, [prompt for prompt, _rest in split_articles], rules)
     # The real text cut to the continuation's length in words (at least one, so an empty
     # continuation is compared with something rather than with nothing).
     references = [
@@ -210,7 +277,7 @@ def evaluate_generator(
     encoder = load_kb_encoder(device)
     similarity = (
         np.sum(encoder.encode(continuations) * encoder.encode(references), axis=1)
-        if chosen
+        if articles
         else np.zeros(0, dtype=np.float32)
     )
     repetition = [repeated_ngram_share(text) for text in continuations]
@@ -227,34 +294,27 @@ def evaluate_generator(
             split_articles, continuations, references, repetition, similarity, strict=True
         )
     ]
-    return GeneratorEvaluation(
-        model=generator.info.name,
-        version=generator.info.version,
-        test_articles=len(test_docs),
-        gpt2_tokens=held_out.gpt2_tokens,
-        utf8_bytes=held_out.utf8_bytes,
-        generator=PerplexityFigures.of(served),
-        uncopied=None if uncopied is None else PerplexityFigures.of(uncopied),
-        copy_weights=None if generator.copy is None else list(generator.copy.weights),
-        transformer=PerplexityFigures.of(transformer),
-        baseline=PerplexityFigures.of(baseline),
-        ngram_order=order,
-        transformer_weight=None if generator.mixture is None else generator.mixture.weight,
-        prompts=len(chosen),
+    return SampleFigures(
+        prompts=len(articles),
         repeated_4gram_share=float(np.mean(measured)) if measured else None,
         distinct_2=distinct_n(continuations),
-        mean_similarity=float(np.mean(similarity)) if chosen else math.nan,
-        seconds=time.perf_counter() - started,
+        mean_similarity=float(np.mean(similarity)) if articles else math.nan,
         examples=examples,
     )
 
 
-def _continue(generator: TextGenerator, prompts: Sequence[str]) -> list[str]:
+def _continue(generator: TextGenerator, prompts: Sequence[str], rules: DecodingRules) -> list[str]:
     continuations: list[str] = []
     for start in range(0, len(prompts), GENERATION_BATCH):
         requests = [
             GenerationRequest(
-                prompt, max_new_tokens=NEW_TOKENS, temperature=TEMPERATURE, top_p=TOP_P, seed=start + i
+                prompt,
+                max_new_tokens=NEW_TOKENS,
+                temperature=TEMPERATURE,
+                top_p=TOP_P,
+                seed=start + i,
+                no_repeat_ngram_size=rules.no_repeat_ngram_size,
+                repetition_penalty=rules.repetition_penalty,
             )
             for i, prompt in enumerate(prompts[start : start + GENERATION_BATCH])
         ]

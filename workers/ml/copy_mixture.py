@@ -93,15 +93,26 @@ class CopyMixture:
         """Log P(next) under the interpolation, one row per (index, tokens so far); ``logits`` may be
         any model's scores, an n-gram mixture's log-probabilities included."""
         probs = torch.softmax(logits.float(), dim=-1)
+        # One scaling and one scatter for the whole batch: per-row tensor work costs more than the
+        # dictionary lookups themselves at the batch sizes served.
+        kept = [1.0] * len(indexes)
+        rows: list[int] = []
+        tokens: list[int] = []
+        shares: list[float] = []
         for row, (index, history) in enumerate(zip(indexes, histories, strict=True)):
             n, copied = index.match(history)
             if not copied:
                 continue
             weight = self.weights[n - 1]
-            tokens = torch.tensor(list(copied), device=probs.device)
-            share = torch.tensor(list(copied.values()), device=probs.device, dtype=probs.dtype)
-            probs[row] *= 1.0 - weight
-            probs[row, tokens] += weight * share
+            kept[row] = 1.0 - weight
+            rows.extend([row] * len(copied))
+            tokens.extend(copied)
+            shares.extend(weight * share for share in copied.values())
+        if rows:
+            probs = probs * torch.tensor(kept, device=probs.device, dtype=probs.dtype)[:, None]
+            probs[torch.tensor(rows, device=probs.device), torch.tensor(tokens, device=probs.device)] += (
+                torch.tensor(shares, device=probs.device, dtype=probs.dtype)
+            )
         return torch.log(probs)
 
     def target_probabilities(

@@ -11,8 +11,10 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     LogitsProcessorList,
+    NoRepeatNGramLogitsProcessor,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper,
     TopPLogitsWarper,
 )
@@ -29,6 +31,7 @@ from workers.ml.incremental_text import IncrementalText
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
 from workers.ml.ngram_mixture import MixtureLogitsProcessor, NgramMixture
+from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF
 from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
 
 __all__ = [
@@ -107,6 +110,8 @@ class TextGenerator:
         top_p: float,
         num_return_sequences: int,
         seed: int | None = None,
+        no_repeat_ngram_size: int = NO_REPEAT_OFF,
+        repetition_penalty: float = NO_PENALTY,
     ) -> list[str]:
         """Return only the continuation of each sequence, without the prompt, using HF ``generate``.
 
@@ -116,7 +121,16 @@ class TextGenerator:
         ``max_new_tokens``. A seed reproduces this method's text, not ``generate_batch``'s: the two
         draw their random numbers differently.
         """
-        request = GenerationRequest(prompt, max_new_tokens, temperature, top_p, num_return_sequences, seed)
+        request = GenerationRequest(
+            prompt,
+            max_new_tokens,
+            temperature,
+            top_p,
+            num_return_sequences,
+            seed,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+            repetition_penalty=repetition_penalty,
+        )
         request.validate(self.context_size)
         prompt_ids = self._prompt_ids(request)
         input_ids = torch.tensor([prompt_ids], device=self.device)
@@ -129,6 +143,11 @@ class TextGenerator:
         mixing = [MixtureLogitsProcessor(self.mixture)] if self.mixture is not None else []
         if self.copy is not None:
             mixing.append(CopyLogitsProcessor(self.copy, prompt_ids))
+        # The phrase-loop rules see the final mixed distribution, as in decode_rows.
+        if repetition_penalty != NO_PENALTY:
+            mixing.append(RepetitionPenaltyLogitsProcessor(repetition_penalty))
+        if no_repeat_ngram_size != NO_REPEAT_OFF:
+            mixing.append(NoRepeatNGramLogitsProcessor(no_repeat_ngram_size))
         if mixing:
             # generate() would put a custom processor after its own temperature and top-p warpers; the
             # mixtures must come first, so the warpers are passed in order and generate() makes none.
@@ -176,7 +195,13 @@ class TextGenerator:
             for choice in range(1 if greedy else request.num_return_sequences):
                 rows.append(
                     DecodeRow(
-                        prompt_ids, request.max_new_tokens, request.temperature, request.top_p, generator
+                        prompt_ids,
+                        request.max_new_tokens,
+                        request.temperature,
+                        request.top_p,
+                        generator,
+                        request.no_repeat_ngram_size,
+                        request.repetition_penalty,
                     )
                 )
                 owners.append(index)
@@ -269,7 +294,18 @@ class TextGenerator:
         prompt = template.fit(
             question, history, context, self._token_count, self.context_size - max_new_tokens
         )
-        return GenerationRequest(prompt, max_new_tokens, temperature, top_p, 1, seed)
+        # No phrase-loop rules: a reply copies the approved answers in its prompt on purpose, and a
+        # no-repeat rule over the prompt would forbid exactly that.
+        return GenerationRequest(
+            prompt,
+            max_new_tokens,
+            temperature,
+            top_p,
+            1,
+            seed,
+            no_repeat_ngram_size=NO_REPEAT_OFF,
+            repetition_penalty=NO_PENALTY,
+        )
 
     def warm_up(self) -> None:
         self.generate("Hello", max_new_tokens=1, temperature=0, top_p=1.0, num_return_sequences=1)

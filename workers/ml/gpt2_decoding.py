@@ -15,7 +15,9 @@ runs any mix of requests as one batch:
   (and the cache), and the loop ends when no row is left;
 - a model served with an n-gram (``ngram_mixture``) samples from the mixture, each row with its own
   tokens as the n-gram's context; a model served with copying (``copy_mixture``) mixes in what
-  followed the row's last tokens earlier in its own prompt (or text so far).
+  followed the row's last tokens earlier in its own prompt (or text so far);
+- ``no_repeat_ngram_size`` and ``repetition_penalty`` (``phrase_loops``) are per row too, applied to the
+  final mixed distribution, as Hugging Face's logits processors of the same names.
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ from transformers import DynamicCache, PreTrainedModel
 
 from workers.ml.copy_mixture import CopyIndex, CopyMixture, CopySource
 from workers.ml.ngram_mixture import NgramMixture
+from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF, PhraseLoopRules
 
 # Candidate set sizes tried in turn for nucleus sampling; a trained model's nucleus nearly always lies
-# within the first, an undertrained one's often within the second.
-_CANDIDATES = (256, 4096)
+# within the first, an undertrained one's often within the second. The middle size is for a small
+# vocabulary served with an n-gram, whose nuclei are wide: a third of the quick generator's rows need
+# more than 256 candidates, nearly all fit in 1,024, and topk(1,024) costs a third of topk(4,096)
+# (docs/benchmarks.md, "Phrase loops and the decoding loop").
+_CANDIDATES = (256, 1024, 4096)
 
 
 class TextListener(Protocol):
@@ -45,7 +51,8 @@ class TextListener(Protocol):
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One prompt and how to continue it; the defaults are those of the generate job's schema."""
+    """One prompt and how to continue it; the defaults are those of the generate job's schema, but for the
+    phrase-loop rules, which are off here (the reply path and the measurements ask for them explicitly)."""
 
     prompt: str
     max_new_tokens: int = 64
@@ -55,6 +62,11 @@ class GenerationRequest:
     seed: int | None = None  # None: a fresh, unpredictable seed
     # Who follows the text as it is decoded (a job's stream in Redis); None decodes silently.
     listener: TextListener | None = field(default=None, compare=False, repr=False)
+    # Against phrase loops (workers/ml/phrase_loops.py): 0 and 1.0 turn them off; the generate job's
+    # defaults are chosen on validation prompts (docs/generation.md, "Phrase loops"). After the
+    # listener, so that a request built positionally keeps its meaning.
+    no_repeat_ngram_size: int = NO_REPEAT_OFF
+    repetition_penalty: float = NO_PENALTY
 
     def validate(self, context_size: int) -> None:
         if not 1 <= self.max_new_tokens < context_size:
@@ -65,6 +77,10 @@ class GenerationRequest:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.num_return_sequences < 1:
             raise ValueError(f"num_return_sequences must be >= 1, got {self.num_return_sequences}")
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
+        if not self.repetition_penalty > 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,8 @@ class DecodeRow:
     temperature: float
     top_p: float
     generator: torch.Generator | None  # None for greedy rows, which draw nothing
+    no_repeat_ngram_size: int = NO_REPEAT_OFF
+    repetition_penalty: float = NO_PENALTY
 
 
 def request_generator(seed: int | None, device: str) -> torch.Generator:
@@ -123,6 +141,13 @@ def decode_rows(
     live = list(range(len(rows)))  # original indices of the rows still in the batch, in order
     generated: list[list[int]] = [[] for _ in rows]
     copy_indexes = _copy_indexes(copy, rows) if copy is not None else []
+    rules = PhraseLoopRules.of(
+        [row.prompt_ids for row in rows],
+        [row.no_repeat_ngram_size for row in rows],
+        [row.repetition_penalty for row in rows],
+        int(model.config.vocab_size),
+        device,
+    )
 
     cache = DynamicCache(config=model.config)
     # logits_to_keep=1: only the last position's distribution is needed, not one per prompt token.
@@ -141,6 +166,8 @@ def decode_rows(
         if copy is not None:
             tails = [[*rows[i].prompt_ids[-copy.max_match :], *generated[i][-copy.max_match :]] for i in live]
             logits = copy.log_probs(logits, [copy_indexes[i] for i in live], tails)
+        if rules is not None:
+            logits = rules.apply(logits, live)
         tokens = _choose(logits, temperature, top_p, [rows[i].generator for i in live])
         keep = []
         added = []
@@ -151,6 +178,8 @@ def decode_rows(
             added.append((index, token))
             if copy is not None:
                 copy.record(copy_indexes[index], token)
+            if rules is not None:
+                rules.record(index, token)
             if len(generated[index]) < budget[index]:
                 keep.append(slot)
         if on_step is not None and added:
@@ -224,8 +253,8 @@ def _choose(
 def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     """Inverse-CDF sampling from the smallest set of most likely tokens whose mass reaches ``top_p``.
 
-    The nucleus is looked for with ``topk`` among the most likely 256 tokens, then 4,096, and only for
-    rows whose nucleus is wider still by sorting the vocabulary: one 50,257-way sort per row per step
+    The nucleus is looked for with ``topk`` among the most likely 256 tokens, then 1,024, then 4,096, and
+    only for rows whose nucleus is wider still by sorting the vocabulary: one 50,257-way sort per row per step
     costs several times the forward pass of a small model on CPU, and ``topk`` a small share of that
     (timings in docs/benchmarks.md, "Decoding"). A row's path depends only on its own distribution.
 

@@ -15,6 +15,7 @@ from core.job_results import Recommendations, SuggestedArticle
 from core.settings import get_settings
 from db.models import RecommendationImpression
 from workers.knowledge.index import KnowledgeIndex
+from workers.knowledge.message_vectors import embed_messages
 from workers.recommendations.suggest import rank_catalogue
 from workers.recommendations.vectors import conversation_vector, recent_texts
 from workers.registry import ModelRegistry
@@ -36,8 +37,10 @@ def recommend(
     if settings.recommendations_shown == 0:
         return None
     context = recent_texts(customer_texts)
-    earlier = context[:-1]  # the latest message is embedded already, for the knowledge base
-    vectors = [*registry.embed_queries(earlier).result(), latest_vector] if earlier else [latest_vector]
+    # The latest message is embedded already, for the knowledge base; the earlier ones were embedded
+    # for their own replies, and are remembered (workers/knowledge/message_vectors.py).
+    earlier = context[:-1]
+    vectors = [*embed_messages(registry, earlier).result(), latest_vector] if earlier else [latest_vector]
     ranker = registry.recommendation_ranker()
     items = rank_catalogue(
         ranker,

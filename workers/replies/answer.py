@@ -35,6 +35,7 @@ from db.models import Conversation, ConversationStatus, Message, MessageRole, Re
 from workers.job_runner import JobOutcome
 from workers.knowledge.embedding import KB_ENCODER_NAME
 from workers.knowledge.index import KnowledgeHit, KnowledgeIndex
+from workers.knowledge.message_vectors import embed_messages
 from workers.recommendations.serve import recommend
 from workers.registry import ServedModel, get_registry
 from workers.replies.generation import (
@@ -65,7 +66,7 @@ def answer_message(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
     registry = get_registry()
     conversation = _conversation_context(payload)
     index = registry.knowledge_index()
-    query = registry.embed_queries([payload.text])  # embeds while the intent model runs
+    query = embed_messages(registry, [payload.text])  # embeds while the intent model runs
     intent_model, [prediction] = registry.classify(INTENT_MODEL, [payload.text])
     query_vector = query.result()[0]
     hits = index.search_vector(query_vector, k=SEARCH_DEPTH)
