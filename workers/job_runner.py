@@ -96,6 +96,9 @@ class JobOutcome:
     updates: list[Executable] = field(default_factory=list)
     # Tasks sent once the outcome is stored: (route, args).
     follow_ups: list[tuple[TaskRoute, list[Any]]] = field(default_factory=list)
+    # Called once the outcome is stored, by the run that stored it: work that follows the job but may
+    # merge with other jobs' (spike detection notes its topics and sends a run only if none is sent).
+    after_stored: list[Callable[[], None]] = field(default_factory=list)
 
 
 # A job's work: (job id, stored input) -> outcome. It runs outside any write transaction, so a long
@@ -144,6 +147,8 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
         _observe(job, JobStatus.DONE, finished_at)
         for route, args in outcome.follow_ups:
             celery_app.send_task(route.task_name, args=args, queue=route.queue.value)
+        for then in outcome.after_stored:
+            then()
     _finished(job_id)
 
 

@@ -10,6 +10,7 @@ from redis import Redis
 
 from cli.redis_server import RedisServer
 from core import redis_keys
+from core.jobs import SPIKE_DETECTION_ROUTE
 from workers.monitoring.spike_detection import forget_seen, note_touched, read_notes
 from workers.redis_client import redis_client
 
@@ -47,3 +48,23 @@ def test_a_run_clears_what_it_saw_but_not_a_batch_noted_during_it(redis: Redis) 
 
     left = read_notes(redis)
     assert list(left) == ["acme"] and _earliest(left, "acme") == _earliest(seen, "acme")
+
+
+def test_a_burst_of_stored_jobs_sends_one_detection_run_and_a_job_after_it_starts_sends_another(
+    redis: Redis,
+) -> None:
+    from workers.monitoring.spike_detection import request_detection
+
+    queue = SPIKE_DETECTION_ROUTE.queue.value
+    redis.delete(queue, redis_keys.SPIKES_RUN_SENT)
+    try:
+        for topic in ("acme", "globex", "initech"):
+            request_detection({topic: "2015-02-20T12:00:00+00:00"})
+        assert redis.llen(queue) == 1  # one run sent for the three jobs
+        assert sorted(read_notes(redis)) == ["acme", "globex", "initech"]  # it will judge all three
+
+        redis.delete(redis_keys.SPIKES_RUN_SENT)  # what a run does first, before it reads the notes
+        request_detection({"acme": "2015-02-20T13:00:00+00:00"})
+        assert redis.llen(queue) == 2
+    finally:
+        redis.delete(queue, redis_keys.SPIKES_RUN_SENT)
