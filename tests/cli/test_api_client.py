@@ -59,6 +59,6 @@ def test_following_a_jobs_events_returns_it_once_the_worker_has_stored_it(api_se
 def test_following_a_job_that_does_not_exist_is_an_error_naming_it(api_server: ApiServer) -> None:
     token = f"client-{uuid.uuid4().hex}"
     missing = f"no-such-{uuid.uuid4().hex}"
-    with settings_env(api_token=token), ApiClient.connect(api_server.base_url, token) as api:
-        with pytest.raises(ApiError, match=rf"GET /api/jobs/{missing}/events: 404 .*does not exist"):
-            api.follow_job(missing, timeout_s=10)
+    refused = pytest.raises(ApiError, match=rf"GET /api/jobs/{missing}/events: 404 .*does not exist")
+    with settings_env(api_token=token), ApiClient.connect(api_server.base_url, token) as api, refused:
+        api.follow_job(missing, timeout_s=10)
