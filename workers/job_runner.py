@@ -83,6 +83,9 @@ def _started(job: Job) -> None:
 
 ERROR_TEXT_LIMIT = 2_000
 FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
+# The conditional updates run in fresh sessions that hold no rows to keep in step with them, so the
+# ORM's matching of updated rows against its identity map is work for nothing.
+_NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass
@@ -172,7 +175,9 @@ def _claim(job_id: str) -> Job | None:
     ensure_heartbeat()
     max_attempts = get_settings().job_max_attempts
     with session_scope() as session:
-        claimed = session.execute(
+        # One statement that claims and returns the row (RETURNING, in SQLite and PostgreSQL alike),
+        # not an update and a select: every one-text job pays for this.
+        claimed = session.scalars(
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(FINAL_STATES), Job.attempts < max_attempts)
             .values(
@@ -181,9 +186,11 @@ def _claim(job_id: str) -> Job | None:
                 attempts=Job.attempts + 1,
                 claimed_by=this_process(),
             )
-        ).rowcount
-        if claimed:
-            return session.get_one(Job, job_id)
+            .returning(Job),
+            execution_options=_NO_SYNC,
+        ).one_or_none()
+        if claimed is not None:
+            return claimed
         job = session.get(Job, job_id)
     if job is None:
         # Rows are written before their messages are sent, so this is a message from another
@@ -248,7 +255,8 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
                 model_name=outcome.model_name,
                 model_version=outcome.model_version,
                 finished_at=finished_at,
-            )
+            ),
+            execution_options=_NO_SYNC,
         ).rowcount
         if not stored:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
