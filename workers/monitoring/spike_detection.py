@@ -10,6 +10,7 @@ metric and bucket, and a topic in its cooldown raises none.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
@@ -81,23 +82,25 @@ _FORGET_SEEN = Script(
 )
 
 
-def request_detection(first_touched: dict[str, str]) -> None:
+def request_detection(first_touched: dict[str, str], send_run: Callable[[], None] | None = None) -> None:
     """After a sentiment job's observations are stored: note its topics and see that a run will
-    judge them, sending one unless a run sent earlier has not started yet (it reads the notes when it
-    starts, so it sees this one)."""
+    judge them, sending one (``send_run``, the Celery task by default) unless a run sent earlier has
+    not started yet: it reads the notes when it starts, so it sees this one."""
     redis = redis_client()
     if first_touched:
         note_touched(redis, first_touched)
     if not redis.set(redis_keys.SPIKES_RUN_SENT, 1, nx=True, ex=RUN_SENT_TTL_S):
         return
     try:
-        celery_app.send_task(
-            SPIKE_DETECTION_ROUTE.task_name, args=[{}], queue=SPIKE_DETECTION_ROUTE.queue.value
-        )
+        (send_run or _send_run)()
     except Exception:
         # Not sent: the next stored job sends one (the notes stay until a run judges them).
         redis.delete(redis_keys.SPIKES_RUN_SENT)
         raise
+
+
+def _send_run() -> None:
+    celery_app.send_task(SPIKE_DETECTION_ROUTE.task_name, args=[{}], queue=SPIKE_DETECTION_ROUTE.queue.value)
 
 
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
