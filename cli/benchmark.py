@@ -19,6 +19,7 @@ same run.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -35,7 +36,7 @@ from cli.api_client import ApiClient
 from cli.embedded import EmbeddedStack, private_settings
 from cli.streams import first_texts
 from core import redis_keys
-from core.jobs import SENTIMENT_GENERAL_MODEL
+from core.jobs import SENTIMENT_GENERAL_MODEL, JobKind
 from core.settings import Settings, get_settings
 from workers.model_store import ModelStore
 
@@ -59,6 +60,8 @@ CHAT_REPLIES = "chat replies, saturated"
 GENERATION_BATCHED = "generation, batched"
 GENERATION_SEQUENTIAL = "generation, sequential"
 WORKER_RSS = "worker RSS, all served models loaded"
+ONE_TEXT_CPU = "one-text job CPU"
+ONE_TEXT_TIMELINE = "one-text job, created to stored (p50)"
 # The backend that serves the classifiers in this build: the system runs and ``RAW`` use it.
 SERVED_BACKEND = "torch fp32"
 
@@ -105,7 +108,7 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
                 "worker", pool=settings.worker_pool, concurrency=settings.worker_concurrency
             )
             stack.start_worker("baseline", queues=["baseline"], pool="solo")
-            stack.start_web()
+            web = stack.start_web()
             token = private.api_token.get_secret_value()
             with httpx.Client(
                 base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -115,9 +118,15 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
                 figures.append(
                     _system(client, texts[: options.texts], options.job_size, options.clients, SYSTEM)
                 )
+                processes = {"web": web.process.pid, "worker": worker.process.pid, "this client": os.getpid()}
+                if stack.redis is not None and stack.redis.process is not None:
+                    processes["redis"] = stack.redis.process.pid
+                cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
                 figures.append(
                     _system(client, texts[: options.single_text_jobs], 1, options.clients, ONE_TEXT_JOBS)
                 )
+                figures.append(_cpu_per_job(processes, cpu_before, options.single_text_jobs))
+                figures.append(_one_text_timeline(private, options.single_text_jobs))
                 if options.chat_conversations:
                     figures.append(_chat_replies(client, settings.data_dir, options))
             figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
@@ -186,6 +195,56 @@ def _system(client: httpx.Client, texts: list[str], job_size: int, clients: int,
         len(texts) / seconds,
         "texts/s",
         f"{len(jobs)} jobs of {job_size} text(s) from {clients} clients, API to stored rows",
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_job(processes: dict[str, int], before: dict[str, float], jobs: int) -> Figure:
+    """The CPU each one-text job cost, process by process: what the per-job levers cut. Read it
+    beside the throughput: on a shared machine CPU time moves far less than wall time does."""
+    spent = {name: (_cpu_seconds(pid) - before[name]) * 1000 / jobs for name, pid in processes.items()}
+    return Figure(
+        ONE_TEXT_CPU,
+        sum(spent.values()),
+        "CPU ms/job",
+        ", ".join(f"{name} {ms:.1f}" for name, ms in spent.items()),
+    )
+
+
+def _one_text_timeline(settings: Settings, jobs: int) -> Figure:
+    """Where a one-text job's time went, from its row's clocks: waiting for a worker thread (created
+    to started) and in the worker (started to finished: the batcher's wait, the forward pass, the
+    storing)."""
+    from sqlalchemy import select
+
+    from db.engine import engine_for
+    from db.models import Job
+
+    query = (
+        select(Job.created_at, Job.started_at, Job.finished_at)
+        .where(Job.kind == JobKind.SENTIMENT, Job.finished_at.is_not(None))
+        .order_by(Job.created_at.desc())
+        .limit(jobs)
+    )
+    with engine_for(settings.sqlalchemy_url).connect() as connection:
+        rows = connection.execute(query).all()
+    waited = sorted((started - created).total_seconds() * 1000 for created, started, _ in rows)
+    ran = sorted((finished - started).total_seconds() * 1000 for _, started, finished in rows)
+
+    def at(ordered: list[float], share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+    return Figure(
+        ONE_TEXT_TIMELINE,
+        at(waited, 0.5) + at(ran, 0.5),
+        "ms",
+        f"p50 waiting {at(waited, 0.5):.0f} ms + running {at(ran, 0.5):.0f} ms "
+        f"(p90 {at(waited, 0.9):.0f} + {at(ran, 0.9):.0f}); from the job rows",
     )
 
 

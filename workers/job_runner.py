@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Executable, update
+from sqlalchemy import Executable, and_, update
 
 from core import redis_keys
 from core.job_results import JobResult
@@ -86,6 +86,9 @@ FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
 # The conditional updates run in fresh sessions that hold no rows to keep in step with them, so the
 # ORM's matching of updated rows against its identity map is work for nothing.
 _NO_SYNC = {"synchronize_session": False}
+# Not final, as two comparisons: NOT IN with a list is an expanding parameter, rendered anew for every
+# execution, and these run several times per job.
+_NOT_FINAL = and_(*(Job.status != status for status in FINAL_STATES))
 
 
 @dataclass
@@ -179,7 +182,7 @@ def _claim(job_id: str) -> Job | None:
         # not an update and a select: every one-text job pays for this.
         claimed = session.scalars(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES), Job.attempts < max_attempts)
+            .where(Job.id == job_id, _NOT_FINAL, Job.attempts < max_attempts)
             .values(
                 status=JobStatus.RUNNING,
                 started_at=utcnow(),
@@ -247,7 +250,7 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
     with session_scope() as session:
         stored = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .where(Job.id == job_id, _NOT_FINAL)
             .values(
                 status=JobStatus.DONE,
                 result=outcome.result.stored(),
@@ -275,7 +278,7 @@ def _fail(job_id: str, exc: BaseException) -> datetime | None:
     with session_scope() as session:
         stored = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .where(Job.id == job_id, _NOT_FINAL)
             .values(status=JobStatus.FAILED, error=error, finished_at=failed_at)
         ).rowcount
     log.error("job %s: failed: %s", job_id, error)
