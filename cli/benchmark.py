@@ -425,6 +425,7 @@ def targets(figures: list[Figure], *, replies_baseline: float | None = None) -> 
 def benchmark_command(
     texts: Annotated[int, typer.Option(min=64, help="Texts for the raw and system runs.")] = 1000,
     job_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per job in the system run.")] = 50,
+    single_text_jobs: Annotated[int, typer.Option(min=1, help="One-text jobs in the system run.")] = 300,
     naive_texts: Annotated[int, typer.Option(min=1, help="Texts sent to the naive worker.")] = 300,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent API clients.")] = 16,
     chat_conversations: Annotated[
@@ -445,6 +446,7 @@ def benchmark_command(
     options = BenchmarkOptions(
         texts=texts,
         job_size=job_size,
+        single_text_jobs=single_text_jobs,
         naive_texts=naive_texts,
         clients=clients,
         chat_conversations=chat_conversations,
