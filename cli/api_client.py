@@ -9,8 +9,10 @@ sit out quietly.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -51,12 +53,16 @@ class ApiClient:
             response = self.http.request(method, path, **options)
             if response.status_code not in RETRY_STATUSES:
                 return _checked(method, path, response)
-            wait_s = _retry_after(response)
-            if waited + wait_s > self.retry_for_s:
-                raise ApiError(f"{_refusal(method, path, response)} (still, after waiting {waited:.0f} s)")
-            log.warning("%s %s: %d, waiting %.1f s as asked", method, path, response.status_code, wait_s)
-            time.sleep(wait_s)
-            waited += wait_s
+            waited += self._wait_as_told(method, path, response, waited)
+
+    def _wait_as_told(self, method: str, path: str, response: httpx.Response, waited: float) -> float:
+        """Sleep the Retry-After of a 429 or 503 and return it; ApiError once the budget is spent."""
+        wait_s = _retry_after(response)
+        if waited + wait_s > self.retry_for_s:
+            raise ApiError(f"{_refusal(method, path, response)} (still, after waiting {waited:.0f} s)")
+        log.warning("%s %s: %d, waiting %.1f s as asked", method, path, response.status_code, wait_s)
+        time.sleep(wait_s)
+        return wait_s
 
     def submit(self, path: str, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         """POST a job request; returns the answer (a job, or a chat message with its job)."""
@@ -79,10 +85,50 @@ class ApiClient:
                 raise TimeoutError(f"job {job_id} still {job['status']} after {timeout_s:.0f} s")
             time.sleep(poll_s)
 
+    def follow_job(self, job_id: str, *, timeout_s: float) -> dict[str, Any]:
+        """The job once it is done or failed, from its server-sent events (``/api/jobs/{id}/events``):
+        one request that the server answers when the worker announces the change, instead of a GET
+        every few milliseconds that loads the cores the jobs need."""
+        path = f"/api/jobs/{job_id}/events"
+        deadline = time.monotonic() + timeout_s
+        waited = 0.0
+        while True:
+            with self.http.stream("GET", path) as response:
+                if response.status_code in RETRY_STATUSES:
+                    response.read()
+                    waited += self._wait_as_told("GET", path, response, waited)
+                    continue
+                if response.is_error:
+                    response.read()
+                    raise ApiError(_refusal("GET", path, response))
+                job = _final_job_event(response.iter_lines(), deadline)
+            if job is not None:
+                return job
+            # The stream ended before the job did (a restarted web process): follow it again.
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} not final after {timeout_s:.0f} s")
+
     def count_jobs(self, kind: str, status: str) -> int:
         """How many jobs of ``kind`` have ``status``: one cheap request, however many jobs there are."""
         page = self.request("GET", "/api/jobs", params={"kind": kind, "status": status, "limit": 1}).json()
         return int(page["total"])
+
+
+def _final_job_event(lines: Iterator[str], deadline: float) -> dict[str, Any] | None:
+    """The first ``job`` event whose job is final, or None if the stream ends without one."""
+    event = ""
+    for line in lines:
+        if line.startswith("event:"):
+            event = line.removeprefix("event:").strip()
+        elif line.startswith("data:") and event == "job":
+            job: dict[str, Any] = json.loads(line.removeprefix("data:"))
+            if job["status"] in FINAL_STATES:
+                return job
+        elif not line:
+            event = ""
+        if time.monotonic() > deadline:  # the server sends a comment every few seconds at least
+            raise TimeoutError(f"job not final by its deadline (last event: {event or 'none'})")
+    return None
 
 
 def _checked(method: str, path: str, response: httpx.Response) -> httpx.Response:

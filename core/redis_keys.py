@@ -41,6 +41,7 @@ SPIKES_HELD_BACK = "queuebot:spikes:held-back"
 SPIKES_TOUCHED = "queuebot:spikes:touched"
 SPIKES_NOTE_NUMBER = "queuebot:spikes:note-number"
 SPIKES_RUN_LOCK = "queuebot:spikes:run-lock"
+SPIKES_RUN_SENT = "queuebot:spikes:run-sent"
 SPIKES_TOPIC_LOCK = "queuebot:spikes:topic-lock:"  # + topic
 
 # `queuebot benchmark`'s naive baseline counts its finished tasks here.

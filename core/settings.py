@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     # share one forward pass: with 16, four of 20 concurrent 50-text jobs waited for the next batch.
     # Waiting threads cost almost nothing.
     worker_concurrency: int = Field(default=64, ge=1, le=256)
+    # Celery's task events for a monitor (Flower turns the workers' on by itself while it runs): a
+    # Redis publish per task and state, a cost every one-text job paid (docs/benchmarks.md).
+    celery_task_events: bool = False
 
     # --- dynamic micro-batching in the worker ---------------------------------------------------
     # Classification requests arriving within this window run as one forward pass, up to this many

@@ -86,8 +86,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": settings.task_hard_time_limit_s,
         "worker_pool": settings.worker_pool,
         "worker_concurrency": settings.worker_concurrency,
-        "task_send_sent_event": True,
-        "worker_send_task_events": True,
+        # Task events (sent, received, started, succeeded) are a Redis publish each, four per job,
+        # read by nobody but a monitor: off unless asked for. Flower switches the workers' events on
+        # itself while it runs (its enable_events), so it still follows tasks without this.
+        "task_send_sent_event": settings.celery_task_events,
+        "worker_send_task_events": settings.celery_task_events,
         # `celery beat` (one per deployment) sends these. Each run catches up on whatever the ticks
         # before it missed, so a tick that waited long in a busy queue is dropped rather than run late
         # (see periodic_tick_expiry for how long).

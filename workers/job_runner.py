@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Executable, update
+from sqlalchemy import Executable, and_, update
 
 from core import redis_keys
 from core.job_results import JobResult
@@ -83,6 +83,12 @@ def _started(job: Job) -> None:
 
 ERROR_TEXT_LIMIT = 2_000
 FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
+# The conditional updates run in fresh sessions that hold no rows to keep in step with them, so the
+# ORM's matching of updated rows against its identity map is work for nothing.
+_NO_SYNC = {"synchronize_session": False}
+# Not final, as two comparisons: NOT IN with a list is an expanding parameter, rendered anew for every
+# execution, and these run several times per job.
+_NOT_FINAL = and_(*(Job.status != status for status in FINAL_STATES))
 
 
 @dataclass
@@ -96,6 +102,9 @@ class JobOutcome:
     updates: list[Executable] = field(default_factory=list)
     # Tasks sent once the outcome is stored: (route, args).
     follow_ups: list[tuple[TaskRoute, list[Any]]] = field(default_factory=list)
+    # Called once the outcome is stored, by the run that stored it: work that follows the job but may
+    # merge with other jobs' (spike detection notes its topics and sends a run only if none is sent).
+    after_stored: list[Callable[[], None]] = field(default_factory=list)
 
 
 # A job's work: (job id, stored input) -> outcome. It runs outside any write transaction, so a long
@@ -144,6 +153,8 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
         _observe(job, JobStatus.DONE, finished_at)
         for route, args in outcome.follow_ups:
             celery_app.send_task(route.task_name, args=args, queue=route.queue.value)
+        for then in outcome.after_stored:
+            then()
     _finished(job_id)
 
 
@@ -167,18 +178,22 @@ def _claim(job_id: str) -> Job | None:
     ensure_heartbeat()
     max_attempts = get_settings().job_max_attempts
     with session_scope() as session:
-        claimed = session.execute(
+        # One statement that claims and returns the row (RETURNING, in SQLite and PostgreSQL alike),
+        # not an update and a select: every one-text job pays for this.
+        claimed = session.scalars(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES), Job.attempts < max_attempts)
+            .where(Job.id == job_id, _NOT_FINAL, Job.attempts < max_attempts)
             .values(
                 status=JobStatus.RUNNING,
                 started_at=utcnow(),
                 attempts=Job.attempts + 1,
                 claimed_by=this_process(),
             )
-        ).rowcount
-        if claimed:
-            return session.get_one(Job, job_id)
+            .returning(Job),
+            execution_options=_NO_SYNC,
+        ).one_or_none()
+        if claimed is not None:
+            return claimed
         job = session.get(Job, job_id)
     if job is None:
         # Rows are written before their messages are sent, so this is a message from another
@@ -235,7 +250,7 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
     with session_scope() as session:
         stored = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .where(Job.id == job_id, _NOT_FINAL)
             .values(
                 status=JobStatus.DONE,
                 result=outcome.result.stored(),
@@ -243,7 +258,8 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
                 model_name=outcome.model_name,
                 model_version=outcome.model_version,
                 finished_at=finished_at,
-            )
+            ),
+            execution_options=_NO_SYNC,
         ).rowcount
         if not stored:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
@@ -262,7 +278,7 @@ def _fail(job_id: str, exc: BaseException) -> datetime | None:
     with session_scope() as session:
         stored = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINAL_STATES))
+            .where(Job.id == job_id, _NOT_FINAL)
             .values(status=JobStatus.FAILED, error=error, finished_at=failed_at)
         ).rowcount
     log.error("job %s: failed: %s", job_id, error)

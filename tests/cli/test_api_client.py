@@ -43,3 +43,22 @@ def test_a_request_refused_for_good_is_an_error_with_the_apis_reason(api_server:
     refused = pytest.raises(ApiError, match=r"POST /api/sentiment: 422 .*items")
     with settings_env(api_token=token), ApiClient.connect(api_server.base_url, token) as api, refused:
         api.submit("/api/sentiment", {"items": []})
+
+
+@pytest.mark.usefixtures("celery_worker")
+def test_following_a_jobs_events_returns_it_once_the_worker_has_stored_it(api_server: ApiServer) -> None:
+    token = f"client-{uuid.uuid4().hex}"
+    with settings_env(api_token=token), ApiClient.connect(api_server.base_url, token) as api:
+        accepted = api.submit("/api/sentiment", {"items": [{"text": "the flight was great", "topic": "t"}]})
+        job = api.follow_job(accepted["id"], timeout_s=120)
+
+    assert job["id"] == accepted["id"] and job["status"] == "done"
+    assert job["result"]["count"] == 1  # the stored result, not a status without it
+
+
+def test_following_a_job_that_does_not_exist_is_an_error_naming_it(api_server: ApiServer) -> None:
+    token = f"client-{uuid.uuid4().hex}"
+    missing = f"no-such-{uuid.uuid4().hex}"
+    refused = pytest.raises(ApiError, match=rf"GET /api/jobs/{missing}/events: 404 .*does not exist")
+    with settings_env(api_token=token), ApiClient.connect(api_server.base_url, token) as api, refused:
+        api.follow_job(missing, timeout_s=10)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from core.job_results import SentimentResult
-from core.jobs import GIVEN_LABELS_MODEL, SENTIMENT_LABELS, SPIKE_DETECTION_ROUTE, SentimentPayload
+from core.jobs import GIVEN_LABELS_MODEL, SENTIMENT_LABELS, SentimentPayload
 from core.settings import get_settings
 from db.base import utcnow
 from db.models import SentimentObservation
 from workers.job_runner import JobOutcome
 from workers.ml.classifier import Prediction
+from workers.monitoring.spike_detection import request_detection
 from workers.monitoring.topic_prediction import predict_topics
 from workers.monitoring.topics import topic_rules
 from workers.registry import get_registry
@@ -83,8 +85,8 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         model_name=model_name,
         model_version=model_version,
         rows=rows,
-        follow_ups=[
-            (SPIKE_DETECTION_ROUTE, [{topic: moment.isoformat() for topic, moment in first_touched.items()}])
+        after_stored=[
+            partial(request_detection, {topic: moment.isoformat() for topic, moment in first_touched.items()})
         ],
     )
 

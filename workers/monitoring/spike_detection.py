@@ -1,13 +1,16 @@
 """After a batch of observations is stored: test the topics' closed buckets for spikes, store an
 alert per spike with its evidence, and have it posted to Slack.
 
-Runs as the ``queuebot.detect_spikes`` task, once per sentiment job. Running it twice raises nothing
-twice: an alert is unique per topic, metric and bucket, and a topic in its cooldown raises none.
+A stored sentiment job notes its topics (:func:`request_detection`) and sends the
+``queuebot.detect_spikes`` task only when no sent run has started yet, so a burst of one-text jobs
+sends a few runs, not one each. Running it twice raises nothing twice: an alert is unique per topic,
+metric and bucket, and a topic in its cooldown raises none.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
@@ -17,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import redis_keys
-from core.jobs import SLACK_ALERT_ROUTE, JobKind, JobStatus
+from core.jobs import SLACK_ALERT_ROUTE, SPIKE_DETECTION_ROUTE, JobKind, JobStatus
 from core.monitoring import SpikeRule
 from core.settings import get_settings
 from db.base import utcnow
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 EVIDENCE_ITEMS = 5
 LOCK_TIMEOUT_S = 60
+RUN_SENT_TTL_S = 60
 # What the Redis keys hold (their names are in core/redis_keys.py):
 # - SPIKES_JUDGED_UNTIL: topic -> the first bucket (ISO) not judged yet. Every run goes on from there,
 #   so no bucket is skipped however far apart the items of successive batches fall.
@@ -42,6 +46,8 @@ LOCK_TIMEOUT_S = 60
 #   no run has judged yet. The number (SPIKES_NOTE_NUMBER) changes with every note, even one that
 #   leaves the earliest time as it was, so a run clears only the notes it has seen.
 # - SPIKES_RUN_LOCK: held by the one run that judges the noted topics.
+# - SPIKES_RUN_SENT: set while a run is sent and not yet started; a note made meanwhile sends none, as
+#   that run will read it. It expires, so a lost message only delays a run (beat sends one anyway).
 # - SPIKES_TOPIC_LOCK + topic: held while one topic is judged.
 
 # Note topics, keeping each one's earliest time: ARGV is topic, µs, topic, µs, ...
@@ -76,6 +82,27 @@ _FORGET_SEEN = Script(
 )
 
 
+def request_detection(first_touched: dict[str, str], send_run: Callable[[], None] | None = None) -> None:
+    """After a sentiment job's observations are stored: note its topics and see that a run will
+    judge them, sending one (``send_run``, the Celery task by default) unless a run sent earlier has
+    not started yet: it reads the notes when it starts, so it sees this one."""
+    redis = redis_client()
+    if first_touched:
+        note_touched(redis, first_touched)
+    if not redis.set(redis_keys.SPIKES_RUN_SENT, 1, nx=True, ex=RUN_SENT_TTL_S):
+        return
+    try:
+        (send_run or _send_run)()
+    except Exception:
+        # Not sent: the next stored job sends one (the notes stay until a run judges them).
+        redis.delete(redis_keys.SPIKES_RUN_SENT)
+        raise
+
+
+def _send_run() -> None:
+    celery_app.send_task(SPIKE_DETECTION_ROUTE.task_name, args=[{}], queue=SPIKE_DETECTION_ROUTE.queue.value)
+
+
 def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     """``first_touched``: topic -> the earliest ``occurred_at`` (ISO) of the batch's items on it.
     Returns the ids of the alerts this call raised, each already sent on to Slack.
@@ -93,6 +120,8 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     once. A burst of batches (a replay sends dozens at a time) costs a few runs, not one per batch.
     """
     redis = redis_client()
+    # Before the notes are read: a job stored from here on sends a run of its own.
+    redis.delete(redis_keys.SPIKES_RUN_SENT)
     if first_touched:
         note_touched(redis, first_touched)
     raised: list[int] = []

@@ -10,7 +10,7 @@ from redis import Redis
 
 from cli.redis_server import RedisServer
 from core import redis_keys
-from workers.monitoring.spike_detection import forget_seen, note_touched, read_notes
+from workers.monitoring.spike_detection import forget_seen, note_touched, read_notes, request_detection
 from workers.redis_client import redis_client
 
 
@@ -47,3 +47,39 @@ def test_a_run_clears_what_it_saw_but_not_a_batch_noted_during_it(redis: Redis) 
 
     left = read_notes(redis)
     assert list(left) == ["acme"] and _earliest(left, "acme") == _earliest(seen, "acme")
+
+
+def test_a_burst_of_stored_jobs_sends_one_detection_run_and_a_job_after_it_starts_sends_another(
+    redis: Redis,
+) -> None:
+    # The runs are counted where they would be sent: a worker of this test session would take them
+    # off the queue (and clear the mark) before the count could be read there.
+    sent: list[str] = []
+
+    def send_run() -> None:
+        sent.append("run")
+
+    redis.delete(redis_keys.SPIKES_RUN_SENT)
+    try:
+        for topic in ("acme", "globex", "initech"):
+            request_detection({topic: "2015-02-20T12:00:00+00:00"}, send_run)
+        assert len(sent) == 1  # one run for the three jobs
+        assert sorted(read_notes(redis)) == ["acme", "globex", "initech"]  # and it will judge all three
+
+        redis.delete(redis_keys.SPIKES_RUN_SENT)  # what a run does first, before it reads the notes
+        request_detection({"acme": "2015-02-20T13:00:00+00:00"}, send_run)
+        assert len(sent) == 2
+    finally:
+        redis.delete(redis_keys.SPIKES_RUN_SENT)
+
+
+def test_a_run_that_could_not_be_sent_leaves_no_mark_so_the_next_job_sends_one(redis: Redis) -> None:
+    def broker_down() -> None:
+        raise ConnectionError("broker down")
+
+    redis.delete(redis_keys.SPIKES_RUN_SENT)
+    with pytest.raises(ConnectionError):
+        request_detection({"acme": "2015-02-20T12:00:00+00:00"}, broker_down)
+
+    assert not redis.exists(redis_keys.SPIKES_RUN_SENT)
+    assert "acme" in read_notes(redis)  # the note waits for the next run
