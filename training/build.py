@@ -13,6 +13,7 @@ figure beats the current version's, and a profile that lost once is not tried ag
 
 from __future__ import annotations
 
+import csv
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -201,7 +202,19 @@ def build_models(
                 built[name] = _promote_if_better(store, SPECS[name], built[name], report)
             else:
                 report(BuildEvent(name, "serving", profile, built[name].version, f"built in {seconds:.0f} s"))
+    _sentence_encoder_export(models_dir, Path(data_dir), profile)
     return {name: built[name] for name in wanted}
+
+
+def _sentence_encoder_export(models_dir: Path, data_dir: Path, profile: str) -> None:
+    """The knowledge base's encoder served int8 (``training/int8/``): made and scored once per models
+    folder, on airline tweets as queries against others embedded in fp32, like the stored questions."""
+    from training.int8.scoring import export_and_score_encoder
+
+    queries, corpus = (60, 200) if profile == "tiny" else (300, 2000)
+    with (Path(data_dir) / "streams" / "airline_tweets.csv").open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)][: queries + corpus]
+    export_and_score_encoder(models_dir, texts[:queries], texts[queries:])
 
 
 def _promote_if_better(
