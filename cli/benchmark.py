@@ -51,6 +51,7 @@ class BenchmarkOptions:
     clients: int = 16  # concurrent API clients
     generation_concurrency: int = 16
     generation_tokens: int = 64
+    backend: str | None = None  # QUEUEBOT_INFERENCE_BACKEND for the raw and system runs; None: the settings'
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,18 @@ class Figure:
 
 
 def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]:
+    settings = settings.model_copy(
+        update={"inference_backend": options.backend or settings.inference_backend}
+    )
     store = ModelStore(settings.models_dir)
     classifier_folder = store.folder(SENTIMENT_GENERAL_MODEL)
+    backend = served_backend(classifier_folder, settings)
     needed = max(options.texts, options.single_text_jobs, options.naive_texts)
     texts = first_texts(settings.data_dir / TEXTS_FILE, needed)
     # The raw speed of this machine drifts by 10-20 % between minutes; measuring it before and after
     # the system runs, and comparing with the mean, keeps the ratio honest.
-    raw_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
+    raw_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, backend)
+    fp32_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, "torch")
     figures: list[Figure] = []
 
     with tempfile.TemporaryDirectory(prefix="queuebot-benchmark-") as scratch:
@@ -98,26 +104,49 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
             figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
         finally:
             stack.stop()
-    raw_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device)
+    fp32_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, "torch")
+    raw_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, backend)
     figures.insert(
         0,
         Figure(
             "raw batched forward",
             (raw_before + raw_after) / 2,
             "texts/s",
-            f"{options.texts} texts, batches of 64; before {raw_before:.1f}, after {raw_after:.1f}",
+            f"served by {backend}; {options.texts} texts, batches of 64; before {raw_before:.1f}, "
+            f"after {raw_after:.1f}",
+        ),
+    )
+    figures.insert(
+        1,
+        Figure(
+            "raw batched forward, torch fp32",
+            (fp32_before + fp32_after) / 2,
+            "texts/s",
+            f"the same texts, interleaved with the above; before {fp32_before:.1f}, after {fp32_after:.1f}",
         ),
     )
     figures.extend(_generation(store, settings.device, options))
     return figures
 
 
-def raw_forward_speed(folder: Path, texts: list[str], device: str) -> float:
-    """Texts per second of the classifier alone, in this process: no queue, no database."""
+def served_backend(folder: Path, settings: Settings) -> str:
+    """The backend a worker with ``settings`` serves the classifier in ``folder`` with."""
+    from workers.ml.backends import INT8_INFO_KEY, choose_backend
+    from workers.ml.device import resolve_device
+    from workers.ml.info import read_info
+
+    info = read_info(folder)
+    device = resolve_device(settings.device)
+    return choose_backend(settings.inference_backend, device, folder, info.name, info.data.get(INT8_INFO_KEY))
+
+
+def raw_forward_speed(folder: Path, texts: list[str], device: str, backend: str = "torch") -> float:
+    """Texts per second of the classifier alone on ``backend`` (resolved: torch or onnx-int8), in this
+    process: no queue, no database."""
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device
 
-    classifier = TextClassifier.load(folder, resolve_device(device))
+    classifier = TextClassifier.load(folder, resolve_device(device), backend)
     classifier.classify(texts[:64])  # warm-up
     started = time.perf_counter()
     classifier.classify(texts)
@@ -243,6 +272,9 @@ def targets(figures: list[Figure]) -> list[tuple[str, float, str, bool]]:
     """The serving targets (docs/serving.md), checked against this run: (what, measured, target, met)."""
     value = {figure.name: figure.value for figure in figures}
     checks = []
+    if {"raw batched forward", "raw batched forward, torch fp32"} <= set(value):
+        ratio = value["raw batched forward"] / value["raw batched forward, torch fp32"]
+        checks.append(("raw served backend / raw torch fp32", ratio, ">= 1.5 (int8)", ratio >= 1.5))
     if {"system", "raw batched forward"} <= set(value):
         ratio = value["system"] / value["raw batched forward"]
         checks.append(("system / raw batched forward", ratio, ">= 0.80", ratio >= 0.8))
@@ -263,12 +295,21 @@ def benchmark_command(
     job_size: Annotated[int, typer.Option(min=1, max=256, help="Texts per job in the system run.")] = 50,
     naive_texts: Annotated[int, typer.Option(min=1, help="Texts sent to the naive worker.")] = 300,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent API clients.")] = 16,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="Inference backend for the raw and system runs: auto, torch or onnx-int8 "
+            "(default: QUEUEBOT_INFERENCE_BACKEND)."
+        ),
+    ] = None,
 ) -> None:
     """Throughput: raw forward vs. the whole system vs. a naive worker; batched vs. sequential generation."""
     from rich.console import Console
     from rich.table import Table
 
-    options = BenchmarkOptions(texts=texts, job_size=job_size, naive_texts=naive_texts, clients=clients)
+    options = BenchmarkOptions(
+        texts=texts, job_size=job_size, naive_texts=naive_texts, clients=clients, backend=backend
+    )
     figures = run_benchmark(get_settings(), options)
     table = Table(title="queuebot benchmark")
     for column in ("measurement", "value", "unit", "how"):

@@ -53,13 +53,8 @@ class _PooledGraph(torch.nn.Module):
         return (mean_pool(hidden, attention_mask),)
 
 
-def export_int8(model: torch.nn.Module, out_folder: Path, with_logits: bool) -> float:
-    """Write ``out_folder/int8/model.int8.onnx``; returns the seconds it took."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    started = time.perf_counter()
-    target = Path(out_folder) / EXPORT_FOLDER
-    target.mkdir(parents=True, exist_ok=True)
+def export_onnx(model: torch.nn.Module, path: Path, with_logits: bool) -> None:
+    """The fp32 ONNX graph of ``model`` at ``path`` (pooled states, and logits with ``with_logits``)."""
     graph = _PooledGraph(model.cpu().eval(), with_logits)
     # Two rows of different lengths, so that neither axis is traced as a constant.
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]])
@@ -67,28 +62,39 @@ def export_int8(model: torch.nn.Module, out_folder: Path, with_logits: bool) -> 
     outputs = [LOGITS_OUTPUT, POOLED_OUTPUT] if with_logits else [POOLED_OUTPUT]
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
     axes |= {name: {0: "batch"} for name in outputs}
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # the tracer's notes on transformers' python branches
+        # The TorchScript exporter: the dynamo one needs onnxscript, which the worker does not ship.
+        torch.onnx.export(
+            graph,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def quantize_int8(fp32: Path, int8: Path) -> None:
+    """Dynamic int8 quantization of ``fp32``'s MatMul weights, per output channel, into ``int8``."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+    )
+
+
+def export_int8(model: torch.nn.Module, out_folder: Path, with_logits: bool) -> float:
+    """Write ``out_folder/int8/model.int8.onnx``; returns the seconds it took."""
+    started = time.perf_counter()
+    target = Path(out_folder) / EXPORT_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="queuebot-int8-") as scratch:
         fp32 = Path(scratch) / "model.onnx"
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # the tracer's notes on transformers' python branches
-            # The TorchScript exporter: the dynamo one needs onnxscript, and gives the same graph here.
-            torch.onnx.export(
-                graph,
-                (ids, mask),
-                str(fp32),
-                input_names=["input_ids", "attention_mask"],
-                output_names=outputs,
-                dynamic_axes=axes,
-                opset_version=OPSET,
-                dynamo=False,
-            )
-        quantize_dynamic(
-            str(fp32),
-            str(target / GRAPH_FILE),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-        )
+        export_onnx(model, fp32, with_logits)
+        quantize_int8(fp32, target / GRAPH_FILE)
     seconds = time.perf_counter() - started
     log.info("int8 export in %s: %.1f s", target, seconds)
     return seconds

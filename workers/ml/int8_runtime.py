@@ -106,10 +106,12 @@ class Int8Classifier:
             raise ValueError(f"{graph.path} has no logits and the model no linear head")
 
     @classmethod
-    def load(cls, folder: Path, threads: int = 0) -> Int8Classifier:
+    def load(cls, folder: Path, threads: int = 0, graph_file: Path | None = None) -> Int8Classifier:
+        """The classifier in ``folder`` from its export (or from ``graph_file``, another graph of it:
+        the backend comparison runs its fp32 ONNX graph too)."""
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        graph = Int8Graph(export_graph(folder), threads)
+        graph = Int8Graph(graph_file or export_graph(folder), threads)
         head_file = folder / "linear_head.npz"
         if head_file.is_file():
             with np.load(head_file) as saved:
