@@ -81,9 +81,21 @@ def quantize_int8(fp32: Path, int8: Path) -> None:
     """Dynamic int8 quantization of ``fp32``'s MatMul weights, per output channel, into ``int8``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
-    )
+    # The quantizer logs to the root logger a line per tensor it leaves alone (hundreds) and advice
+    # to pre-process the graph first (not tried here; docs/inference-backends.md).
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(int8),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+    finally:
+        root.setLevel(level)
 
 
 def export_int8(model: torch.nn.Module, out_folder: Path, with_logits: bool) -> float:
