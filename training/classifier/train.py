@@ -14,7 +14,7 @@ from training.classifier.head import fit_linear_head
 from training.classifier.labelled_data import LabelledTexts
 from training.classifier.out_of_scope import choose_out_of_scope_rule
 from training.classifier.recipes import get_recipe
-from training.int8.scoring import export_and_score_classifier
+from training.int8.scoring import UNSCORED_PROFILES, export_and_score_classifier
 from training.model_card import beside, count_parameters, new_info
 from training.seeding import seed_everything
 from training.splits import sample
@@ -142,9 +142,12 @@ def train_classifier(
         test_set.labels,
         [p.label for p in test_predictions],
         report.metrics["accuracy"],
+        scored=profile not in UNSCORED_PROFILES,
     )
     info.data[INT8_INFO_KEY] = int8
-    info.metrics = beside(info.metrics, "test_accuracy", f"test_accuracy_{ONNX_INT8}", int8["test_accuracy"])
+    if int8["scored"]:
+        accuracy = int8["test_accuracy"]
+        info.metrics = beside(info.metrics, "test_accuracy", f"test_accuracy_{ONNX_INT8}", accuracy)
     save_confusion_png(report, out_dir / CONFUSION_PNG, f"{name} on its held-out test split")
     write_info(out_dir, info)
     write_classifier_card(

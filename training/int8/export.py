@@ -92,7 +92,7 @@ def quantize_int8(fp32: Path, int8: Path) -> None:
             str(int8),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Gather"],
         )
     finally:
         root.setLevel(level)

@@ -13,6 +13,7 @@ of the same model.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,15 +44,32 @@ def read_export_info(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+_SESSIONS: dict[tuple[int, int, int, int], Any] = {}
+_SESSIONS_GUARD = threading.Lock()
+
+
 def open_session(graph: Path, threads: int = 0) -> Any:
-    """An ONNX Runtime session on the CPU. ``threads`` 0: the runtime's default, one per core."""
+    """An ONNX Runtime session on the CPU. ``threads`` 0: the runtime's default, one per core.
+
+    One session per graph file in the process: every starter's export is a hard link to the same
+    frozen encoder's (as is the knowledge base encoder's), so they share its weights instead of
+    holding one copy each (``run`` is safe from several threads). A graph written anew is a new file
+    (a new inode), so a rebuilt model never gets a stale session."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    stat = Path(graph).stat()
+    key = (stat.st_dev, stat.st_ino, stat.st_mtime_ns, threads)
+    with _SESSIONS_GUARD:
+        if key not in _SESSIONS:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # The arena keeps the largest batch's activations for good: memory the worker's budget
+            # (1 GB with every model) cannot spare, for no speed measured here.
+            options.enable_cpu_mem_arena = False
+            _SESSIONS[key] = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        return _SESSIONS[key]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
