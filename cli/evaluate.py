@@ -99,8 +99,8 @@ def _print_int8_beside(folder: Path, rows: Any, fp32: list[Any], fp32_accuracy: 
     accuracy = sum(a == b for a, b in zip(labels, rows.labels, strict=True)) / max(len(labels), 1)
     same = sum(a == b.label for a, b in zip(labels, fp32, strict=True)) / max(len(labels), 1)
     console.print(
-        f"accuracy, onnx-int8: {accuracy:.4f} (torch fp32 {fp32_accuracy:.4f}; "
-        f"{fp32_accuracy - accuracy:+.4f} lost; labels equal to fp32's: {same:.4f})"
+        f"accuracy, onnx-int8: {accuracy:.4f} (torch fp32 {fp32_accuracy:.4f}, a difference of "
+        f"{accuracy - fp32_accuracy:+.4f}; labels equal to fp32's: {same:.4f})"
     )
 
 
