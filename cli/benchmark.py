@@ -140,13 +140,17 @@ def served_backend(folder: Path, settings: Settings) -> str:
     return choose_backend(settings.inference_backend, device, folder, info.name, info.data.get(INT8_INFO_KEY))
 
 
-def raw_forward_speed(folder: Path, texts: list[str], device: str, backend: str = "torch") -> float:
+def raw_forward_speed(
+    folder: Path, texts: list[str], device: str, backend: str = "torch", threads: int | None = None
+) -> float:
     """Texts per second of the classifier alone on ``backend`` (resolved: torch or onnx-int8), in this
-    process: no queue, no database."""
+    process: no queue, no database. ``threads``: the int8 runtime's (default: QUEUEBOT_INT8_THREADS,
+    as the worker)."""
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device
 
-    classifier = TextClassifier.load(folder, resolve_device(device), backend)
+    threads = get_settings().int8_threads if threads is None else threads
+    classifier = TextClassifier.load(folder, resolve_device(device), backend, threads)
     classifier.classify(texts[:64])  # warm-up
     started = time.perf_counter()
     classifier.classify(texts)
