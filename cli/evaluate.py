@@ -83,6 +83,25 @@ def evaluate(
     if confusion is not None:
         save_confusion_png(report, confusion, f"{info.name} on {data}")
         console.print(f"confusion matrix written to {confusion}")
+    _print_int8_beside(folder, rows, predictions, report.metrics["accuracy"], console)
+
+
+def _print_int8_beside(folder: Path, rows: Any, fp32: list[Any], fp32_accuracy: float, console: Any) -> None:
+    """The same rows through the model's int8 export, when it has one: its accuracy beside fp32's."""
+    from workers.ml.classifier import TextClassifier
+    from workers.ml.int8_runtime import has_int8_export
+
+    if not has_int8_export(folder):
+        console.print("onnx-int8: no export (built by `queuebot build-models`)")
+        return
+    int8 = TextClassifier.load(folder, "cpu", "onnx-int8").classify(rows.texts)
+    labels = [p.label for p in int8]
+    accuracy = sum(a == b for a, b in zip(labels, rows.labels, strict=True)) / max(len(labels), 1)
+    same = sum(a == b.label for a, b in zip(labels, fp32, strict=True)) / max(len(labels), 1)
+    console.print(
+        f"accuracy, onnx-int8: {accuracy:.4f} (torch fp32 {fp32_accuracy:.4f}, a difference of "
+        f"{accuracy - fp32_accuracy:+.4f}; labels equal to fp32's: {same:.4f})"
+    )
 
 
 def evaluate_replies(

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cli.benchmark import benchmark_command
+from cli.benchmark_backends import benchmark_backends_command
 from cli.build import build_models_command
 from cli.evaluate import evaluate, evaluate_generator, evaluate_monitoring, evaluate_replies
 from cli.evaluate_gan import evaluate_gan
@@ -43,6 +44,7 @@ app.command("replay")(replay_command)
 app.command("measure")(measure_command)
 app.command("benchmark")(benchmark_command)
 app.command("benchmark-streaming")(benchmark_streaming_command)
+app.command("benchmark-backends")(benchmark_backends_command)
 app.command()(slack)
 app.command()(migrate)
 app.add_typer(export_app, name="export")

@@ -24,6 +24,7 @@ DEVELOPMENT_API_TOKEN = "dev-token-change-me"
 
 ModelProfile = Literal["tiny", "starter", "quick", "full"]
 WorkerPool = Literal["threads", "solo", "prefork"]
+InferenceBackend = Literal["auto", "torch", "onnx-int8"]
 # How an answer being written shows in Slack (docs/slack.md "Streaming"): "stream" uses Slack's chat
 # streaming and falls back to updates of the placeholder where Slack refuses it, "update" only updates
 # the placeholder, "off" posts the answer whole once its job is done.
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     first_build_processes: int = Field(default=2, ge=1)
     # "auto" picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
+    # Which backend serves the classifiers and the sentence encoder (workers/ml/backends.py,
+    # docs/inference-backends.md): "auto" serves a model's int8 export on the CPU where its card says
+    # int8 held its accuracy, "torch" never does, "onnx-int8" always does (a model without an export
+    # is then an error at load).
+    inference_backend: InferenceBackend = "auto"
+    # Threads of one int8 forward pass; 0: the runtime's default (one per core, as torch).
+    int8_threads: int = Field(default=0, ge=0)
     # Load and warm every model when a worker process starts, so the first job is not slow.
     warm_up_models: bool = True
 

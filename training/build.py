@@ -13,6 +13,7 @@ figure beats the current version's, and a profile that lost once is not tried ag
 
 from __future__ import annotations
 
+import csv
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -176,29 +177,41 @@ def build_models(
     device = resolve_device(device)
     store = ModelStore(models_dir)
 
-    built: dict[str, ModelInfo] = {}
     order = _with_dependencies(wanted)
+    forced = set(wanted) if force else set()
     if processes > 1 and device == "cpu" and len(order) > 1:
         from training.parallel_build import BuildRequest, build_in_processes
 
         requests = [
             BuildRequest(
-                Path(models_dir),
-                Path(data_dir),
-                profile,
-                device,
-                name,
-                force and name in wanted,
-                seed,
-                if_better,
+                Path(models_dir), Path(data_dir), profile, device, name, name in forced, seed, if_better
             )  # fmt: skip
             for name in order
         ]
         built = build_in_processes(requests, {name: SPECS[name].needs for name in order}, processes, report)
-        return {name: built[name] for name in wanted}
+    else:
+        built = build_in_order(store, Path(data_dir), profile, device, order, forced, seed, if_better, report)
+    _sentence_encoder_export(models_dir, Path(data_dir), profile)
+    return {name: built[name] for name in wanted}
+
+
+def build_in_order(
+    store: ModelStore,
+    data_dir: Path,
+    profile: str,
+    device: str,
+    order: list[str],
+    forced: set[str],
+    seed: int,
+    if_better: bool,
+    report: Callable[[BuildEvent], None],
+) -> dict[str, ModelInfo]:
+    """Build (or keep) each model of ``order`` in turn, in this process; ``order`` lists a model's
+    prerequisites before it, and ``forced`` the models rebuilt even when current."""
+    built: dict[str, ModelInfo] = {}
     for position, name in enumerate(order, start=1):
         with store.lock(name):
-            cached = None if (force and name in wanted) else _cached_info(store, name, profile, if_better)
+            cached = None if name in forced else _cached_info(store, name, profile, if_better)
             if cached is not None:
                 log.info("%s: cached (%s)", name, cached.version)
                 built[name] = cached
@@ -210,9 +223,7 @@ def build_models(
             started = time.perf_counter()
             try:
                 with store.training(name, profile), store.new_version(name, promote=not if_better) as out:
-                    built[name] = SPECS[name].build(
-                        BuildContext(Path(data_dir), out, profile, device, seed, store)
-                    )
+                    built[name] = SPECS[name].build(BuildContext(data_dir, out, profile, device, seed, store))
             except Exception as exc:
                 report(BuildEvent(name, "failed", profile, detail=f"{type(exc).__name__}: {exc}"))
                 raise
@@ -222,7 +233,19 @@ def build_models(
                 built[name] = _promote_if_better(store, SPECS[name], built[name], report)
             else:
                 report(BuildEvent(name, "serving", profile, built[name].version, f"built in {seconds:.0f} s"))
-    return {name: built[name] for name in wanted}
+    return built
+
+
+def _sentence_encoder_export(models_dir: Path, data_dir: Path, profile: str) -> None:
+    """The knowledge base's encoder served int8 (``training/int8/``): made and scored once per models
+    folder, on airline tweets as queries against others embedded in fp32, like the stored questions."""
+    from training.int8.scoring import export_and_score_encoder
+
+    # A first run waits for this check: 200 queries against 1,000 took 24 s on the shared machine.
+    queries, corpus = {"tiny": (60, 200), "starter": (100, 400)}.get(profile, (200, 1000))
+    with (Path(data_dir) / "streams" / "airline_tweets.csv").open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)][: queries + corpus]
+    export_and_score_encoder(models_dir, texts[:queries], texts[queries:])
 
 
 def _promote_if_better(

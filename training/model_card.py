@@ -34,6 +34,20 @@ def new_info(
     )
 
 
+def beside(metrics: dict[str, float], after: str, key: str, value: float) -> dict[str, float]:
+    """``metrics`` with ``key`` right after ``after`` (at the end without it), so a card's table shows
+    a backend's figure next to the fp32 one it is compared with."""
+    if after not in metrics:
+        return {**metrics, key: value}
+    placed: dict[str, float] = {}
+    for name, figure in metrics.items():
+        if name != key:
+            placed[name] = figure
+        if name == after:
+            placed[key] = value
+    return placed
+
+
 def write_model_card(
     folder: Path, title: str, summary: str, info: ModelInfo, sections: dict[str, str]
 ) -> None:

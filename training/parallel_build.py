@@ -115,20 +115,16 @@ _child_events: Any = None
 
 
 def _build_one(request: BuildRequest) -> ModelInfo:
-    from training.build import build_models
+    from training.build import build_in_order
+    from workers.model_store import ModelStore
 
-    infos = build_models(
-        request.models_dir,
-        request.data_dir,
-        request.profile,
-        request.device,
-        names=[request.name],
-        force=request.force,
-        seed=request.seed,
-        if_better=request.if_better,
-        on_event=_child_events.put,
-    )
-    return infos[request.name]
+    # Its prerequisites were built by earlier tasks: here they are read as cached.
+    order = [request.name]
+    forced = {request.name} if request.force else set()
+    store = ModelStore(request.models_dir)
+    built = build_in_order(store, request.data_dir, request.profile, request.device, order, forced,
+                           request.seed, request.if_better, _child_events.put)  # fmt: skip
+    return built[request.name]
 
 
 def _forward_events(events: Any, on_event: Callable[[Any], None]) -> None:

@@ -28,10 +28,17 @@ log = logging.getLogger(__name__)
 KNOWLEDGE_INDEX = "knowledge-index"  # the registry's lock and check-time key for the index
 
 
-def _load_classifier(folder: Path, device: str) -> Any:
+def _load_classifier(folder: Path, device: str, settings: Settings) -> Any:
+    from workers.ml.backends import INT8_INFO_KEY, choose_backend
     from workers.ml.classifier import TextClassifier
+    from workers.ml.info import read_info
 
-    return TextClassifier.load(folder, device)
+    info = read_info(folder)
+    figures = info.data.get(INT8_INFO_KEY)
+    backend = choose_backend(
+        settings.inference_backend, device, folder, info.name, figures if isinstance(figures, dict) else None
+    )
+    return TextClassifier.load(folder, device, backend, settings.int8_threads)
 
 
 def _load_ranker(folder: Path, device: str) -> Any:
@@ -53,15 +60,19 @@ def _load_digit_gan(folder: Path, device: str) -> Any:
     return DigitGan.load(folder, device)
 
 
+def _torch_only(load: Callable[[Path, str], Any]) -> Callable[[Path, str, Settings], Any]:
+    return lambda folder, device, settings: load(folder, device)
+
+
 # By the kind in a model's metadata; loaders import their code lazily, keeping this module torch-free.
-LOADERS: dict[str, Callable[[Path, str], Any]] = {
+LOADERS: dict[str, Callable[[Path, str, Settings], Any]] = {
     "sentiment": _load_classifier,
     "intent": _load_classifier,
     "topic": _load_classifier,
-    "generator": _load_generator,
-    "replies": _load_generator,
-    "digit-gan": _load_digit_gan,
-    "recommender": _load_ranker,
+    "generator": _torch_only(_load_generator),
+    "replies": _torch_only(_load_generator),
+    "digit-gan": _torch_only(_load_digit_gan),
+    "recommender": _torch_only(_load_ranker),
 }
 
 
@@ -133,7 +144,10 @@ class ModelRegistry:
                 from workers.knowledge.embedding import load_kb_encoder
                 from workers.ml.device import resolve_device
 
-                self._knowledge_encoder = load_kb_encoder(resolve_device(self.settings.device))
+                s = self.settings
+                self._knowledge_encoder = load_kb_encoder(
+                    resolve_device(s.device), s.inference_backend, s.models_dir, s.int8_threads
+                )
             return self._knowledge_encoder
 
     def embed_queries(self, texts: Sequence[str]) -> Pending[Any]:
@@ -234,7 +248,7 @@ class ModelRegistry:
         # switched to "meta" process-wide, so a second load running meanwhile in another thread can
         # come out with weights that hold no data ("Cannot copy out of meta tensor").
         with _LOAD_LOCK:
-            model = LOADERS[info.kind](folder, resolve_device(self.settings.device))
+            model = LOADERS[info.kind](folder, resolve_device(self.settings.device), self.settings)
         model.warm_up()
         log.info(
             "loaded model %s %s from %s in %.1f s", name, info.version, folder, time.perf_counter() - started
@@ -282,6 +296,8 @@ def _serving(settings: Settings) -> tuple[Any, ...]:
     return (
         settings.models_dir,
         settings.device,
+        settings.inference_backend,
+        settings.int8_threads,
         settings.model_reload_check_s,
         settings.classify_batch_max_texts,
         settings.classify_batch_wait_ms,

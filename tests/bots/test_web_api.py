@@ -216,7 +216,7 @@ def test_web_process_never_imports_torch(fake_slack: FakeSlack) -> None:
         "import sys\n"
         "from bots.web.app import create_app\n"
         "create_app()\n"
-        "loaded = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+        "loaded = [m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

