@@ -27,9 +27,6 @@ def build_models_command(
     publish_status: Annotated[
         bool, typer.Option(help="Publish progress to Redis for the web page and GET /api/models.")
     ] = False,
-    processes: Annotated[
-        int, typer.Option(min=1, help="On the CPU, build this many models at a time, sharing the cores.")
-    ] = 1,
 ) -> None:
     """Train or build the models the workers need into the models folder."""
     from training.build import build_models
@@ -49,7 +46,6 @@ def build_models_command(
         force=force,
         if_better=if_better,
         on_event=on_event,
-        processes=processes,
     )
     for name, info in infos.items():
         log.info("%s %s: %s", name, info.version, info.metrics)

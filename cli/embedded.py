@@ -291,7 +291,6 @@ def run_embedded(settings: Settings) -> int:
             first if staged else settings.model_profile,
             settings.device,
             on_event=redis_publisher(settings.redis_url),
-            processes=settings.first_build_processes,
         )
         # After the build, not beside it: embedding the demo answers is as CPU-bound as training, so
         # on two cores the two only slow each other (tried: the first answer came no sooner).

@@ -67,9 +67,6 @@ class Settings(BaseSettings):
     # priority; each new model replaces the served one only if it is better on validation. A profile
     # not below model_profile: build model_profile before answering.
     first_answer_profile: ModelProfile = "starter"
-    # The build before the first answer runs this many models at a time on the CPU, each process with
-    # its share of the cores: small models keep one thread busier than two (docs/training.md).
-    first_build_processes: int = Field(default=2, ge=1)
     # "auto" picks CUDA when torch sees a GPU, else the CPU.
     device: str = "auto"
     # Which backend serves the classifiers and the sentence encoder (workers/ml/backends.py,

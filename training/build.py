@@ -157,14 +157,11 @@ def build_models(
     seed: int = 0,
     if_better: bool = False,
     on_event: Callable[[BuildEvent], None] | None = None,
-    processes: int = 1,
 ) -> dict[str, ModelInfo]:
     """The built (or kept) version of each model in ``names`` (default: what the product serves).
 
     ``if_better``: a new version becomes current only if it beats the current one on validation (see
-    the module docstring); ``on_event`` hears of each model as the build reaches it. ``processes``: on
-    the CPU, models are built that many at a time, each process with its share of the cores
-    (``training/parallel_build.py``)."""
+    the module docstring); ``on_event`` hears of each model as the build reaches it."""
     report = on_event or (lambda event: None)
     if profile not in PROFILES:
         raise ValueError(f"unknown model profile {profile!r}; choose one of {list(PROFILES)}")
@@ -179,23 +176,12 @@ def build_models(
 
     order = _with_dependencies(wanted)
     forced = set(wanted) if force else set()
-    if processes > 1 and device == "cpu" and len(order) > 1:
-        from training.parallel_build import BuildRequest, build_in_processes
-
-        requests = [
-            BuildRequest(
-                Path(models_dir), Path(data_dir), profile, device, name, name in forced, seed, if_better
-            )  # fmt: skip
-            for name in order
-        ]
-        built = build_in_processes(requests, {name: SPECS[name].needs for name in order}, processes, report)
-    else:
-        built = build_in_order(store, Path(data_dir), profile, device, order, forced, seed, if_better, report)
+    built = _build_in_order(store, Path(data_dir), profile, device, order, forced, seed, if_better, report)
     _sentence_encoder_export(models_dir, Path(data_dir), profile)
     return {name: built[name] for name in wanted}
 
 
-def build_in_order(
+def _build_in_order(
     store: ModelStore,
     data_dir: Path,
     profile: str,

@@ -1,8 +1,9 @@
 """Serving a classifier or the sentence encoder from its int8 ONNX export, under ONNX Runtime.
 
 The export (``training/int8/export.py``) is one graph from token ids to the final layer's mean-pooled
-states (and, for a fine-tuned classifier, its logits), with every MatMul's weights quantized to int8
-per output channel and its activations quantized per batch at run time (dynamic quantization). A linear
+states (and, for a fine-tuned classifier, its logits), with the weights of every MatMul and of the
+embedding table quantized to int8 per output channel, and the activations per batch at run time
+(dynamic quantization). A linear
 head over the frozen encoder is applied here, in numpy, from ``linear_head.npz``: its encoder is the
 same frozen MiniLM for every starter, so they share one export.
 
@@ -23,10 +24,10 @@ import numpy as np
 
 EXPORT_FOLDER = "int8"  # inside a model's version folder
 GRAPH_FILE = "model.int8.onnx"
-EXPORT_INFO_FILE = "export.json"
+EXPORT_INFO_FILE = "export.json"  # what the export holds and how well it did, beside the graph
 # Where the frozen encoder's export lives, once per models folder: the knowledge base's sentence
 # encoder and every linear-head starter use it. Not a model (no versions), so `models list` skips it.
-SENTENCE_ENCODER_FOLDER = "sentence-encoder"  # what the export holds and how well it did, beside the graph
+SENTENCE_ENCODER_FOLDER = "sentence-encoder"
 POOLED_OUTPUT = "pooled"
 LOGITS_OUTPUT = "logits"
 
@@ -65,8 +66,8 @@ def open_session(graph: Path, threads: int = 0) -> Any:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            # The arena keeps the largest batch's activations for good: memory the worker's budget
-            # (1 GB with every model) cannot spare, for no speed measured here.
+            # The arena keeps the largest batch's activations for good: memory that the worker's
+            # budget (1 GB with every model) cannot spare. What it costs in speed is not measured yet.
             options.enable_cpu_mem_arena = False
             _SESSIONS[key] = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         return _SESSIONS[key]
