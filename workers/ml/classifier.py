@@ -25,7 +25,7 @@ from workers.ml.embedding import mean_pool
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.int8_runtime import Int8Classifier
 from workers.ml.linear_head import LinearHeadClassifier, has_linear_head
-from workers.ml.loading import reject_single_string, require_folder
+from workers.ml.loading import length_ordered_batches, reject_single_string, require_folder
 from workers.ml.out_of_scope import DISTANCE_FILE, MahalanobisDistance, OutOfScopeRule
 
 CLASSIFIER_KINDS = ("sentiment", "intent", "topic")
@@ -147,14 +147,9 @@ class TextClassifier:
         pooled = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32) if features else None
         if not texts:
             return probabilities, pooled
-        encoded = tokenizer(list(texts), truncation=True, max_length=MAX_LENGTH)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                inputs = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt").to(
-                    device
-                )
+            for rows, ids in length_ordered_batches(tokenizer, texts, MAX_LENGTH, batch_size):
+                inputs = tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(device)
                 output = model(**inputs, output_hidden_states=features)
                 probabilities[rows] = torch.softmax(output.logits.float(), dim=-1).cpu().numpy()
                 if pooled is not None:

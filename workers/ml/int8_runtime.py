@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from workers.ml.loading import length_ordered_batches
+
 EXPORT_FOLDER = "int8"  # inside a model's version folder
 GRAPH_FILE = "model.int8.onnx"
 EXPORT_INFO_FILE = "export.json"  # what the export holds and how well it did, beside the graph
@@ -158,11 +160,8 @@ class Int8Classifier:
         pooled = np.zeros((len(texts), self.config.hidden_size), dtype=np.float32) if features else None
         if not texts:
             return probabilities, pooled
-        encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out = self.graph.run(*padded(tokenizer, [encoded[i] for i in rows]))
+        for rows, ids in length_ordered_batches(tokenizer, texts, max_length, batch_size):
+            out = self.graph.run(*padded(tokenizer, ids))
             if self.head is None:
                 logits = out[LOGITS_OUTPUT]
             else:

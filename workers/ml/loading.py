@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -26,6 +26,18 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         raise ValueError(f"batch size must be at least 1, got {size}")
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def length_ordered_batches(
+    tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int
+) -> Iterator[tuple[list[int], list[list[int]]]]:
+    """The texts' token ids in batches of similar length, so that a forward pass pads little: each
+    batch as (the rows of ``texts`` it holds, their ids), for the caller to put the outputs back."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        yield rows, [encoded[i] for i in rows]
 
 
 def reject_single_string(texts: object) -> None:
