@@ -76,6 +76,9 @@ class ModelSpec:
     build: Callable[[BuildContext], ModelInfo]
     validation: ValidationFigure
     needs: tuple[str, ...] = ()  # models that must exist first (fine-tunes start from the GPT-2 base)
+    # Served beside the frozen sentence encoder (a starter's linear head sits on it, and a product with
+    # classifiers has a knowledge base): a build that holds one also makes the encoder's int8 export.
+    with_encoder: bool = False
 
 
 _LOWER_PERPLEXITY = ValidationFigure("val_perplexity", higher_is_better=False)
@@ -90,7 +93,9 @@ def _classifier(name: str, selection_metric: str) -> ModelSpec:
         return train_classifier(name, ctx.data_dir, ctx.out_dir, ctx.profile, ctx.device, ctx.seed)
 
     # The metric the recipe's early stopping selects on (``training/classifier/recipes.py``).
-    return ModelSpec(name, build, ValidationFigure(f"val_{selection_metric}", higher_is_better=True))
+    return ModelSpec(
+        name, build, ValidationFigure(f"val_{selection_metric}", higher_is_better=True), with_encoder=True
+    )
 
 
 def _gpt2_base(ctx: BuildContext) -> ModelInfo:
@@ -177,7 +182,8 @@ def build_models(
     order = _with_dependencies(wanted)
     forced = set(wanted) if force else set()
     built = _build_in_order(store, Path(data_dir), profile, device, order, forced, seed, if_better, report)
-    _sentence_encoder_export(models_dir, Path(data_dir), profile)
+    if any(SPECS[name].with_encoder for name in order):
+        _sentence_encoder_export(models_dir, Path(data_dir), profile)
     return {name: built[name] for name in wanted}
 
 

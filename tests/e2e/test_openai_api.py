@@ -66,6 +66,9 @@ def test_a_completion_is_the_generate_job_it_stored(client: OpenAI, api: httpx.C
         "top_p": 0.95,
         "num_return_sequences": 2,
         "seed": 7,
+        # The generate job's phrase-loop defaults (docs/generation.md): /v1 has no fields for them.
+        "no_repeat_ngram_size": 6,
+        "repetition_penalty": 1.0,
     }
     assert completion.id == f"cmpl-{job['id']}" and completion.object == "text_completion"
     assert completion.model == "generator"
