@@ -25,10 +25,9 @@ log = logging.getLogger(__name__)
 
 # The encoder's export serves when its vectors stay this close to fp32's on average (cosine).
 MIN_ENCODER_COSINE = 0.99
-# A starter's export is made (seconds: the shared encoder's, linked) but not scored: scoring it ran its
-# whole test split through the encoder again, 69 s for sentiment-general's 2,929 tweets on the shared
-# 2-core machine (docs/benchmarks.md), against a first-run target of 240 s. Unscored, `auto` serves it
-# in torch; the quick model that replaces it minutes later is scored.
+# A starter's export is made (the shared encoder's, linked) but not scored: scoring runs its whole test
+# split through the encoder again, which a first run waits for (docs/inference-backends.md). Unscored,
+# `auto` serves it in torch; the quick model that replaces it minutes later is scored.
 UNSCORED_PROFILES = ("starter",)
 
 

