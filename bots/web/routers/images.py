@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response, status
 from sqlalchemy import select
 
-from bots.gateway import submit_job
-from bots.web.deps import CallerDep, SessionDep
-from bots.web.routers._params import IdempotencyKey
+from bots.web.deps import SessionDep
+from bots.web.routers._submission import JobSubmissionDep
 from bots.web.schemas import JobOut
 from core.jobs import MAX_IMAGES, ImagePayload, JobKind
 from db import queries
@@ -17,18 +16,9 @@ router = APIRouter(tags=["images"])
 
 
 @router.post("/images", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
-def post_images(
-    request: ImagePayload,
-    session: SessionDep,
-    caller: CallerDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> JobOut:
+def post_images(request: ImagePayload, submission: JobSubmissionDep) -> JobOut:
     """Queue a drawing of ``n`` handwritten digits; the result lists the URLs of their PNGs."""
-    job, created = submit_job(session, JobKind.IMAGE, request, caller.source, idempotency_key=idempotency_key)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return JobOut.model_validate(job)
+    return JobOut.model_validate(submission.submit(JobKind.IMAGE, request))
 
 
 @router.get(
