@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from bots.alerts import change_alert_status
 from bots.web.deps import SessionDep
+from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
 from core.jobs import NoNul
@@ -32,10 +33,7 @@ def list_alerts(
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
 def get_alert(alert_id: RowId, session: SessionDep) -> AlertOut:
     """The alert with its evidence and who moved it on."""
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id} does not exist")
-    return AlertOut.model_validate(alert)
+    return AlertOut.model_validate(found(session.get(Alert, alert_id), f"alert {alert_id}"))
 
 
 @router.get(

@@ -1,10 +1,11 @@
 """Conversations: list them (``?status=handoff``: the customers waiting for a person), read one,
 and hand one back to the bot after a handoff (the same as the button on Slack's handoff notice)."""
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
 from bots.conversations import resume_conversation
 from bots.web.deps import SessionDep
+from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ConversationOut, ConversationPage, ConversationSummary, ResumeOut, ResumeRequest
 from db import queries
@@ -25,9 +26,9 @@ def list_conversations(
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
 def get_conversation(conversation_id: RowId, session: SessionDep) -> ConversationOut:
     """The conversation, its status and every message, oldest first."""
-    conversation = queries.get_conversation(session, conversation_id)
-    if conversation is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"conversation {conversation_id} does not exist")
+    conversation = found(
+        queries.get_conversation(session, conversation_id), f"conversation {conversation_id}"
+    )
     return ConversationOut.model_validate(conversation)
 
 

@@ -17,11 +17,12 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from bots.web.job_follower import JobGone, follow, load_job
+from bots.web.routers._lookup import found
 from core.job_text import START, STREAMED_KINDS, TextPiece
 
 router = APIRouter(tags=["jobs"])
@@ -42,9 +43,7 @@ async def job_events(job_id: str, last_event_id: str | None = Header(default=Non
     """Sends the job now (``event: job``, the JobOut as data), the text generated so far and then as
     it is decoded (``event: token``), and the job again each time its status changes; ends after the
     event that shows it done or failed. Browsers follow it with ``EventSource``."""
-    first = await run_in_threadpool(load_job, job_id)
-    if first is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} does not exist")
+    first = found(await run_in_threadpool(load_job, job_id), f"job {job_id}")
     follow_text = first.kind in STREAMED_KINDS and not first.status.is_final
     return StreamingResponse(
         _stream(job_id, follow_text, _resume_from(last_event_id)),

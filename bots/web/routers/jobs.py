@@ -1,9 +1,10 @@
 """GET /api/jobs and /api/jobs/{id}: stored jobs, their status and results; feedback on answers."""
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
 from bots.feedback import record_feedback
 from bots.web.deps import CallerDep, SessionDep
+from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset
 from bots.web.schemas import FeedbackOut, FeedbackRequest, JobOut, JobPage
 from core.jobs import JobKind, JobSource, JobStatus
@@ -14,10 +15,7 @@ router = APIRouter(tags=["jobs"])
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, session: SessionDep) -> JobOut:
-    job = queries.get_job(session, job_id)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} does not exist")
-    return JobOut.model_validate(job)
+    return JobOut.model_validate(found(queries.get_job(session, job_id), f"job {job_id}"))
 
 
 @router.get("/jobs", response_model=JobPage)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from bots.knowledge import DuplicateAnswer, create_entry, update_entry
 from bots.web.deps import SessionDep
+from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import KnowledgeIn, KnowledgeOut, KnowledgePage
 from core.jobs import NoNul
@@ -59,7 +60,4 @@ def delete_knowledge(entry_id: RowId, session: SessionDep) -> None:
 
 
 def _entry(session: SessionDep, entry_id: int) -> KnowledgeEntry:
-    entry = session.get(KnowledgeEntry, entry_id)
-    if entry is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"knowledge entry {entry_id} does not exist")
-    return entry
+    return found(session.get(KnowledgeEntry, entry_id), f"knowledge entry {entry_id}")

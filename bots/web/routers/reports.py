@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from bots.web.deps import SessionDep
+from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ReportOut, ReportPage
 from core.jobs import NoNul
@@ -28,7 +29,4 @@ def list_reports(
 
 @router.get("/reports/{report_id}", response_model=ReportOut)
 def get_report(report_id: RowId, session: SessionDep) -> ReportOut:
-    report = session.get(Report, report_id)
-    if report is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} does not exist")
-    return ReportOut.model_validate(report)
+    return ReportOut.model_validate(found(session.get(Report, report_id), f"report {report_id}"))
