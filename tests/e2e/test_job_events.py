@@ -110,6 +110,13 @@ def running_generation() -> str:
         return job.id
 
 
+def _add_pieces(job_id: str, *pieces: dict[str, str]) -> list[str]:
+    """Adds ``pieces`` to the job's text stream as the worker would; returns their stream ids."""
+    client = redis.Redis.from_url(get_settings().redis_url)
+    stream = redis_keys.job_text_stream(job_id)
+    return [client.xadd(stream, fields).decode() for fields in pieces]
+
+
 def _finish_later(job_id: str, text: str, last_piece: str | None = None) -> threading.Thread:
     """Plays the worker's end of the job two seconds from now, while the test follows it: its last piece,
     its stored result, its announcement."""
@@ -134,10 +141,7 @@ def test_a_late_follower_gets_the_text_so_far_then_the_rest_as_it_comes(
     api: httpx.Client, running_generation: str
 ) -> None:
     job_id = running_generation
-    client = redis.Redis.from_url(get_settings().redis_url)
-    stream = redis_keys.job_text_stream(job_id)
-    for fields in (RESET_FIELDS, piece_fields(0, "Rates rose"), piece_fields(0, " again")):
-        client.xadd(stream, fields)
+    _add_pieces(job_id, RESET_FIELDS, piece_fields(0, "Rates rose"), piece_fields(0, " again"))
 
     finisher = _finish_later(job_id, "Rates rose again today.", last_piece=" today.")
     late = _events(api, job_id)
@@ -152,10 +156,7 @@ def test_a_reconnecting_follower_gets_only_the_pieces_after_the_last_it_saw(
     api: httpx.Client, running_generation: str
 ) -> None:
     job_id = running_generation
-    client = redis.Redis.from_url(get_settings().redis_url)
-    stream = redis_keys.job_text_stream(job_id)
-    seen = client.xadd(stream, piece_fields(0, "Rates rose")).decode()
-    client.xadd(stream, piece_fields(0, " again"))
+    seen, _ = _add_pieces(job_id, piece_fields(0, "Rates rose"), piece_fields(0, " again"))
 
     finisher = _finish_later(job_id, "Rates rose again.")
     resumed = _events(api, job_id, headers={"Last-Event-ID": seen})

@@ -138,11 +138,7 @@ def test_a_body_that_is_not_utf8_is_refused_with_a_4xx_that_says_so(
 def test_a_nul_character_is_refused_with_422_before_the_database(
     api: httpx.Client, tally: AnswerTally, path: str, body: dict[str, object]
 ) -> None:
-    response = api.post(path, json=body)
-    tally.answer(response, 422)
-
-    assert response.status_code == 422
-    assert "NUL" in response.json()["detail"][0]["msg"]
+    _assert_refused_for_its_nul(api.post(path, json=body), tally)
 
 
 @pytest.mark.parametrize(
@@ -158,9 +154,11 @@ def test_a_nul_character_in_a_query_filter_is_refused_with_422(
     api: httpx.Client, tally: AnswerTally, path: str, params: dict[str, str]
 ) -> None:
     # Postgres cannot compare text with a NUL in it: the query would fail with a server error.
-    response = api.get(path, params=params)
-    tally.answer(response, 422)
+    _assert_refused_for_its_nul(api.get(path, params=params), tally)
 
+
+def _assert_refused_for_its_nul(response: httpx.Response, tally: AnswerTally) -> None:
+    tally.answer(response, 422)
     assert response.status_code == 422
     assert "NUL" in response.json()["detail"][0]["msg"]
 
