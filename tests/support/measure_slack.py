@@ -30,7 +30,7 @@ from cli.logging_setup import configure_logging
 from cli.redis_server import free_port
 from core.settings import get_settings
 from tests.support.slack_fake import FakeSlack
-from tests.support.slack_requests import SlackSender, mention
+from tests.support.slack_requests import SlackSender, command_via_fake, mention
 
 log = logging.getLogger("measure_slack")
 SIGNING_SECRET = "measure-signing-secret"
@@ -102,12 +102,8 @@ def _mention_round_trip(sender: SlackSender, fake: FakeSlack, timeout_s: float =
 def _ask_round_trip(sender: SlackSender, fake: FakeSlack) -> tuple[float, float]:
     channel = f"C{uuid.uuid4().hex[:10].upper()}"
     started = time.monotonic()
-    response = sender.command(
-        "/ask",
-        "How do I get a refund?",
-        channel=channel,
-        user="UMEASURE",
-        response_url=fake.response_url(channel),
+    response, _ = command_via_fake(
+        sender, fake, "/ask", "How do I get a refund?", channel=channel, user="UMEASURE", url_name=channel
     )
     acked = time.monotonic()
     response.raise_for_status()

@@ -14,7 +14,27 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.support.slack_fake import BOT_USER_ID, TEAM_ID
+from tests.support.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
+
+
+def command_via_fake(
+    sender: SlackSender,
+    fake: FakeSlack,
+    command: str,
+    text: str,
+    *,
+    channel: str,
+    user: str = "UALICE",
+    url_name: str | None = None,
+) -> tuple[httpx.Response, str]:
+    """A slash command whose response URL is the fake Slack's, under ``url_name`` (a fresh one by
+    default). Returns Slack's acknowledgement and that name: what the bot posts to the response URL
+    is ``fake.wait_for(f"response:{url_name}")``."""
+    url_name = url_name or uuid.uuid4().hex
+    response = sender.command(
+        command, text, channel=channel, user=user, response_url=fake.response_url(url_name)
+    )
+    return response, url_name
 
 
 def signature(secret: str, timestamp: str, body: str) -> str:

@@ -14,6 +14,7 @@ from core.jobs import JobSource
 from db.engine import session_scope
 from db.models import Conversation, Message
 from tests.e2e.test_replies import CANCEL_QUESTION
+from tests.support.slack_blocks import REPLY_IN_THREAD
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, assistant_message, assistant_thread_started, new_ts
 from tests.support.waiting import ensure_not_for_a_while
@@ -44,14 +45,7 @@ def test_an_assistant_thread_gets_prompts_then_answers_with_a_status_a_title_and
     assert answer.params["thread_ts"] == thread_ts
     assert answer.params["text"] != PLACEHOLDER_TEXT
     blocks = answer.params["blocks"]
-    # The answer, its provenance, the votes, then the related articles (docs/recommendations.md).
-    assert [block["type"] for block in blocks] == [
-        "section",
-        "context",
-        "context_actions",
-        "context",
-        "actions",
-    ]
+    assert [block["type"] for block in blocks] == REPLY_IN_THREAD
     assert blocks[2]["elements"][0]["type"] == "feedback_buttons"
     with session_scope() as session:
         conversation = session.scalars(

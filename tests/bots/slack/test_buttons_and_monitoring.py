@@ -151,6 +151,11 @@ def _click_alert_button(
     return list(updated.params["blocks"])
 
 
+def _open_alert_message(alert_id: int) -> list:
+    """The blocks of an open alert's message as it was posted: the spike, then its buttons."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": "spike"}}, alert_buttons(alert_id, "open")]
+
+
 def _alert_status(alert_id: int) -> Alert:
     with session_scope() as session:
         alert = session.get_one(Alert, alert_id)
@@ -162,10 +167,7 @@ def test_acknowledge_then_resolve_move_the_alert_on_and_leave_only_the_buttons_t
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
     alert_id = add_alert(f"topic-{uuid.uuid4().hex[:6]}", value=0.8)
-    posted = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "spike"}},
-        alert_buttons(alert_id, "open"),
-    ]
+    posted = _open_alert_message(alert_id)
 
     acknowledged = _click_alert_button(slack, fake_slack, channel, ALERT_ACKNOWLEDGE_ACTION, alert_id, posted)
 
@@ -188,10 +190,7 @@ def test_a_click_on_a_stale_button_of_a_resolved_alert_changes_nothing_and_says_
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
     alert_id = add_alert(f"topic-{uuid.uuid4().hex[:6]}", value=0.8)
-    stale = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "spike"}},
-        alert_buttons(alert_id, "open"),
-    ]
+    stale = _open_alert_message(alert_id)
     _click_alert_button(slack, fake_slack, channel, ALERT_RESOLVE_ACTION, alert_id, stale)
 
     again = _click_alert_button(slack, fake_slack, channel, ALERT_ACKNOWLEDGE_ACTION, alert_id, stale)

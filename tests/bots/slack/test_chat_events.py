@@ -14,6 +14,7 @@ from bots.slack.listeners.chat import PLACEHOLDER_TEXT
 from core.slack import FEEDBACK_ACTION
 from db.engine import session_scope
 from db.models import Conversation, Job, Message, SlackDelivery
+from tests.support.slack_blocks import REPLY_IN_THREAD
 from tests.support.slack_fake import BOT_ID, BOT_USER_ID, FakeSlack
 from tests.support.slack_requests import SlackSender, channel_message, event_envelope, mention
 from tests.support.waiting import ensure_not_for_a_while, wait_for
@@ -50,14 +51,7 @@ def test_mention_gets_a_placeholder_then_the_answer_in_its_thread(
     [answer] = fake_slack.wait_for("chat.update", channel=channel)
     assert answer.params["ts"] == fake_slack.posted_ts(placeholder)
     blocks = answer.params["blocks"]
-    # The answer, its provenance, the votes, then the related articles (docs/recommendations.md).
-    assert [block["type"] for block in blocks] == [
-        "section",
-        "context",
-        "context_actions",
-        "context",
-        "actions",
-    ]
+    assert [block["type"] for block in blocks] == REPLY_IN_THREAD
     assert answer.params["text"] == blocks[0]["text"]["text"]
     assert "intent-support" not in answer.params["text"]
     assert "intent-support" in blocks[1]["elements"][0]["text"]

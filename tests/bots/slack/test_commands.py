@@ -14,8 +14,9 @@ from bots.slack.listeners.commands import ADHOC_SENTIMENT_TOPIC
 from core.jobs import JobStatus
 from db.engine import session_scope
 from db.models import Alert, Job, SentimentObservation, SlackDelivery
+from tests.support.slack_blocks import REPLY_AT_RESPONSE_URL
 from tests.support.slack_fake import FakeSlack, SlackCall
-from tests.support.slack_requests import SlackSender
+from tests.support.slack_requests import SlackSender, command_via_fake
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -52,14 +53,8 @@ def _stored_job(job_id: str) -> Job:
 def test_ask_acknowledges_with_the_job_then_posts_the_answer_to_the_response_url(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
-    url_name = uuid.uuid4().hex
-
-    response = slack.command(
-        "/ask",
-        "How do I cancel my order?",
-        channel=channel,
-        user="UALICE",
-        response_url=fake_slack.response_url(url_name),
+    response, url_name = command_via_fake(
+        slack, fake_slack, "/ask", "How do I cancel my order?", channel=channel
     )
 
     assert response.status_code == 200
@@ -72,27 +67,18 @@ def test_ask_acknowledges_with_the_job_then_posts_the_answer_to_the_response_url
     job = _stored_job(job_id)
     assert job.status is JobStatus.DONE
     assert posted.params["text"] == job.result["reply"]
-    # The answer, its provenance, the votes, then the related articles (docs/recommendations.md).
-    assert [block["type"] for block in posted.params["blocks"]] == [
-        "section",
-        "context",
-        "actions",
-        "context",
-        "actions",
-    ]
+    assert [block["type"] for block in posted.params["blocks"]] == REPLY_AT_RESPONSE_URL
 
 
 def test_generate_passes_its_options_to_the_job_and_answers_in_a_thread_of_the_channel(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
-    url_name = uuid.uuid4().hex
-
-    response = slack.command(
+    response, url_name = command_via_fake(
+        slack,
+        fake_slack,
         "/generate",
         "The markets <!channel> opened max_tokens=12 temperature=0",
         channel=channel,
-        user="UALICE",
-        response_url=fake_slack.response_url(url_name),
     )
 
     job_id = _job_id_in(response.json()["text"])
@@ -126,15 +112,10 @@ def test_generate_passes_its_options_to_the_job_and_answers_in_a_thread_of_the_c
 def test_generate_in_a_channel_the_bot_cannot_post_in_answers_at_the_response_url(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
-    url_name = uuid.uuid4().hex
     fake_slack.fail_next("chat.postMessage", 200, "not_in_channel", channel=channel)
 
-    response = slack.command(
-        "/generate",
-        "The markets opened max_tokens=8 temperature=0",
-        channel=channel,
-        user="UALICE",
-        response_url=fake_slack.response_url(url_name),
+    response, url_name = command_via_fake(
+        slack, fake_slack, "/generate", "The markets opened max_tokens=8 temperature=0", channel=channel
     )
 
     job_id = _job_id_in(response.json()["text"])
@@ -171,11 +152,7 @@ def _final_answer(fake_slack: FakeSlack, channel: str) -> SlackCall:
 def test_generate_with_bad_options_explains_and_starts_nothing(
     slack: SlackSender, fake_slack: FakeSlack, channel: str, text: str, expected: str
 ) -> None:
-    url_name = uuid.uuid4().hex
-
-    response = slack.command(
-        "/generate", text, channel=channel, user="UALICE", response_url=fake_slack.response_url(url_name)
-    )
+    response, url_name = command_via_fake(slack, fake_slack, "/generate", text, channel=channel)
 
     assert response.status_code == 200
     assert expected in response.json()["text"]
@@ -187,14 +164,8 @@ def test_generate_with_bad_options_explains_and_starts_nothing(
 def test_sentiment_classifies_now_under_its_own_topic(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
-    url_name = uuid.uuid4().hex
-
-    response = slack.command(
-        "/sentiment",
-        "This is the worst service I have ever had",
-        channel=channel,
-        user="UALICE",
-        response_url=fake_slack.response_url(url_name),
+    response, url_name = command_via_fake(
+        slack, fake_slack, "/sentiment", "This is the worst service I have ever had", channel=channel
     )
 
     job_id = _job_id_in(response.json()["text"])
@@ -232,14 +203,7 @@ def test_alerts_lists_recent_alerts_optionally_for_one_topic(
 def test_job_shows_a_stored_jobs_status_and_result(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
-    url_name = uuid.uuid4().hex
-    started = slack.command(
-        "/ask",
-        "I want a refund",
-        channel=channel,
-        user="UALICE",
-        response_url=fake_slack.response_url(url_name),
-    )
+    started, url_name = command_via_fake(slack, fake_slack, "/ask", "I want a refund", channel=channel)
     job_id = _job_id_in(started.json()["text"])
     fake_slack.wait_for(f"response:{url_name}")
 

@@ -5,7 +5,6 @@ replaced by what was drawn; bad input explained, nothing started."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from core.jobs import JobStatus
 from db.engine import session_scope
 from db.models import Job, JobImage, SlackDelivery
 from tests.support.slack_fake import FakeSlack
-from tests.support.slack_requests import SlackSender
+from tests.support.slack_requests import SlackSender, command_via_fake
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
@@ -27,15 +26,7 @@ def _job_id_in(text: str) -> str:
 def test_imagine_uploads_the_drawn_digits_into_the_thread_and_replaces_the_placeholder(
     slack: SlackSender, fake_slack: FakeSlack, channel: str
 ) -> None:
-    url_name = uuid.uuid4().hex
-
-    response = slack.command(
-        "/imagine",
-        "seven n=3 seed=5",
-        channel=channel,
-        user="UALICE",
-        response_url=fake_slack.response_url(url_name),
-    )
+    response, url_name = command_via_fake(slack, fake_slack, "/imagine", "seven n=3 seed=5", channel=channel)
 
     assert response.status_code == 200
     assert "The images go in the thread." in response.json()["text"]
