@@ -258,31 +258,26 @@ class ModelRegistry:
     def _batcher_for(self, name: str, kind: str, model: Any) -> MicroBatcher[Any, Any] | None:
         s = self.settings
         if kind in ("sentiment", "intent", "topic"):
-            return MicroBatcher(
-                model.classify,
-                name=name,
-                max_items=s.classify_batch_max_texts,
-                max_wait_s=s.classify_batch_wait_ms / 1000,
-                timeout_s=s.batch_timeout_s,
-            )
+            return self._batcher(name, model.classify, s.classify_batch_max_texts, s.classify_batch_wait_ms)
         if kind in ("generator", "replies"):
-            return MicroBatcher(
-                model.generate_batch,
-                name=name,
-                max_items=s.generate_batch_max_rows,
-                max_wait_s=s.generate_batch_wait_ms / 1000,
-                timeout_s=s.batch_timeout_s,
+            return self._batcher(
+                name, model.generate_batch, s.generate_batch_max_rows, s.generate_batch_wait_ms
             )
         if kind == "digit-gan":
             # Items are single images, so one forward pass draws several image jobs at once.
-            return MicroBatcher(
-                model.draw,
-                name=name,
-                max_items=s.image_batch_max_images,
-                max_wait_s=s.image_batch_wait_ms / 1000,
-                timeout_s=s.batch_timeout_s,
-            )
+            return self._batcher(name, model.draw, s.image_batch_max_images, s.image_batch_wait_ms)
         return None
+
+    def _batcher(
+        self, name: str, run_batch: Callable[[list[Any]], Sequence[Any]], max_items: int, max_wait_ms: float
+    ) -> MicroBatcher[Any, Any]:
+        return MicroBatcher(
+            run_batch,
+            name=name,
+            max_items=max_items,
+            max_wait_s=max_wait_ms / 1000,
+            timeout_s=self.settings.batch_timeout_s,
+        )
 
 
 _registry: ModelRegistry | None = None
