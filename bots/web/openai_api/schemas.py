@@ -115,12 +115,19 @@ class QueuebotCompletion(BaseModel):
     )
 
 
-class Completion(BaseModel):
+class _Answer(BaseModel):
+    """The envelope a completion and a chat completion share; each names its own ``object``, which
+    keeps its place between ``id`` and ``created``."""
+
     id: str
-    object: Literal["text_completion"] = "text_completion"
+    object: str
     created: int
     model: str
     system_fingerprint: str | None = Field(description="The model's name and served version.")
+
+
+class Completion(_Answer):
+    object: Literal["text_completion"] = "text_completion"
     choices: list[CompletionChoice]
     queuebot: QueuebotCompletion
 
@@ -146,12 +153,8 @@ class QueuebotReply(BaseModel):
     sources: list[ReplySource] = Field(default_factory=list)
 
 
-class ChatCompletion(BaseModel):
-    id: str
+class ChatCompletion(_Answer):
     object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    system_fingerprint: str | None = Field(description="The model's name and served version.")
     choices: list[ChatChoice]
     queuebot: QueuebotReply
 
