@@ -2,31 +2,24 @@
 // status; jobs still running update themselves from their event streams, text included as it is
 // decoded.
 
-import { api, isFinal, jobFinished } from "./api.js";
 import { el, when } from "./dom.js";
+import { jobListView } from "./job_list.js";
 
-const SHOWN_JOBS = 20;
-const watching = new Set();
+const view = jobListView({
+  kind: "generate",
+  path: "/api/generate",
+  formId: "generate-form",
+  refreshId: "jobs-refresh",
+  listId: "jobs",
+  errorId: "generate-error",
+  readBody,
+  jobItem,
+  onText: showDraft,
+});
+export const initGenerate = view.init;
+export const showGenerate = view.show;
 
-export function initGenerate() {
-  document.getElementById("generate-form").addEventListener("submit", onSubmit);
-  document.getElementById("jobs-refresh").addEventListener("click", () => showGenerate());
-}
-
-export async function showGenerate() {
-  try {
-    const page = await api(`/api/jobs?kind=generate&limit=${SHOWN_JOBS}`);
-    document.getElementById("jobs").replaceChildren(...page.items.map(jobItem));
-    page.items.filter((job) => !isFinal(job)).forEach(watch);
-  } catch (error) {
-    setError(error.message);
-  }
-}
-
-async function onSubmit(event) {
-  event.preventDefault();
-  const form = event.target;
-  const data = new FormData(form);
+function readBody(data) {
   const body = { prompt: data.get("prompt") };
   for (const [name, parse] of [
     ["max_new_tokens", parseInt],
@@ -38,46 +31,19 @@ async function onSubmit(event) {
     const raw = String(data.get(name) ?? "").trim();
     if (raw !== "") body[name] = parse(raw, 10);
   }
-  setError("");
-  event.submitter.disabled = true;
-  try {
-    const job = await api("/api/generate", { method: "POST", body });
-    document.getElementById("jobs").prepend(jobItem(job));
-    watch(job);
-  } catch (error) {
-    setError(error.message);
-  } finally {
-    event.submitter.disabled = false;
-  }
-}
-
-function watch(job) {
-  if (watching.has(job.id)) return;
-  watching.add(job.id);
-  jobFinished(job.id, replace, showDraft(job.id))
-    .catch((error) => setError(error.message))
-    .finally(() => watching.delete(job.id));
+  return body;
 }
 
 // Shows the text decoded so far under the job; the finished job's item replaces it.
-function showDraft(jobId) {
-  return (texts) => {
-    const item = document.querySelector(`#jobs > li[data-job="${CSS.escape(jobId)}"]`);
-    if (!item) return;
-    const drafts = item.querySelectorAll(".text.streaming");
-    texts.forEach((text, choice) => {
-      if (drafts[choice]) {
-        drafts[choice].textContent = text;
-      } else {
-        item.append(el("div", { class: "text streaming", text }));
-      }
-    });
-  };
-}
-
-function replace(job) {
-  const current = document.querySelector(`#jobs > li[data-job="${CSS.escape(job.id)}"]`);
-  if (current) current.replaceWith(jobItem(job));
+function showDraft(item, texts) {
+  const drafts = item.querySelectorAll(".text.streaming");
+  texts.forEach((text, choice) => {
+    if (drafts[choice]) {
+      drafts[choice].textContent = text;
+    } else {
+      item.append(el("div", { class: "text streaming", text }));
+    }
+  });
 }
 
 function jobItem(job) {
@@ -99,8 +65,4 @@ function jobItem(job) {
     item.append(el("div", { class: "error", text: job.error ?? "failed" }));
   }
   return item;
-}
-
-function setError(text) {
-  document.getElementById("generate-error").textContent = text;
 }

@@ -1,30 +1,23 @@
 // The images view: ask the GAN for handwritten digits (a digit or a prompt naming one, how many, a
 // seed), and a gallery of the image jobs, each with its PNGs once it is done.
 
-import { api, isFinal, jobFinished } from "./api.js";
 import { el, when } from "./dom.js";
+import { jobListView } from "./job_list.js";
 
-const SHOWN_JOBS = 20;
-const watching = new Set();
+const view = jobListView({
+  kind: "image",
+  path: "/api/images",
+  formId: "images-form",
+  refreshId: "images-refresh",
+  listId: "gallery",
+  errorId: "images-error",
+  readBody,
+  jobItem,
+});
+export const initImages = view.init;
+export const showImages = view.show;
 
-export function initImages() {
-  document.getElementById("images-form").addEventListener("submit", onSubmit);
-  document.getElementById("images-refresh").addEventListener("click", () => showImages());
-}
-
-export async function showImages() {
-  try {
-    const page = await api(`/api/jobs?kind=image&limit=${SHOWN_JOBS}`);
-    document.getElementById("gallery").replaceChildren(...page.items.map(jobItem));
-    page.items.filter((job) => !isFinal(job)).forEach(watch);
-  } catch (error) {
-    setError(error.message);
-  }
-}
-
-async function onSubmit(event) {
-  event.preventDefault();
-  const data = new FormData(event.target);
+function readBody(data) {
   const body = {};
   const what = String(data.get("what") ?? "").trim();
   // A lone numeral is the digit; anything else is a prompt the server reads a digit from.
@@ -34,30 +27,7 @@ async function onSubmit(event) {
     const raw = String(data.get(name) ?? "").trim();
     if (raw !== "") body[name] = parseInt(raw, 10);
   }
-  setError("");
-  event.submitter.disabled = true;
-  try {
-    const job = await api("/api/images", { method: "POST", body });
-    document.getElementById("gallery").prepend(jobItem(job));
-    watch(job);
-  } catch (error) {
-    setError(error.message);
-  } finally {
-    event.submitter.disabled = false;
-  }
-}
-
-function watch(job) {
-  if (watching.has(job.id)) return;
-  watching.add(job.id);
-  jobFinished(job.id, replace)
-    .catch((error) => setError(error.message))
-    .finally(() => watching.delete(job.id));
-}
-
-function replace(job) {
-  const current = document.querySelector(`#gallery > li[data-job="${CSS.escape(job.id)}"]`);
-  if (current) current.replaceWith(jobItem(job));
+  return body;
 }
 
 function jobItem(job) {
@@ -81,8 +51,4 @@ function jobItem(job) {
     item.append(el("div", { class: "error", text: job.error ?? "failed" }));
   }
   return item;
-}
-
-function setError(text) {
-  document.getElementById("images-error").textContent = text;
 }
