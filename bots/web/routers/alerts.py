@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from bots.alerts import change_alert_status
+from bots.not_found import found
 from bots.web.deps import SessionDep
-from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import AlertOut, AlertPage, AlertStatusOut, AlertStatusRequest
 from core.jobs import NoNul

@@ -4,8 +4,8 @@ and hand one back to the bot after a handoff (the same as the button on Slack's 
 from fastapi import APIRouter
 
 from bots.conversations import resume_conversation
+from bots.not_found import found
 from bots.web.deps import SessionDep
-from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ConversationOut, ConversationPage, ConversationSummary, ResumeOut, ResumeRequest
 from db import queries

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from bots.not_found import found
 from bots.web.job_follower import JobGone, follow, load_job
-from bots.web.routers._lookup import found
 from core.job_text import START, STREAMED_KINDS, TextPiece
 
 router = APIRouter(tags=["jobs"])

@@ -3,8 +3,8 @@
 from fastapi import APIRouter
 
 from bots.feedback import record_feedback
+from bots.not_found import found
 from bots.web.deps import CallerDep, SessionDep
-from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset
 from bots.web.schemas import FeedbackOut, FeedbackRequest, JobOut, JobPage
 from core.jobs import JobKind, JobSource, JobStatus

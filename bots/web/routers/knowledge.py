@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from bots.knowledge import DuplicateAnswer, create_entry, update_entry
+from bots.not_found import found
 from bots.web.deps import SessionDep
-from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import KnowledgeIn, KnowledgeOut, KnowledgePage
 from core.jobs import NoNul

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from bots.not_found import found
 from bots.web.deps import SessionDep
-from bots.web.routers._lookup import found
 from bots.web.routers._params import Limit, Offset, RowId
 from bots.web.schemas import ReportOut, ReportPage
 from core.jobs import NoNul
