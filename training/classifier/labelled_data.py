@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.corpus_text import repair_mojibake
+
 # Sentiment sets, each mapped onto negative / neutral / positive.
 FINANCIAL_PHRASEBANK = "sentiment/financial_phrasebank/train.csv"
 FINANCE_TWEETS_TRAIN = "sentiment/twitter_financial_news/sent_train.csv"
@@ -133,14 +135,15 @@ def bbc_news(data_dir: Path) -> LabelledTexts:
     """BBC articles by topic, each as its title, a blank line, then its body (``news_views.py`` cuts
     the title and lead back out). The corpus repeats about 35 articles, word for word or under the
     same title with a few words changed: each title is kept once (its first article), so no article
-    is both trained on and tested."""
+    is both trained on and tested. Its "Â£" mojibake is repaired (``training/corpus_text.py``)."""
     path = data_dir / BBC_NEWS
     texts, labels, seen = [], [], set()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         record = json.loads(line)
-        title, body = str(record.get("title") or "").strip(), str(record.get("text") or "").strip()
+        title = repair_mojibake(str(record.get("title") or "").strip())
+        body = repair_mojibake(str(record.get("text") or "").strip())
         if not title or not body:
             raise ValueError(f"{path}:{number}: an article needs a title and a text")
         if title in seen or body in seen:

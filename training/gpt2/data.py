@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from transformers import PreTrainedTokenizerBase
 
+from training.corpus_text import repair_mojibake
 from workers.ml.reply_prompt import REPLY_SEPARATOR, ReplyTemplate, reply_token_budget
 
 CORPUS_FILE = "corpora/bbc_news.jsonl"
@@ -66,10 +67,10 @@ class LmExample:
 
 
 def read_news_articles(path: Path) -> list[str]:
-    """BBC articles as "title, blank line, body"."""
+    """BBC articles as "title, blank line, body", with the corpus's mojibake repaired."""
     with Path(path).open(encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines if line.strip()]
-    return [f"{record['title']}\n\n{record['text']}" for record in records]
+    return [repair_mojibake(f"{record['title']}\n\n{record['text']}") for record in records]
 
 
 def read_text_corpus(path: Path) -> list[str]:
