@@ -12,9 +12,9 @@ from sqlalchemy import select
 from core.jobs import JobStatus
 from db.engine import session_scope
 from db.models import Job, JobImage, SlackDelivery
+from tests.support.slack_deliveries import sent_delivery
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, command_via_fake
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -64,21 +64,11 @@ def test_a_retried_delivery_uploads_no_image_twice(
     )
 
     job_id = _job_id_in(response.json()["text"])
-    wait_for(
-        lambda: _delivery_status(job_id),
-        "the delivery to be sent after its retry",
-        until=lambda status: status == "sent",
-    )
+    sent_delivery(job_id)  # after its retry
     request = fake_slack.calls_to("chat.postMessage", channel=channel)[0]
     assert (
         len(fake_slack.calls_to("files.completeUploadExternal", thread_ts=fake_slack.posted_ts(request))) == 1
     )
-
-
-def _delivery_status(job_id: str) -> str | None:
-    with session_scope() as session:
-        delivery = session.scalar(select(SlackDelivery).where(SlackDelivery.job_id == job_id))
-        return None if delivery is None else delivery.status.value
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,9 @@ from core.job_text import piece_fields
 from core.jobs import JobSource, JobStatus
 from core.settings import get_settings
 from db.engine import session_scope
-from db.models import Conversation, DeliveryStatus, Job, SlackDelivery
+from db.models import Conversation, DeliveryStatus, Job
 from tests.e2e.test_replies import DELIVERY_QUESTION
+from tests.support.slack_deliveries import sent_delivery
 from tests.support.slack_fake import TEAM_ID, FakeSlack
 from tests.support.slack_requests import SlackSender, mention
 from tests.support.waiting import wait_for
@@ -98,9 +99,9 @@ def test_a_generated_reply_is_streamed_into_its_thread_then_replaced_by_the_stor
         until=lambda answers: len(answers) >= 1,
         interval_s=0.05,
     )
+    delivery = sent_delivery(job_id)
     with session_scope() as session:
         job = session.get_one(Job, job_id)
-        delivery = session.scalars(select(SlackDelivery).where(SlackDelivery.job_id == job_id)).one()
     [stream] = fake_slack.streams_in(channel)
     [answer] = answers
     assert placeholder.params["text"] == PLACEHOLDER_TEXT

@@ -27,10 +27,10 @@ from core.jobs import GeneratePayload, JobKind, JobSource, JobStatus
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
-from db.models import DeliveryStatus, Job, SlackDelivery
+from db.models import Job, SlackDelivery
+from tests.support.slack_deliveries import sent_delivery
 from tests.support.slack_fake import TEAM_ID, FakeSlack, SlackCall
 from tests.support.slack_requests import new_ts
-from tests.support.waiting import wait_for
 from workers.job_runner import finished_hooks, started_hooks
 from workers.recovery.liveness import this_process
 from workers.slack.streaming import MORE_TO_COME
@@ -119,19 +119,6 @@ def _finish(job_id: str, text: str) -> None:
         hook(job_id)
 
 
-def _delivered(job_id: str) -> SlackDelivery:
-    def delivery() -> SlackDelivery:
-        with session_scope() as session:
-            return session.query(SlackDelivery).filter_by(job_id=job_id).one()
-
-    return wait_for(
-        delivery,
-        f"job {job_id}'s delivery sent",
-        until=lambda d: d.status is DeliveryStatus.SENT,
-        interval_s=0.05,
-    )
-
-
 def _answers(fake_slack: FakeSlack, channel: str) -> list[SlackCall]:
     """Updates that post an answer of record: previews carry no blocks."""
     return [call for call in fake_slack.calls_to("chat.update", channel=channel) if call.params.get("blocks")]
@@ -159,7 +146,7 @@ def test_a_generation_is_streamed_in_order_and_ends_as_its_stored_text(
     stored = "Counting:" + "".join(WORDS) + " done."  # the stored text goes on from the streamed text
     _finish(job_id, stored)
 
-    delivery = _delivered(job_id)
+    delivery = sent_delivery(job_id)
     [stream] = fake_slack.streams_in(channel)
     [answer] = _answers(fake_slack, channel)
     # One message in the thread, for Alice: its chunks in order, joining to the stored text.
@@ -201,7 +188,7 @@ def test_where_slack_refuses_to_stream_the_placeholder_is_updated_at_most_once_a
     stored = "Counting:" + "".join(WORDS)
     _finish(job_id, stored)
 
-    delivery = _delivered(job_id)
+    delivery = sent_delivery(job_id)
     [refused] = fake_slack.calls_to("chat.startStream", channel=channel)
     assert refused.answer == {"ok": False, "error": "method_not_supported"}
     assert fake_slack.streams_in(channel) == []
@@ -236,7 +223,7 @@ def test_a_stored_text_that_does_not_continue_the_stream_replaces_it(
     _write(job_id, ["Second run, all of it"])
     _finish(job_id, "Second run, all of it")
 
-    _delivered(job_id)
+    sent_delivery(job_id)
     [stream] = fake_slack.streams_in(channel)
     [stop] = fake_slack.calls_to("chat.stopStream", channel=channel)
     [answer] = _answers(fake_slack, channel)
