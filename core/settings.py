@@ -74,8 +74,10 @@ class Settings(BaseSettings):
     # int8 held its accuracy, "torch" never does, "onnx-int8" always does (a model without an export
     # is then an error at load).
     inference_backend: InferenceBackend = "auto"
-    # Threads of one int8 forward pass; 0: the runtime's default (one per core, as torch).
-    int8_threads: int = Field(default=0, ge=0)
+    # Threads of one int8 forward pass; 0: the runtime's default (one per core, as torch). One, because
+    # a worker runs many jobs at once: a second spinning thread per pass raised the CPU per job and
+    # cut the replies per second (docs/inference-backends.md).
+    int8_threads: int = Field(default=1, ge=0)
     # Load and warm every model when a worker process starts, so the first job is not slow.
     warm_up_models: bool = True
 
