@@ -33,6 +33,11 @@ class SlackDelivery(Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_ts: Mapped[str | None] = mapped_column(String(30), default=None)  # the posted answer
+    # Set before the Slack streamer asks for a stream, cleared when it stores the stream's message as
+    # the placeholder. Still set when the delivery posts: a message may have been created that nobody
+    # stored (the streamer died in between, or a request timed out after Slack carried it out), and
+    # the delivery removes it (workers/slack/stream_orphans.py).
+    stream_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,7 +1,9 @@
 """A local stand-in for Slack's Web API (and response URLs) on loopback, for tests.
 
 It answers the methods the bot and the workers call the way Slack does, records every call, and can
-be told to fail the next calls of a method (rate limits, errors) to test retries. Streamed messages
+be told to fail the next calls of a method (rate limits, errors) to test retries, or to fail them
+after doing what they asked (an answer lost on its way back). conversations.replies lists the bot's
+messages still in a thread. Streamed messages
 (chat.startStream, chat.appendStream, chat.stopStream) keep their chunks in order, as Slack shows
 them; a channel can be told to refuse streaming, as a workspace without it does.
 """
@@ -24,6 +26,19 @@ BOT_USER_ID = "UQUEUEBOT"
 BOT_ID = "BQUEUEBOT"
 TEAM_ID = "TQUEUEBOT"
 WORKSPACE_URL = "https://queuebot-test.slack.com/"
+
+
+_last_ts_us = 0
+_ts_lock = threading.Lock()
+
+
+def new_ts() -> str:
+    """A message ts as Slack makes them: seconds with microseconds, unique (a thread is named by its
+    first message's ts, so two messages made in the same microsecond would share a thread)."""
+    global _last_ts_us
+    with _ts_lock:
+        _last_ts_us = max(_last_ts_us + 1, int(time.time() * 1_000_000))
+        return f"{_last_ts_us // 1_000_000}.{_last_ts_us % 1_000_000:06d}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,7 @@ class _Failure:
     body: dict[str, Any]
     headers: dict[str, str]
     channel: str | None  # fail only calls for this channel
+    carried_out: bool  # done all the same, as when an answer is lost on its way back
 
 
 class FakeSlack:
@@ -70,7 +86,6 @@ class FakeSlack:
         self.socket_mode_url = ""
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
         # file id -> the bytes uploaded to the URL files.getUploadURLExternal gave for it.
         self.uploads: dict[str, bytes] = {}
@@ -98,11 +113,14 @@ class FakeSlack:
         *,
         channel: str | None = None,
         retry_after: int | None = None,
+        carried_out: bool = False,
     ) -> None:
-        """Answer the next call of ``method`` (for ``channel``, if given) with this error."""
+        """Answer the next call of ``method`` (for ``channel``, if given) with this error; with
+        ``carried_out``, after doing what it asked (a message posted, a stream started) all the same."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        failure = _Failure(status, {"ok": False, "error": error}, headers, channel, carried_out)
         with self._lock:
-            self._failures[method].append(_Failure(status, {"ok": False, "error": error}, headers, channel))
+            self._failures[method].append(failure)
 
     def refuse_streaming(self, channel: str, error: str = "method_not_supported") -> None:
         """From now on, the chat.*Stream methods in ``channel`` fail with ``error``."""
@@ -124,14 +142,7 @@ class FakeSlack:
         by the thread they are in (None: the channel itself), in the order they appeared."""
         with self._lock:
             calls = [call for call in self.calls if call.params.get("channel") == channel]
-        deleted = {call.params.get("ts") for call in calls if call.method == "chat.delete"}
-        shown: dict[str | None, list[str]] = defaultdict(list)
-        for call in calls:
-            if call.method in ("chat.postMessage", "chat.startStream") and call.answer.get("ok"):
-                ts = str(call.answer["ts"])
-                if ts not in deleted:
-                    shown[call.params.get("thread_ts")].append(ts)
-        return dict(shown)
+        return _visible(calls)
 
     def calls_to(self, method: str, **matching: Any) -> list[SlackCall]:
         with self._lock:
@@ -163,41 +174,63 @@ class FakeSlack:
             )
             if failure is not None:
                 self._failures[method].remove(failure)
-                self.calls.append(SlackCall(method, params, time.monotonic(), failure.body))
+                if failure.carried_out:
+                    self._carry_out(method, params)
+                else:
+                    self.calls.append(SlackCall(method, params, time.monotonic(), failure.body))
                 return failure.status, failure.body, failure.headers
-            ts = f"{1_700_000_000 + next(self._ts)}.000100"
-            if method in STREAM_METHODS:
-                answer = self._stream(method, params, ts)
-                self.calls.append(SlackCall(method, params, time.monotonic(), answer))
-                return 200, answer, {}
-            answers: dict[str, dict[str, Any]] = {
-                "auth.test": {
-                    "user_id": BOT_USER_ID,
-                    "bot_id": BOT_ID,
-                    "team_id": TEAM_ID,
-                    "user": "queuebot",
-                },
-                "chat.postMessage": {"channel": params.get("channel"), "ts": ts},
-                "chat.update": {"channel": params.get("channel"), "ts": params.get("ts")},
-                "chat.postEphemeral": {"message_ts": ts},
-                "chat.getPermalink": {
-                    "channel": params.get("channel"),
-                    "permalink": permalink(str(params.get("channel")), str(params.get("message_ts"))),
-                },
-                "apps.connections.open": {"url": self.socket_mode_url},
-                "files.completeUploadExternal": {
-                    "files": [{"id": f["id"], "title": f.get("title")} for f in _files(params)]
-                },
-            }
-            if method == "files.getUploadURLExternal":
-                file_id = f"F{next(self._file_ids):08d}"
-                answers[method] = {
-                    "file_id": file_id,
-                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
-                }
-            answer = {"ok": True, **answers.get(method, {})}
+            return self._carry_out(method, params)
+
+    def _carry_out(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Do what the call asks and record it, with Slack's answer (under the lock)."""
+        ts = new_ts()
+        if method in STREAM_METHODS:
+            answer = self._stream(method, params, ts)
             self.calls.append(SlackCall(method, params, time.monotonic(), answer))
+            return 200, answer, {}
+        answers: dict[str, dict[str, Any]] = {
+            "auth.test": {
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "team_id": TEAM_ID,
+                "user": "queuebot",
+            },
+            "chat.postMessage": {"channel": params.get("channel"), "ts": ts},
+            "chat.update": {"channel": params.get("channel"), "ts": params.get("ts")},
+            "chat.postEphemeral": {"message_ts": ts},
+            "chat.getPermalink": {
+                "channel": params.get("channel"),
+                "permalink": permalink(str(params.get("channel")), str(params.get("message_ts"))),
+            },
+            "apps.connections.open": {"url": self.socket_mode_url},
+            "files.completeUploadExternal": {
+                "files": [{"id": f["id"], "title": f.get("title")} for f in _files(params)]
+            },
+        }
+        if method == "conversations.replies":
+            answers[method] = {"messages": self._thread_messages(params), "has_more": False}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids):08d}"
+            answers[method] = {
+                "file_id": file_id,
+                "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            }
+        answer = {"ok": True, **answers.get(method, {})}
+        self.calls.append(SlackCall(method, params, time.monotonic(), answer))
         return 200, answer, {}
+
+    def _thread_messages(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """conversations.replies: the thread's first message (someone else's here), then the bot's
+        replies still there from ``oldest`` on, oldest first (under the lock)."""
+        channel, thread_ts = params.get("channel"), str(params.get("ts"))
+        oldest = float(params.get("oldest") or 0)
+        calls = [call for call in self.calls if call.params.get("channel") == channel]
+        replies = [
+            {"type": "message", "ts": ts, "thread_ts": thread_ts, "user": BOT_USER_ID, "bot_id": BOT_ID}
+            for ts in _visible(calls).get(thread_ts, [])
+            if float(ts) >= oldest
+        ]
+        return [{"type": "message", "ts": thread_ts, "thread_ts": thread_ts, "user": "UALICE"}, *replies]
 
     def _stream(self, method: str, params: dict[str, Any], ts: str) -> dict[str, Any]:
         """chat.startStream, chat.appendStream and chat.stopStream, as Slack answers them (under the lock)."""
@@ -274,6 +307,18 @@ class FakeSlack:
                 return None
 
         return Handler
+
+
+def _visible(calls: list[SlackCall]) -> dict[str | None, list[str]]:
+    """The messages these calls posted or streamed and did not delete, by thread, in order."""
+    deleted = {call.params.get("ts") for call in calls if call.method == "chat.delete"}
+    shown: dict[str | None, list[str]] = defaultdict(list)
+    for call in calls:
+        if call.method in ("chat.postMessage", "chat.startStream") and call.answer.get("ok"):
+            ts = str(call.answer["ts"])
+            if ts not in deleted:
+                shown[call.params.get("thread_ts")].append(ts)
+    return dict(shown)
 
 
 def _matching(calls: list[SlackCall], method: str, matching: dict[str, Any]) -> list[SlackCall]:

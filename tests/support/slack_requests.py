@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from typing import Any
@@ -14,7 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.support.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
+from tests.support.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack, new_ts
 
 
 def command_via_fake(
@@ -40,19 +39,6 @@ def command_via_fake(
 def signature(secret: str, timestamp: str, body: str) -> str:
     digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
     return f"v0={digest}"
-
-
-_last_ts_us = 0
-_ts_lock = threading.Lock()
-
-
-def new_ts() -> str:
-    """A message ts as Slack makes them: seconds with microseconds, unique (a thread is named by its
-    first message's ts, so two messages made in the same microsecond would share a thread)."""
-    global _last_ts_us
-    with _ts_lock:
-        _last_ts_us = max(_last_ts_us + 1, int(time.time() * 1_000_000))
-        return f"{_last_ts_us // 1_000_000}.{_last_ts_us % 1_000_000:06d}"
 
 
 class SlackSender:

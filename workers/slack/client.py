@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -53,6 +54,27 @@ def slack_client() -> WebClient:
     if settings.slack_bot_token is None:
         raise PermanentSlackError("QUEUEBOT_SLACK_BOT_TOKEN is not set")
     return _web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    team_id: str
+    user_id: str  # the bot user: the author of every message the bot posts
+    bot_id: str | None
+
+
+_identities: dict[str, BotIdentity] = {}
+
+
+def bot_identity() -> BotIdentity:
+    """Who the bot is in its workspace (``auth.test``, asked once per process and Web API URL)."""
+    url = get_settings().slack_api_url
+    if url not in _identities:
+        with slack_errors():
+            answer = slack_client().auth_test()
+        bot_id = answer.get("bot_id")
+        _identities[url] = BotIdentity(str(answer["team_id"]), str(answer["user_id"]), bot_id and str(bot_id))
+    return _identities[url]
 
 
 def wait_for_channel(channel: str) -> None:

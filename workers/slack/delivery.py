@@ -9,7 +9,9 @@ The delivery writes every answer of record, streamed or not. While a job runs, t
 (workers/slack/streaming.py) may show its text in a message of its own; it then stores that message as
 the delivery's placeholder, so this task's ``chat.update`` turns it into the stored answer. Both hold
 the delivery's lease while they post, and a delivery sent while the streamer holds it finds the lease
-taken and leaves the post to the streamer, which sends the delivery again when it lets go.
+taken and leaves the post to the streamer, which sends the delivery again when it lets go. Where the
+streamer may have left a streamed message unstored, the delivery deletes it before it posts
+(workers/slack/stream_orphans.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from workers.slack.client import PermanentSlackError, RetryLater, post, wait_for
 from workers.slack.coordination import release_delivery_lease, take_delivery_lease
 from workers.slack.images import upload_job_images
 from workers.slack.messages import job_message
+from workers.slack.stream_orphans import remove_orphaned_streams
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,13 @@ def _deliver_job_result(delivery_id: int) -> None:
         target = (delivery.channel, delivery.thread_ts, delivery.placeholder_ts, delivery.response_url)
         attempts = delivery.attempts
         has_images = job.kind is JobKind.IMAGE and job.status is JobStatus.DONE
+        stream_requested_at = delivery.stream_requested_at
     channel, thread_ts, placeholder_ts, response_url = target
 
     wait_for_channel(channel)
     try:
+        if stream_requested_at is not None and thread_ts is not None:
+            remove_orphaned_streams(delivery_id, channel, thread_ts, stream_requested_at)
         if has_images and thread_ts is not None:
             # A response URL takes no files; an image job from Slack always has its thread.
             upload_job_images(job.id, channel, thread_ts)

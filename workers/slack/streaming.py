@@ -40,8 +40,13 @@ placeholder, which is now this message). The streamer and the delivery post only
 delivery's lease; the streamer renews it as it follows, so a delivery sent meanwhile (the job-finished
 hook's) finds it taken and leaves the answer to the streamer, which sends the delivery again when it
 lets go of a final job (the sweeper does, should the streamer die). A delivery is followed by one
-streamer only, even when its job runs again. One window remains: a streamer that dies between Slack's
-answer to ``chat.startStream`` and storing the message's ts leaves that message beside the answer.
+streamer only, even when its job runs again.
+
+**A message nobody stored.** A streamer that dies between Slack's answer to ``chat.startStream`` and
+storing the message's ts, or a start that failed in transit but was carried out, leaves a message that
+no row names. The streamer marks the delivery before it asks (``stream_requested_at``) and clears the
+mark when it stores the message; the delivery finds a mark still set and removes the orphan first
+(workers/slack/stream_orphans.py).
 """
 
 from __future__ import annotations
@@ -59,11 +64,12 @@ from core.job_text import START, STREAMED_KINDS, TextPiece, read_pieces
 from core.jobs import SLACK_STREAM_ROUTE, JobSource
 from core.redis_keys import job_events_channel
 from core.settings import get_settings
+from db.base import utcnow
 from db.engine import session_scope
 from db.models import DeliveryStatus, Job, SlackDelivery
 from workers.celery_app import celery_app
 from workers.redis_client import redis_client
-from workers.slack.client import PermanentSlackError, RetryLater, slack_client, slack_errors
+from workers.slack.client import PermanentSlackError, RetryLater, bot_identity, slack_client, slack_errors
 from workers.slack.coordination import (
     claim_channel_slot,
     claim_preview_call,
@@ -195,6 +201,17 @@ def _follow(target: StreamTarget, preview: Preview) -> bool:
                 return False
 
 
+def _mark_stream_requested(delivery_id: int) -> None:
+    """The delivery's ``stream_requested_at``, unless an earlier request set it: the orphan search
+    starts from the first request whose message may be unknown."""
+    with session_scope() as session:
+        session.execute(
+            update(SlackDelivery)
+            .where(SlackDelivery.id == delivery_id, SlackDelivery.stream_requested_at.is_(None))
+            .values(stream_requested_at=utcnow())
+        )
+
+
 def _announced(announcements: PubSub) -> bool:
     seen = False
     while announcements.get_message(timeout=0) is not None:
@@ -227,20 +244,13 @@ def _deliver_if_final(job_id: str) -> None:
         log.warning("job %s: delivery not sent again; the sweeper will", job_id, exc_info=True)
 
 
-_team_ids: dict[str, str] = {}
-
-
 def _team_id() -> str | None:
-    """The workspace the bot is installed in (auth.test, asked once per process)."""
-    url = get_settings().slack_api_url
-    if url not in _team_ids:
-        try:
-            with slack_errors():
-                _team_ids[url] = str(slack_client().auth_test()["team_id"])
-        except (RetryLater, PermanentSlackError) as exc:
-            log.warning("no team id for streaming (%s); streams go without a recipient", exc)
-            return None
-    return _team_ids[url]
+    """The workspace the bot is installed in."""
+    try:
+        return bot_identity().team_id
+    except (RetryLater, PermanentSlackError) as exc:
+        log.warning("no team id for streaming (%s); streams go without a recipient", exc)
+        return None
 
 
 class Preview:
@@ -256,6 +266,7 @@ class Preview:
         self.stale = False  # the message shows something else (an earlier run's text)
         self.message_ts: str | None = None  # the message showing it (the stream, or the placeholder)
         self.streaming = False  # a stream is open on message_ts
+        self.start_uncertain = False  # a failed chat.startStream may have created a message all the same
         self.next_call_at = 0.0
 
     def take(self, pieces: Iterable[TextPiece], after: str) -> str:
@@ -304,10 +315,22 @@ class Preview:
             team_id = _team_id() if target.user_id is not None else None
             if team_id is not None:
                 recipient = {"recipient_user_id": target.user_id, "recipient_team_id": team_id}
-            with slack_errors():
-                response = client.chat_startStream(
-                    channel=target.channel, thread_ts=target.thread_ts, markdown_text=self.text, **recipient
-                )
+            # Marked first: from Slack's answer to the update that stores the message, a crash would
+            # leave a message nobody knows of (the delivery looks for it: workers/slack/stream_orphans.py).
+            _mark_stream_requested(target.delivery_id)
+            try:
+                with slack_errors():
+                    response = client.chat_startStream(
+                        channel=target.channel,
+                        thread_ts=target.thread_ts,
+                        markdown_text=self.text,
+                        **recipient,
+                    )
+            except RetryLater as failed:
+                # A request lost in transit, or one Slack failed to answer, may have been carried out;
+                # a rate limit means it was not.
+                self.start_uncertain = self.start_uncertain or failed.is_failure
+                raise
             self.message_ts, self.streaming, self.shown = str(response["ts"]), True, self.text
             log.info("slack delivery %d: streaming into %s", target.delivery_id, target.channel)
             self._become_the_placeholder()
@@ -388,11 +411,14 @@ class Preview:
         """The message showing the text is where the answer goes; the old placeholder is deleted after
         the new one is stored, so the thread never lacks one."""
         target = self.target
+        stored: dict[str, object] = {"placeholder_ts": self.message_ts}
+        if not self.start_uncertain:
+            stored["stream_requested_at"] = None  # every message asked for is known
         with session_scope() as session:
             session.execute(
                 update(SlackDelivery)
                 .where(SlackDelivery.id == target.delivery_id, SlackDelivery.status == DeliveryStatus.PENDING)
-                .values(placeholder_ts=self.message_ts)
+                .values(**stored)
             )
         old = target.placeholder_ts
         if old is None or old == self.message_ts:

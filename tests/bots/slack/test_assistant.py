@@ -15,8 +15,8 @@ from db.engine import session_scope
 from db.models import Conversation, Message
 from tests.e2e.test_replies import CANCEL_QUESTION
 from tests.support.slack_blocks import REPLY_IN_THREAD
-from tests.support.slack_fake import FakeSlack
-from tests.support.slack_requests import SlackSender, assistant_message, assistant_thread_started, new_ts
+from tests.support.slack_fake import FakeSlack, new_ts
+from tests.support.slack_requests import SlackSender, assistant_message, assistant_thread_started
 from tests.support.waiting import ensure_not_for_a_while
 
 pytestmark = pytest.mark.usefixtures("celery_worker")

@@ -29,8 +29,7 @@ from db.base import utcnow
 from db.engine import session_scope
 from db.models import Job, SlackDelivery
 from tests.support.slack_deliveries import sent_delivery
-from tests.support.slack_fake import TEAM_ID, FakeSlack, SlackCall
-from tests.support.slack_requests import new_ts
+from tests.support.slack_fake import TEAM_ID, FakeSlack, SlackCall, new_ts
 from workers.job_runner import finished_hooks, started_hooks
 from workers.recovery.liveness import this_process
 from workers.slack.streaming import MORE_TO_COME
@@ -175,6 +174,36 @@ def test_a_generation_is_streamed_in_order_and_ends_as_its_stored_text(
     assert fake_slack.calls_to("chat.update", channel=channel) == [answer]
     assert fake_slack.calls_to("chat.postMessage", channel=channel) == []
     assert (delivery.placeholder_ts, delivery.message_ts, delivery.attempts) == (stream.ts, stream.ts, 0)
+    # Every message asked for was stored, so the delivery had no orphan to look for.
+    assert delivery.stream_requested_at is None
+    assert fake_slack.calls_to("conversations.replies", channel=channel) == []
+
+
+def test_a_stream_slack_started_though_its_answer_was_lost_is_deleted_before_the_answer(
+    fake_slack: FakeSlack, generation: RunningGeneration
+) -> None:
+    # Slack starts the stream, but its answer never arrives: the streamer cannot know the message.
+    job_id, channel = generation.job_id, generation.channel
+    fake_slack.fail_next("chat.startStream", 500, "internal_error", channel=channel, carried_out=True)
+    _start(job_id)
+    _write(job_id, ["Counting:"])
+    fake_slack.wait_for("chat.startStream", count=2, channel=channel)
+    _write(job_id, WORDS[:3])
+    stored = "Counting:" + "".join(WORDS[:3])
+    _finish(job_id, stored)
+
+    delivery = sent_delivery(job_id)
+    lost, kept = fake_slack.streams_in(channel)
+    [answer] = _answers(fake_slack, channel)
+    assert lost.text == "Counting:"
+    # The delivery found the unknown message in the thread and deleted it, then answered in the one
+    # the streamer stored: one message in the thread, as without the lost answer.
+    assert len(fake_slack.calls_to("conversations.replies", channel=channel, ts=generation.thread_ts)) == 1
+    deleted = [call.params["ts"] for call in fake_slack.calls_to("chat.delete", channel=channel)]
+    assert sorted(deleted) == sorted([generation.placeholder_ts, lost.ts])
+    assert fake_slack.visible_messages(channel) == {generation.thread_ts: [kept.ts]}
+    assert (answer.params["ts"], answer.params["text"]) == (kept.ts, stored)
+    assert (delivery.message_ts, delivery.stream_requested_at) == (kept.ts, None)
 
 
 def test_where_slack_refuses_to_stream_the_placeholder_is_updated_at_most_once_an_interval(
