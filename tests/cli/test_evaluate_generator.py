@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 import cli.main
 from core.settings import get_settings
 from tests.support.stack_fixtures import use_models_dir
-from training.gpt2.data import CORPUS_FILE, read_news_articles, split_news
+from training.bbc_corpus import BBC_CORPUS
+from training.gpt2.data import read_news_articles, split_news
 from training.gpt2.generator_evaluation import distinct_n, prompt_and_rest, repeated_ngram_share
 from workers.ml.generator import TextGenerator
 from workers.model_store import ModelStore
@@ -65,7 +66,7 @@ def test_the_command_prints_and_writes_held_out_perplexity_and_continuations(
     # And with copying from the text so far, whose effect the figures show beside.
     assert generator.copy is not None and figures["copy_weights"] == list(generator.copy.weights)
     assert math.isfinite(figures["uncopied_perplexity"]) and "copying from the text so far" in result.output
-    articles = read_news_articles(get_settings().data_dir / CORPUS_FILE)
+    articles = read_news_articles(get_settings().data_dir / BBC_CORPUS)
     train, _valid, test = split_news(articles, int(generator.info.data["seed"]))
     assert figures["test_articles"] == len(test) and not set(test) & set(train)
     for example, article in zip(figures["examples"], test[:3], strict=True):

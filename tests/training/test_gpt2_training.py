@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 import cli.main
 from core.settings import reset_settings_cache
 from tests.support.model_fixtures import DATA_DIR
+from training.bbc_corpus import BBC_CORPUS
 from training.gpt2.data import (
-    CORPUS_FILE,
     IGNORE_INDEX,
     SUPPORT_FILE,
     LmExample,
@@ -62,10 +62,10 @@ class Built:
 def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first articles and the first pairs of every intent, in the shared data's own formats."""
     data_dir = tmp_path_factory.mktemp("gpt2-data")
-    (data_dir / CORPUS_FILE).parent.mkdir(parents=True)
-    with (DATA_DIR / CORPUS_FILE).open(encoding="utf-8") as source:
+    (data_dir / BBC_CORPUS).parent.mkdir(parents=True)
+    with (DATA_DIR / BBC_CORPUS).open(encoding="utf-8") as source:
         lines = [next(source) for _ in range(ARTICLES)]
-    (data_dir / CORPUS_FILE).write_text("".join(lines), encoding="utf-8")
+    (data_dir / BBC_CORPUS).write_text("".join(lines), encoding="utf-8")
     (data_dir / SUPPORT_FILE).parent.mkdir(parents=True)
     with (DATA_DIR / SUPPORT_FILE).open(encoding="utf-8", newline="") as source:
         reader = csv.DictReader(source)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.corpus_text import repair_mojibake
+from training.bbc_corpus import BBC_CORPUS, read_bbc_articles
 
 # Sentiment sets, each mapped onto negative / neutral / positive.
 FINANCIAL_PHRASEBANK = "sentiment/financial_phrasebank/train.csv"
@@ -27,7 +27,6 @@ BANKING77 = "intents/banking77/train.csv"
 CLINC150 = "intents/clinc150/data_full_train_val.json"
 CUSTOMER_SUPPORT = "customer_support/bitext_train.csv"
 # Topic sets.
-BBC_NEWS = "corpora/bbc_news.jsonl"
 
 PHRASEBANK_LABELS = {"negative": "negative", "neutral": "neutral", "positive": "positive"}
 FINANCE_TWEET_LABELS = {"0": "negative", "1": "positive", "2": "neutral"}  # bearish, bullish, neutral
@@ -133,25 +132,11 @@ def clinc150(
 
 def bbc_news(data_dir: Path) -> LabelledTexts:
     """BBC articles by topic, each as its title, a blank line, then its body (``news_views.py`` cuts
-    the title and lead back out). The corpus repeats about 35 articles, word for word or under the
-    same title with a few words changed: each title is kept once (its first article), so no article
-    is both trained on and tested. Its "Â£" mojibake is repaired (``training/corpus_text.py``)."""
-    path = data_dir / BBC_NEWS
-    texts, labels, seen = [], [], set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        title = repair_mojibake(str(record.get("title") or "").strip())
-        body = repair_mojibake(str(record.get("text") or "").strip())
-        if not title or not body:
-            raise ValueError(f"{path}:{number}: an article needs a title and a text")
-        if title in seen or body in seen:
-            continue
-        seen.update((title, body))
-        texts.append(f"{title}\n\n{body}")
-        labels.append(_map_label(str(record.get("topic")), BBC_TOPICS, f"{path}:{number}"))
-    return LabelledTexts(texts, labels, str(path))
+    the title and lead back out); repeats dropped and mojibake repaired (``training/bbc_corpus.py``)."""
+    path = data_dir / BBC_CORPUS
+    articles = read_bbc_articles(path)
+    labels = [_map_label(article.topic, BBC_TOPICS, article.where) for article in articles]
+    return LabelledTexts([article.text for article in articles], labels, str(path))
 
 
 def read_labelled_file(path: Path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:

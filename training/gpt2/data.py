@@ -18,10 +18,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from transformers import PreTrainedTokenizerBase
 
-from training.corpus_text import repair_mojibake
+from training.bbc_corpus import BBC_CORPUS, read_bbc_articles
 from workers.ml.reply_prompt import REPLY_SEPARATOR, ReplyTemplate, reply_token_budget
 
-CORPUS_FILE = "corpora/bbc_news.jsonl"
 SUPPORT_FILE = "customer_support/bitext_train.csv"
 
 NEWS_VALID_FRACTION = 0.05  # ~106 of 2,127 articles: early stopping and the model cards
@@ -30,7 +29,7 @@ SUPPORT_VALID_FRACTION = 0.10  # ~406 of 4,061 pairs, stratified by intent
 SUPPORT_TEST_FRACTION = 0.10
 
 LICENCES = {
-    CORPUS_FILE: "BBC news corpus (Greene & Cunningham 2006), research use",
+    BBC_CORPUS: "BBC news corpus (Greene & Cunningham 2006), research use",
     SUPPORT_FILE: "Bitext customer-support data, CDLA-Sharing-1.0",
 }
 
@@ -67,10 +66,8 @@ class LmExample:
 
 
 def read_news_articles(path: Path) -> list[str]:
-    """BBC articles as "title, blank line, body", with the corpus's mojibake repaired."""
-    with Path(path).open(encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
-    return [repair_mojibake(f"{record['title']}\n\n{record['text']}") for record in records]
+    """The BBC articles as documents: "title, blank line, body" (``training/bbc_corpus.py``)."""
+    return [article.text for article in read_bbc_articles(path)]
 
 
 def read_text_corpus(path: Path) -> list[str]:
@@ -147,18 +144,9 @@ def split_documents(
 
 
 def split_news(articles: Sequence[str], seed: int) -> tuple[list[str], list[str], list[str]]:
-    """The one split of the news articles that pre-training, the generator and its evaluation share.
-
-    The corpus holds a few articles twice under different titles; a held-out article whose body is
-    also a training article's is dropped, or the model would be scored on text it learnt.
-    """
-    train, valid, test = split_documents(articles, seed, NEWS_VALID_FRACTION, NEWS_TEST_FRACTION)
-    trained = {_body(article) for article in train}
-    return train, [a for a in valid if _body(a) not in trained], [a for a in test if _body(a) not in trained]
-
-
-def _body(article: str) -> str:
-    return article.split("\n\n", 1)[-1].strip()
+    """The one split of the news articles that pre-training, the generator and its evaluation share
+    (the reader has dropped the corpus's repeated articles, so no held-out article is also trained on)."""
+    return split_documents(articles, seed, NEWS_VALID_FRACTION, NEWS_TEST_FRACTION)
 
 
 def split_support_pairs(pairs: Sequence[SupportPair], seed: int) -> SupportSplit:

@@ -11,12 +11,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.bbc_corpus import BBC_CORPUS
 from training.gpt2 import cards as gpt2_cards
 from training.gpt2.artifacts import fit_summary, sample_continuations, save_model_folder
 from training.gpt2.base import BASE_KIND, BaseModel, load_base
 from training.gpt2.copy_weights import choose_copy, copy_scores, transformer_copy_scores
 from training.gpt2.data import (
-    CORPUS_FILE,
     LICENCES,
     NEWS_TEST_FRACTION,
     NEWS_VALID_FRACTION,
@@ -54,7 +54,7 @@ from workers.ml.reply_prompt import ReplyTemplate
 
 log = logging.getLogger(__name__)
 
-GENERATOR_DATA_FILES = (CORPUS_FILE,)  # with the default corpus
+GENERATOR_DATA_FILES = (BBC_CORPUS,)  # with the default corpus
 REPLIES_DATA_FILES = (SUPPORT_FILE,)
 NEWS_PROMPTS = ("The government said", "Shares in the company")
 
@@ -81,8 +81,8 @@ def finetune_generator(
     seed_everything(seed)
 
     if corpus is None:
-        corpus_name = CORPUS_FILE
-        train_docs, valid_docs, _test = split_news(read_news_articles(Path(data_dir) / CORPUS_FILE), seed)
+        corpus_name = BBC_CORPUS
+        train_docs, valid_docs, _test = split_news(read_news_articles(Path(data_dir) / BBC_CORPUS), seed)
     else:
         corpus_name = Path(corpus).name
         train_docs, valid_docs, _test = split_documents(read_text_corpus(corpus), seed, NEWS_VALID_FRACTION)
@@ -161,7 +161,7 @@ def finetune_generator(
                 else f"a seeded random {NEWS_VALID_FRACTION:.0%} of the documents (seed {seed})"
             ),
             **fit_summary(result),
-            **({"licences": [LICENCES[CORPUS_FILE]]} if corpus is None else {}),
+            **({"licences": [LICENCES[BBC_CORPUS]]} if corpus is None else {}),
         },
     )
     info.training_seconds = round(result.seconds, 2)

@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from core.jobs import DEFAULT_NO_REPEAT_NGRAM_SIZE, DEFAULT_REPETITION_PENALTY
+from training.bbc_corpus import BBC_CORPUS
 from training.gpt2.copy_weights import copy_scores
-from training.gpt2.data import CORPUS_FILE, read_news_articles, split_news, to_blocks
+from training.gpt2.data import read_news_articles, split_news, to_blocks
 from training.gpt2.heldout import HeldOutScore, document_windows, ngram_baseline, score, token_scores
 from training.gpt2.loop import target_logprobs
 from workers.knowledge.embedding import load_kb_encoder
@@ -162,7 +163,7 @@ def held_out_articles(
             f"({generator.info.name} {generator.info.version}) was trained on a user corpus "
             f"({generator.info.data.get('corpus')})"
         )
-    articles = read_news_articles(data_dir / CORPUS_FILE)
+    articles = read_news_articles(data_dir / BBC_CORPUS)
     train, valid, test = split_news(articles, int(generator.info.data["seed"]))
     return train, test if split == "test" else valid
 

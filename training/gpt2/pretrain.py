@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast, PreTrainedTokenizerBase
 
+from training.bbc_corpus import BBC_CORPUS
 from training.gpt2 import cards as gpt2_cards
 from training.gpt2.artifacts import fit_summary, sample_continuations, save_model_folder
 from training.gpt2.base import BASE_KIND
 from training.gpt2.data import (
-    CORPUS_FILE,
     LICENCES,
     NEWS_TEST_FRACTION,
     NEWS_VALID_FRACTION,
@@ -48,7 +48,7 @@ from workers.ml.info import ModelInfo
 
 log = logging.getLogger(__name__)
 
-DATA_FILES = (CORPUS_FILE, SUPPORT_FILE)
+DATA_FILES = (BBC_CORPUS, SUPPORT_FILE)
 SAMPLE_PROMPTS = ("The government said", "Shares in the company", "I want to cancel my order")
 
 
@@ -64,7 +64,7 @@ def pretrain_gpt2(data_dir: Path, out_dir: Path, profile: str, device: str, seed
     device = resolve_device(device)
     seed_everything(seed)
 
-    articles = read_news_articles(Path(data_dir) / CORPUS_FILE)
+    articles = read_news_articles(Path(data_dir) / BBC_CORPUS)
     support = split_support_pairs(read_support_pairs(Path(data_dir) / SUPPORT_FILE), seed)
     news_train, news_valid, news_test = split_news(articles, seed)
     dialogues = [_dialogue(pair) for pair in support.train]
