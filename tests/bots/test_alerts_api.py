@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.bots.slack.test_commands import add_alert
+from tests.support.alert_rows import add_alert
 
 
 def _new_alert() -> int:

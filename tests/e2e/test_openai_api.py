@@ -17,12 +17,12 @@ from openai import OpenAI
 
 from core.settings import get_settings
 from tests.reliability.overrides import settings_env
+from tests.support.knowledge_fixtures import CANCEL_QUESTION
 from tests.support.stack_fixtures import ApiServer, wait_for_job
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
 # A question the tiny intent model answers with its approved answer (tests/e2e/test_replies.py).
-CANCEL_QUESTION = "I want to cancel my order"
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import KnowledgeEntry, RecommendationClick, RecommendationImpression
+from tests.support.knowledge_fixtures import CANCEL_QUESTION
 from tests.support.stack_fixtures import ask_and_wait
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
-
-CANCEL_QUESTION = "I want to cancel my order"
 
 
 def test_an_answer_comes_with_three_related_articles_of_other_subjects_stored_as_shown(

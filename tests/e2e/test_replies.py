@@ -13,17 +13,13 @@ from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import KnowledgeEntry, Message, MessageRole
-from tests.support.knowledge_fixtures import INTENT_WITHOUT_ANSWERS
+from tests.support.knowledge_fixtures import CANCEL_QUESTION, DELIVERY_QUESTION, INTENT_WITHOUT_ANSWERS
 from tests.support.stack_fixtures import ask_and_wait
 from tests.support.waiting import wait_for
 from workers.model_store import ModelStore
 from workers.replies.guard import AMOUNT, LINK
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
-
-# Questions of the support data set the tiny intent model places right.
-CANCEL_QUESTION = "I want to cancel my order"
-DELIVERY_QUESTION = "what delivery options do you have?"
 
 
 def test_a_confident_intent_gets_its_approved_answer_made_safe_for_the_conversation(

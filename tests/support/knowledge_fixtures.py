@@ -14,6 +14,10 @@ from workers.knowledge.importer import DEMO_SOURCE_FILE, import_knowledge
 QUESTIONS_PER_INTENT = 8
 # Left out on purpose: a question of this intent has no approved answer, so it goes to generation.
 INTENT_WITHOUT_ANSWERS = "delivery_options"
+# Questions of the support data set that the tiny intent model places right: one with an approved
+# answer, one of the intent left out.
+CANCEL_QUESTION = "I want to cancel my order"
+DELIVERY_QUESTION = "what delivery options do you have?"
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from bots.slack.listeners.chat import PLACEHOLDER_TEXT
 from core.jobs import JobSource
 from db.engine import session_scope
 from db.models import Conversation, Message
-from tests.e2e.test_replies import CANCEL_QUESTION
+from tests.support.knowledge_fixtures import CANCEL_QUESTION
 from tests.support.slack_blocks import REPLY_IN_THREAD
 from tests.support.slack_fake import FakeSlack, new_ts
 from tests.support.slack_requests import SlackSender, assistant_message, assistant_thread_started

@@ -25,7 +25,7 @@ from core.slack import (
 )
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Feedback, Job, Rating, SentimentObservation
-from tests.bots.slack.test_commands import add_alert
+from tests.support.alert_rows import add_alert
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, channel_message, mention
 from tests.support.waiting import wait_for

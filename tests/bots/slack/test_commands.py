@@ -5,7 +5,6 @@ answer from stored state; bad input gets a usage message."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,30 +12,14 @@ from sqlalchemy import select
 from bots.slack.listeners.commands import ADHOC_SENTIMENT_TOPIC
 from core.jobs import JobStatus
 from db.engine import session_scope
-from db.models import Alert, Job, SentimentObservation, SlackDelivery
+from db.models import Job, SentimentObservation, SlackDelivery
+from tests.support.alert_rows import add_alert
 from tests.support.slack_blocks import REPLY_AT_RESPONSE_URL
 from tests.support.slack_fake import FakeSlack, SlackCall
 from tests.support.slack_requests import SlackSender, command_via_fake
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
-
-
-def add_alert(topic: str, value: float, evidence: list[dict[str, str]] | None = None) -> int:
-    now = datetime.now(UTC)
-    with session_scope() as session:
-        alert = Alert(
-            topic=topic,
-            window_start=now - timedelta(hours=1),
-            window_end=now,
-            metric="negative_share",
-            baseline=0.2,
-            value=value,
-            evidence=evidence or [],
-        )
-        session.add(alert)
-        session.flush()
-        return alert.id
 
 
 def _job_id_in(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_replies import CANCEL_QUESTION, DELIVERY_QUESTION
+from tests.support.knowledge_fixtures import CANCEL_QUESTION, DELIVERY_QUESTION
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, mention
 

@@ -25,7 +25,7 @@ from core.jobs import JobSource, JobStatus
 from core.settings import get_settings
 from db.engine import session_scope
 from db.models import Conversation, DeliveryStatus, Job
-from tests.e2e.test_replies import DELIVERY_QUESTION
+from tests.support.knowledge_fixtures import DELIVERY_QUESTION
 from tests.support.slack_deliveries import sent_delivery
 from tests.support.slack_fake import TEAM_ID, FakeSlack
 from tests.support.slack_requests import SlackSender, mention

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+from transformers import GPT2LMHeadModel
 
+from tests.support.tiny_generator import EOS, tiny_generator
 from workers.ml.generation_benchmark import measure_generation
-from workers.ml.generator import GenerationRequest, TextGenerator, gpt2_tokenizer_path
+from workers.ml.generator import GenerationRequest, TextGenerator
 from workers.ml.gpt2_decoding import DecodeRow, decode_rows, request_generator
-from workers.ml.info import ModelInfo
 from workers.ml.reply_prompt import ReplyTemplate
 
 PROMPTS = (
@@ -21,34 +21,11 @@ PROMPTS = (
     "Zebra quartz marmalade",
     "A",
 )
-EOS = 50256
-
-
-def _tiny_generator(kind: str = "generator", data: dict[str, object] | None = None) -> TextGenerator:
-    torch.manual_seed(0)
-    tokenizer = GPT2TokenizerFast.from_pretrained(gpt2_tokenizer_path(), local_files_only=True)
-    # A large initialiser range makes the random model's distributions peaked, like a trained one's,
-    # instead of nearly uniform.
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=64,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        initializer_range=1.0,
-        bos_token_id=EOS,
-        eos_token_id=EOS,
-        pad_token_id=EOS,
-    )
-    info = ModelInfo(
-        kind, "test-1", kind, "test", "random", "2025-01-01T00:00:00+00:00", 1, 0.0, "cpu", {}, data or {}
-    )
-    return TextGenerator(GPT2LMHeadModel(config), tokenizer, info, "cpu")
 
 
 @pytest.fixture(scope="module")
 def generator() -> TextGenerator:
-    return _tiny_generator()
+    return tiny_generator()
 
 
 @pytest.fixture
@@ -201,7 +178,7 @@ def test_any_invalid_request_is_rejected_before_decoding(
 def test_reply_prompts_with_the_stored_template_and_drops_the_oldest_turns_to_fit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    replier = _tiny_generator("replies", ReplyTemplate().to_data())
+    replier = tiny_generator("replies", ReplyTemplate().to_data())
     seen: list[GenerationRequest] = []
     real_generate_batch = replier.generate_batch
 

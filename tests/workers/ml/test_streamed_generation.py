@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 from transformers import GPT2TokenizerFast
 
-from tests.workers.ml.test_batched_generation import _tiny_generator
+from tests.support.tiny_generator import tiny_generator
 from workers.ml.generator import REPLY_STOPS, GenerationRequest, TextGenerator, gpt2_tokenizer_path
 from workers.ml.incremental_text import IncrementalText
 
@@ -35,7 +35,7 @@ def tokenizer() -> GPT2TokenizerFast:
 
 @pytest.fixture(scope="module")
 def generator() -> TextGenerator:
-    return _tiny_generator()
+    return tiny_generator()
 
 
 def _streamed(tokenizer: GPT2TokenizerFast, ids: list[int], stops: tuple[str, ...] = ()) -> list[str]:

@@ -13,7 +13,7 @@ from core.settings import get_settings
 from core.slack import ALERT_ACKNOWLEDGE_ACTION
 from db.engine import session_scope
 from db.models import Alert, DeliveryStatus, SlackDelivery
-from tests.bots.slack.test_commands import add_alert
+from tests.support.alert_rows import add_alert
 from tests.support.slack_fake import FakeSlack
 from tests.support.slack_requests import SlackSender, mention
 from tests.support.waiting import ensure_not_for_a_while, wait_for
