@@ -9,13 +9,14 @@ sit out quietly.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+
+from cli.server_events import server_events
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +117,19 @@ class ApiClient:
 
 def _final_job_event(lines: Iterator[str], deadline: float) -> dict[str, Any] | None:
     """The first ``job`` event whose job is final, or None if the stream ends without one."""
-    event = ""
-    for line in lines:
-        if line.startswith("event:"):
-            event = line.removeprefix("event:").strip()
-        elif line.startswith("data:") and event == "job":
-            job: dict[str, Any] = json.loads(line.removeprefix("data:"))
+    for event in server_events(_before(deadline, lines)):
+        if event.name == "job":
+            job: dict[str, Any] = event.json()
             if job["status"] in FINAL_STATES:
                 return job
-        elif not line:
-            event = ""
-        if time.monotonic() > deadline:  # the server sends a comment every few seconds at least
-            raise TimeoutError(f"job not final by its deadline (last event: {event or 'none'})")
     return None
+
+
+def _before(deadline: float, lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if time.monotonic() > deadline:  # the server sends a comment every few seconds at least
+            raise TimeoutError("job not final by its deadline")
+        yield line
 
 
 def _checked(method: str, path: str, response: httpx.Response) -> httpx.Response:

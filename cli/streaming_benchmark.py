@@ -11,7 +11,6 @@ one run.
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import tempfile
@@ -25,6 +24,7 @@ import httpx
 import typer
 
 from cli.embedded import EmbeddedStack, private_settings
+from cli.server_events import server_events
 from cli.streams import StreamFormat, read_stream
 from core.settings import Settings, get_settings
 
@@ -115,20 +115,16 @@ def _follow(client: httpx.Client, prompt: str, tokens: int, seed: int) -> Timing
     response.raise_for_status()
     job_id = response.json()["id"]
     first_token: float | None = None
-    with client.stream("GET", f"/api/jobs/{job_id}/events") as events:
-        event = ""
-        for line in events.iter_lines():
-            if line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                if event == "token" and first_token is None and json.loads(line[6:]).get("text"):
-                    first_token = time.perf_counter() - started
-                elif event == "job":
-                    status = json.loads(line.removeprefix("data: "))["status"]
-                    if status == "failed":
-                        raise RuntimeError(f"generation job {job_id} failed")
-                    if status == "done":
-                        return Timing(first_token, time.perf_counter() - started)
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as response:
+        for event in server_events(response.iter_lines()):
+            if event.name == "token" and first_token is None and event.json().get("text"):
+                first_token = time.perf_counter() - started
+            elif event.name == "job":
+                status = event.json()["status"]
+                if status == "failed":
+                    raise RuntimeError(f"generation job {job_id} failed")
+                if status == "done":
+                    return Timing(first_token, time.perf_counter() - started)
     raise RuntimeError(f"the events of job {job_id} ended before it was done")
 
 
