@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
+from db.base import utcnow
 from db.engine import session_scope
 from db.models import SlackDelivery
 from workers.slack.client import BotIdentity, PermanentSlackError, bot_identity, slack_client, slack_errors
@@ -51,6 +52,21 @@ def remove_orphaned_streams(delivery_id: int, channel: str, thread_ts: str, requ
             delivery_id,
             exc,
         )
+    clear_stream_request(delivery_id)
+
+
+def mark_stream_requested(delivery_id: int) -> None:
+    """Set the mark, unless an earlier request set it: the search starts from the first request whose
+    message may be unknown."""
+    with session_scope() as session:
+        session.execute(
+            update(SlackDelivery)
+            .where(SlackDelivery.id == delivery_id, SlackDelivery.stream_requested_at.is_(None))
+            .values(stream_requested_at=utcnow())
+        )
+
+
+def clear_stream_request(delivery_id: int) -> None:
     with session_scope() as session:
         session.execute(
             update(SlackDelivery).where(SlackDelivery.id == delivery_id).values(stream_requested_at=None)

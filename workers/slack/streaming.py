@@ -64,7 +64,6 @@ from core.job_text import START, STREAMED_KINDS, TextPiece, read_pieces
 from core.jobs import SLACK_STREAM_ROUTE, JobSource
 from core.redis_keys import job_events_channel
 from core.settings import get_settings
-from db.base import utcnow
 from db.engine import session_scope
 from db.models import DeliveryStatus, Job, SlackDelivery
 from workers.celery_app import celery_app
@@ -80,6 +79,7 @@ from workers.slack.coordination import (
 )
 from workers.slack.delivery import enqueue_deliveries
 from workers.slack.messages import job_message
+from workers.slack.stream_orphans import clear_stream_request, mark_stream_requested
 
 log = logging.getLogger(__name__)
 
@@ -201,17 +201,6 @@ def _follow(target: StreamTarget, preview: Preview) -> bool:
                 return False
 
 
-def _mark_stream_requested(delivery_id: int) -> None:
-    """The delivery's ``stream_requested_at``, unless an earlier request set it: the orphan search
-    starts from the first request whose message may be unknown."""
-    with session_scope() as session:
-        session.execute(
-            update(SlackDelivery)
-            .where(SlackDelivery.id == delivery_id, SlackDelivery.stream_requested_at.is_(None))
-            .values(stream_requested_at=utcnow())
-        )
-
-
 def _announced(announcements: PubSub) -> bool:
     seen = False
     while announcements.get_message(timeout=0) is not None:
@@ -317,7 +306,7 @@ class Preview:
                 recipient = {"recipient_user_id": target.user_id, "recipient_team_id": team_id}
             # Marked first: from Slack's answer to the update that stores the message, a crash would
             # leave a message nobody knows of (the delivery looks for it: workers/slack/stream_orphans.py).
-            _mark_stream_requested(target.delivery_id)
+            mark_stream_requested(target.delivery_id)
             try:
                 with slack_errors():
                     response = client.chat_startStream(
@@ -330,6 +319,12 @@ class Preview:
                 # A request lost in transit, or one Slack failed to answer, may have been carried out;
                 # a rate limit means it was not.
                 self.start_uncertain = self.start_uncertain or failed.is_failure
+                raise
+            except PermanentSlackError:
+                # Refused: no message was made, so unless an earlier try may have made one, the
+                # delivery has nothing to look for.
+                if not self.start_uncertain:
+                    clear_stream_request(target.delivery_id)
                 raise
             self.message_ts, self.streaming, self.shown = str(response["ts"]), True, self.text
             log.info("slack delivery %d: streaming into %s", target.delivery_id, target.channel)

@@ -238,6 +238,9 @@ def test_where_slack_refuses_to_stream_the_placeholder_is_updated_at_most_once_a
     assert fake_slack.calls_to("chat.postMessage", channel=channel) == []
     assert fake_slack.calls_to("chat.delete", channel=channel) == []
     assert (delivery.message_ts, delivery.attempts) == (generation.placeholder_ts, 0)
+    # A refused start made no message: nothing to look for in the thread.
+    assert delivery.stream_requested_at is None
+    assert fake_slack.calls_to("conversations.replies", channel=channel) == []
 
 
 def test_a_stored_text_that_does_not_continue_the_stream_replaces_it(
