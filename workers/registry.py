@@ -95,6 +95,7 @@ class ModelRegistry:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._knowledge_encoder: Any = None
+        self._document_encoder: Any = None
         self._knowledge_index: Any = None
         self._query_batcher: MicroBatcher[str, Any] | None = None
         self._catalogue: tuple[Any, Any] | None = None  # (the knowledge index, its catalogue)
@@ -149,6 +150,21 @@ class ModelRegistry:
                     resolve_device(s.device), s.inference_backend, s.models_dir, s.int8_threads
                 )
             return self._knowledge_encoder
+
+    def knowledge_document_encoder(self) -> Any:
+        """The encoder whose vectors the knowledge base stores: always fp32, which ``KB_ENCODER_NAME``
+        names, whichever backend embeds the queries (int8 queries are served only while the export
+        keeps its cosine to these: docs/inference-backends.md). The query encoder where that is fp32."""
+        queries = self.knowledge_encoder()
+        if queries.backend == "torch":
+            return queries
+        with self._lock_for("knowledge-document-encoder"):
+            if self._document_encoder is None:
+                from workers.knowledge.embedding import load_kb_encoder
+                from workers.ml.device import resolve_device
+
+                self._document_encoder = load_kb_encoder(resolve_device(self.settings.device))
+            return self._document_encoder
 
     def embed_queries(self, texts: Sequence[str]) -> Pending[Any]:
         """Knowledge-base query vectors, through a micro-batcher: under load, the messages of

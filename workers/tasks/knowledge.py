@@ -18,5 +18,5 @@ def embed_knowledge() -> None:
     # Takes no arguments: it embeds whatever is pending, so running it twice, or after an edit that
     # another run already covered, does nothing more.
     with session_scope() as session:
-        count = embed_pending_questions(session, get_registry().knowledge_encoder(), KB_ENCODER_NAME)
+        count = embed_pending_questions(session, get_registry().knowledge_document_encoder(), KB_ENCODER_NAME)
     log.info("embedded %d knowledge-base questions", count)
