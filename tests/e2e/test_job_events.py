@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from dataclasses import dataclass
 
 import httpx
@@ -78,16 +79,19 @@ def test_a_jobs_stream_ends_with_the_stored_result(api: httpx.Client) -> None:
 def test_a_generations_text_arrives_piece_by_piece_before_it_is_done(api: httpx.Client) -> None:
     job = api.post(
         "/api/generate",
-        json={"prompt": "Markets opened", "max_new_tokens": 48, "num_return_sequences": 2, "seed": 3},
+        json={"prompt": "Markets opened", "max_new_tokens": 160, "num_return_sequences": 2, "seed": 3},
     ).json()
 
     events = _events(api, job["id"])
 
     done = next(i for i, event in enumerate(events) if event.name == "job" and event.data["status"] == "done")
     tokens = [event for event in events if event.name == "token"]
-    assert len(tokens) > 4, "the text should arrive in many pieces"
     assert all(events.index(token) < done for token in tokens), "every piece comes before the final event"
-    assert {event.data.get("choice") for event in tokens if not event.data.get("reset")} == {0, 1}
+    # The worker sends what was decoded in each 50 ms (workers/text_stream.py): 160 tokens take the
+    # tiny model several of those, so a sequence that runs long arrives in several pieces (one that
+    # ends early may come in one).
+    pieces = Counter(event.data["choice"] for event in tokens if not event.data.get("reset"))
+    assert set(pieces) == {0, 1} and max(pieces.values()) >= 3, pieces
     stored = events[done].data["result"]["texts"]
     for streamed, final in zip(_texts(events, 2), stored, strict=True):
         # The pieces are the stored text, up to a last partial character the decoder was still holding.
