@@ -63,18 +63,18 @@ class BotIdentity:
     bot_id: str | None
 
 
-_identities: dict[str, BotIdentity] = {}
-
-
 def bot_identity() -> BotIdentity:
     """Who the bot is in its workspace (``auth.test``, asked once per process and Web API URL)."""
-    url = get_settings().slack_api_url
-    if url not in _identities:
-        with slack_errors():
-            answer = slack_client().auth_test()
-        bot_id = answer.get("bot_id")
-        _identities[url] = BotIdentity(str(answer["team_id"]), str(answer["user_id"]), bot_id and str(bot_id))
-    return _identities[url]
+    return _bot_identity(slack_client())
+
+
+@lru_cache
+def _bot_identity(client: WebClient) -> BotIdentity:
+    # One client per token and URL (``_web_client``), so one answer each; a failure is asked again.
+    with slack_errors():
+        answer = client.auth_test()
+    bot_id = answer.get("bot_id")
+    return BotIdentity(str(answer["team_id"]), str(answer["user_id"]), bot_id and str(bot_id))
 
 
 def wait_for_channel(channel: str) -> None:
