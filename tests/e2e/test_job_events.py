@@ -87,9 +87,9 @@ def test_a_generations_text_arrives_piece_by_piece_before_it_is_done(api: httpx.
     done = next(i for i, event in enumerate(events) if event.name == "job" and event.data["status"] == "done")
     tokens = [event for event in events if event.name == "token"]
     assert all(events.index(token) < done for token in tokens), "every piece comes before the final event"
-    # The worker sends what was decoded in each 50 ms (workers/text_stream.py): 160 tokens take the
-    # tiny model several of those, so a sequence that runs long arrives in several pieces (one that
-    # ends early may come in one).
+    # The worker works out and sends what was decoded in each 50 ms (workers/ml/streamed_rows.py,
+    # workers/text_stream.py): 160 tokens take the tiny model several of those, so a sequence that
+    # runs long arrives in several pieces (one that ends early may come in one).
     pieces = Counter(event.data["choice"] for event in tokens if not event.data.get("reset"))
     assert set(pieces) == {0, 1} and max(pieces.values()) >= 3, pieces
     stored = events[done].data["result"]["texts"]

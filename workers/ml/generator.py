@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -27,12 +27,12 @@ from workers.ml.gpt2_decoding import (
     decode_rows,
     request_generator,
 )
-from workers.ml.incremental_text import IncrementalText
 from workers.ml.info import ModelInfo, read_info
 from workers.ml.loading import require_folder
 from workers.ml.ngram_mixture import MixtureLogitsProcessor, NgramMixture
 from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF
 from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
+from workers.ml.streamed_rows import STREAM_INTERVAL_S, StreamedRows
 
 __all__ = [
     "GENERATOR_KIND",
@@ -84,6 +84,8 @@ class TextGenerator:
         self.mixture = mixture  # the n-gram the transformer is interpolated with, if it was trained with one
         self.copy = copy  # copying from the prompt or the text so far, if the model was trained with it
         self.context_size = int(model.config.n_positions)
+        # How often listeners are told their text while a batch decodes (workers/ml/streamed_rows.py).
+        self.stream_interval_s = STREAM_INTERVAL_S
         # generate() samples from torch's global RNG; serialising its calls is what makes a seed reproduce
         # the same text even when several threads share one generator. generate_batch() needs no lock:
         # each request draws from its own torch.Generator.
@@ -206,6 +208,7 @@ class TextGenerator:
                 )
                 owners.append(index)
                 choices.append(tuple(range(request.num_return_sequences)) if greedy else (choice,))
+        streamed = self._streamed_rows([requests[owner].listener for owner in owners], choices)
         new_ids = decode_rows(
             self.model,
             rows,
@@ -213,8 +216,10 @@ class TextGenerator:
             self.device,
             self.mixture,
             self.copy,
-            on_step=self._streamer([requests[owner].listener for owner in owners], choices),
+            on_step=streamed.on_step if streamed is not None else None,
         )
+        if streamed is not None:
+            streamed.finish()
         texts: list[list[str]] = [[] for _ in requests]
         for owner, ids in zip(owners, new_ids, strict=True):
             texts[owner].append(self.tokenizer.decode(ids, skip_special_tokens=True).strip())
@@ -223,29 +228,18 @@ class TextGenerator:
             for request, found in zip(requests, texts, strict=True)
         ]
 
-    def _streamer(
+    def _streamed_rows(
         self, listeners: Sequence[TextListener | None], choices: Sequence[tuple[int, ...]]
-    ) -> Callable[[Sequence[tuple[int, int]]], None] | None:
-        """What tells each row's listener its new text after every decoding step; None when no row has
-        a listener, so that a batch nobody follows pays nothing for streaming."""
-        if not any(listeners):
+    ) -> StreamedRows | None:
+        """Who hears each row's text while the batch decodes; None when no row has a listener, so that a
+        batch nobody follows pays nothing for streaming."""
+        followed = {
+            row: (listener, choices[row]) for row, listener in enumerate(listeners) if listener is not None
+        }
+        if not followed:
             return None
         stops = REPLY_STOPS if self.info.kind == REPLIES_KIND else ()
-        texts = {
-            row: IncrementalText(self.tokenizer, stops) for row, listener in enumerate(listeners) if listener
-        }
-
-        def on_step(added: Sequence[tuple[int, int]]) -> None:
-            for row, token in added:
-                text = texts.get(row)
-                piece = text.push(token) if text is not None else ""
-                if piece:
-                    listener = listeners[row]
-                    assert listener is not None
-                    for choice in choices[row]:
-                        listener(choice, piece)
-
-        return on_step
+        return StreamedRows(self.tokenizer, stops, followed, self.stream_interval_s)
 
     def reply(
         self,

@@ -36,18 +36,23 @@ class IncrementalText:
         self._released = 0  # how much of the trimmed text has been handed out
         self._stopped = False
 
-    def push(self, token_id: int) -> str:
-        """Add one generated id; returns the text that became certain (often "")."""
-        if self._stopped:
+    def add(self, token_id: int) -> None:
+        """Add one generated id; its text is worked out by the next ``take``."""
+        if not self._stopped:
+            self._ids.append(token_id)
+
+    def take(self) -> str:
+        """The text that became certain since the last call (often ""). Several ids added between two
+        calls cost one decode, so a caller may take once per step or once every few steps."""
+        if self._stopped or len(self._ids) == self._read:
             return ""
-        self._ids.append(token_id)
         after = self._decode(self._ids[self._prefix :])
         if after.endswith(REPLACEMENT) or len(after) <= len(self._window_text):
             return ""  # a character split across tokens: wait for its other bytes
         self._text += after[len(self._window_text) :]
         self._read, self._window_text = len(self._ids), after
         if self._read - self._prefix > 2 * WINDOW:
-            # The window slides in steps of WINDOW ids, so most tokens cost one decode, not two.
+            # The window slides in steps of WINDOW ids or more, so most takes cost one decode, not two.
             self._prefix = self._read - WINDOW
             self._window_text = self._decode(self._ids[self._prefix : self._read])
         return self._release()

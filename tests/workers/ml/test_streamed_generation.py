@@ -38,9 +38,18 @@ def generator() -> TextGenerator:
     return tiny_generator()
 
 
-def _streamed(tokenizer: GPT2TokenizerFast, ids: list[int], stops: tuple[str, ...] = ()) -> list[str]:
+def _streamed(
+    tokenizer: GPT2TokenizerFast, ids: list[int], stops: tuple[str, ...] = (), every: int = 1
+) -> list[str]:
+    """The pieces heard when the text is taken after every ``every`` ids, and once at the end."""
     text = IncrementalText(tokenizer, stops)
-    return [piece for piece in (text.push(token) for token in ids) if piece]
+    pieces = []
+    for count, token in enumerate(ids, start=1):
+        text.add(token)
+        if count % every == 0:
+            pieces.append(text.take())
+    pieces.append(text.take())
+    return [piece for piece in pieces if piece]
 
 
 @pytest.mark.parametrize(
@@ -51,10 +60,11 @@ def _streamed(tokenizer: GPT2TokenizerFast, ids: list[int], stops: tuple[str, ..
         "\n\n \n",
     ],
 )
-def test_pieces_join_to_the_stripped_decode(tokenizer: GPT2TokenizerFast, text: str) -> None:
+@pytest.mark.parametrize("every", [1, 3, 20])
+def test_pieces_join_to_the_stripped_decode(tokenizer: GPT2TokenizerFast, text: str, every: int) -> None:
     ids = tokenizer(text)["input_ids"]
 
-    pieces = _streamed(tokenizer, ids)
+    pieces = _streamed(tokenizer, ids, every=every)
 
     assert "".join(pieces) == tokenizer.decode(ids).strip()
     assert all("\ufffd" not in piece for piece in pieces), "no half characters are sent"
@@ -64,7 +74,7 @@ def test_pieces_never_get_ahead_of_the_final_text_for_random_tokens(tokenizer: G
     rng = random.Random(0)
     for _ in range(200):
         ids = [rng.randrange(len(tokenizer) - 1) for _ in range(rng.randrange(1, 40))]
-        joined = "".join(_streamed(tokenizer, ids))
+        joined = "".join(_streamed(tokenizer, ids, every=rng.choice([1, 2, 7])))
         assert tokenizer.decode(ids).strip().startswith(joined)
 
 
@@ -82,9 +92,11 @@ def test_a_stop_strings_start_is_held_back_until_it_is_not_one(tokenizer: GPT2To
     assert "".join(_streamed(tokenizer, ids, REPLY_STOPS)) == "Done.\nCustomers love it"
 
 
-def test_every_request_in_a_batch_hears_its_own_text_and_streaming_changes_none(
+def _batch_heard(
     generator: TextGenerator,
-) -> None:
+) -> tuple[list[GenerationRequest], list[Heard], list[list[str]]]:
+    """A batch of three followed requests and one nobody follows: the requests, what each listener
+    heard, and the texts returned, after checking that streaming changed no text."""
     plain = [
         GenerationRequest("The market opened", 24, 1.0, 0.9, 2, seed=1),
         GenerationRequest("Zebra", 16, 0.0, 1.0, 3),  # greedy: one row stands for three sequences
@@ -102,7 +114,39 @@ def test_every_request_in_a_batch_hears_its_own_text_and_streaming_changes_none(
     texts = generator.generate_batch([*followed, unheard])
 
     assert texts == generator.generate_batch([*plain, unheard])
+    return followed, heard, texts
+
+
+@pytest.mark.parametrize("interval_s", [0.0, 3600.0])
+def test_every_request_in_a_batch_hears_its_own_text_and_streaming_changes_none(
+    generator: TextGenerator, monkeypatch: pytest.MonkeyPatch, interval_s: float
+) -> None:
+    monkeypatch.setattr(generator, "stream_interval_s", interval_s)
+
+    followed, heard, texts = _batch_heard(generator)
+
     for request, listener, returned in zip(followed, heard, texts, strict=False):
         for streamed, final in zip(listener.texts(request.num_return_sequences), returned, strict=True):
             assert final.startswith(streamed) and len(final) - len(streamed) <= 1
+
+
+def test_text_is_told_every_step_without_an_interval(
+    generator: TextGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(generator, "stream_interval_s", 0.0)
+
+    _, heard, _ = _batch_heard(generator)
+
     assert sum(len(pieces) for pieces in heard[0].pieces.values()) > 4
+
+
+def test_within_an_interval_a_row_hears_its_first_text_at_once_and_the_rest_when_the_batch_ends(
+    generator: TextGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(generator, "stream_interval_s", 3600.0)
+
+    _, heard, _ = _batch_heard(generator)
+
+    for listener in heard:
+        for pieces in listener.pieces.values():
+            assert 1 <= len(pieces) <= 2, pieces
