@@ -6,7 +6,7 @@ runs any mix of requests as one batch:
 
 - prompts are left-padded; the attention mask hides the padding and position ids count only real
   tokens, so each row sees exactly what it would see alone;
-- a KV cache (``past_key_values``) means each step feeds one new token per row;
+- a KV cache (``cache``) means each step feeds one new token per row;
 - temperature, top-p and the token budget are per row (temperature 0 is greedy for that row);
 - each request samples from its own ``torch.Generator`` with one uniform draw per live row per step, so a
   seeded request produces the same text whatever else shares the batch (up to float rounding, which can
@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
@@ -33,18 +34,16 @@ from workers.ml.copy_mixture import CopyIndex, CopyMixture, CopySource
 from workers.ml.ngram_mixture import NgramMixture
 from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF, PhraseLoopRules
 
-# Candidate set sizes tried in turn for nucleus sampling; a trained model's nucleus nearly always lies
-# within the first, an undertrained one's often within the second. The middle size is for a small
-# vocabulary served with an n-gram, whose nuclei are wide: a third of the quick generator's rows need
-# more than 256 candidates, nearly all fit in 1,024, and topk(1,024) costs a third of topk(4,096)
-# (docs/benchmarks.md, "Phrase loops and the decoding loop").
-_CANDIDATES = (256, 1024, 4096)
+# Nucleus search looks among this many most likely tokens first, and sorts a row's whole vocabulary
+# only when its nucleus is wider (docs/generation.md, "Where a decoding step's time goes").
+_FIRST_CANDIDATES = 256
 
 
 class TextListener(Protocol):
-    """Told each piece of a request's text as soon as it is certain (workers/ml/incremental_text.py):
-    ``choice`` is which of the request's ``num_return_sequences`` it belongs to. Called from the
-    decoding loop, so it must return at once (workers/text_stream.py queues and publishes)."""
+    """Told each piece of a request's text once it is certain (workers/ml/incremental_text.py), at
+    most every 50 ms (workers/ml/streamed_rows.py): ``choice`` is which of the request's
+    ``num_return_sequences`` it belongs to. Called from the decoding loop, so it must return at once
+    (workers/text_stream.py queues and publishes)."""
 
     def __call__(self, choice: int, text: str) -> None: ...
 
@@ -155,7 +154,7 @@ def decode_rows(
         input_ids=input_ids,
         attention_mask=attention_mask,
         position_ids=position_ids,
-        past_key_values=cache,
+        cache=cache,
         use_cache=True,
         logits_to_keep=1,
     ).logits[:, -1, :]
@@ -202,7 +201,7 @@ def decode_rows(
             input_ids=tokens[:, None],
             attention_mask=attention_mask,
             position_ids=next_position[:, None],
-            past_key_values=cache,
+            cache=cache,
             use_cache=True,
         ).logits[:, -1, :]
         next_position = next_position + 1
@@ -243,7 +242,7 @@ def _choose(
     full = top_p >= 1  # no nucleus: every token is a candidate, in token-id order already
     tokens = torch.empty_like(index)
     if bool(full.any()):
-        tokens[full] = _inverse_cdf(probs[full], None, uniform[full])
+        tokens[full] = _inverse_cdf(probs[full], uniform[full])
     if not bool(full.all()):
         tokens[~full] = _nucleus_sample(probs[~full], top_p[~full], uniform[~full])
     chosen[index] = tokens
@@ -251,42 +250,60 @@ def _choose(
 
 
 def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
-    """Inverse-CDF sampling from the smallest set of most likely tokens whose mass reaches ``top_p``.
+    """Inverse-CDF sampling from the smallest set of most likely tokens whose mass reaches ``top_p``,
+    with any token exactly as likely as the set's last.
 
-    The nucleus is looked for with ``topk`` among the most likely 256 tokens, then 1,024, then 4,096, and
-    only for rows whose nucleus is wider still by sorting the vocabulary: one 50,257-way sort per row per step
-    costs several times the forward pass of a small model on CPU, and ``topk`` a small share of that
-    (timings in docs/benchmarks.md, "Decoding"). A row's path depends only on its own distribution.
+    The set is a threshold: the probability of the nucleus's last token, read off the row's most likely
+    probabilities. A trained model's nucleus nearly always lies within its 256 most likely tokens, and
+    ``topk`` finds those cheaply even among GPT-2's 50,257; a row whose nucleus is wider (a small
+    vocabulary served with an n-gram has many) has all its probabilities sorted instead. Both give the
+    same set, so the path a row takes never changes its token, and it depends only on the row's own
+    distribution.
 
     The CDF runs over the candidates in token-id order, not probability order, and in float64: rounding
     differences between batch shapes move its steps by ~1e-12 and almost never change the token, whereas
     an order by probability would reshuffle near-equal tokens.
     """
-    vocab = probs.shape[-1]
     tokens = torch.empty(len(probs), dtype=torch.long, device=probs.device)
-    pending = torch.arange(len(probs), device=probs.device)  # rows whose nucleus is not found yet
-    for k in (min(vocab, size) for size in _CANDIDATES):
-        values, ids = probs[pending].topk(k, dim=-1)
-        inside = values.cumsum(dim=-1) - values < top_p[pending, None]  # the first token always stays
-        found = ~inside[:, -1] if k < vocab else torch.ones_like(inside[:, -1])
-        if bool(found.any()):
-            # The nucleus is a prefix of the ranked candidates: only the widest one needs ordering by id.
-            width = int(inside[found].sum(dim=-1).max())
-            ids, order = ids[found, :width].sort(dim=-1)
-            mass = (values[found, :width] * inside[found, :width]).gather(1, order)
-            tokens[pending[found]] = _inverse_cdf(mass, ids, uniform[pending[found]])
-        pending = pending[~found]
-        if len(pending) == 0:
-            return tokens
-    # Wider than the largest candidate set: keep every token at least as likely as the nucleus's last.
-    rows = probs[pending]
-    ranked = rows.sort(dim=-1, descending=True).values
-    size = (ranked.cumsum(dim=-1) - ranked < top_p[pending, None]).sum(dim=-1, keepdim=True)
-    tokens[pending] = _inverse_cdf(rows * (rows >= ranked.gather(1, size - 1)), None, uniform[pending])
+    values, ids = probs.topk(min(_FIRST_CANDIDATES, probs.shape[-1]), dim=-1)
+    least, inside = _nucleus_end(values, top_p)
+    if values.shape[-1] == probs.shape[-1]:
+        found = torch.ones(len(probs), dtype=torch.bool, device=probs.device)
+    else:
+        # The set lies within the candidates when their last is less likely than its last token: no
+        # token left out can tie with that one.
+        found = values[:, -1] < least[:, 0]
+    if bool(found.any()):
+        width = int(inside[found].sum(dim=-1).max())
+        ids, order = ids[found, :width].sort(dim=-1)
+        mass = (values[found, :width] * inside[found, :width]).gather(1, order)
+        tokens[found] = _inverse_cdf(mass, uniform[found], ids)
+    wide = ~found
+    if bool(wide.any()):
+        rows = probs[wide]
+        least, _ = _nucleus_end(_most_likely_first(rows), top_p[wide])
+        tokens[wide] = _inverse_cdf(rows * (rows >= least), uniform[wide])
     return tokens
 
 
-def _inverse_cdf(mass: torch.Tensor, ids: torch.Tensor | None, uniform: torch.Tensor) -> torch.Tensor:
+def _nucleus_end(ranked: torch.Tensor, top_p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """From each row's most likely probabilities in descending order (all of them, or a prefix): the
+    probability of the nucleus's last token (a column), and which of ``ranked`` are that likely or more."""
+    ranked_inside = ranked.cumsum(dim=-1) - ranked < top_p[:, None]  # the most likely token always stays
+    least = ranked.gather(1, ranked_inside.sum(dim=-1, keepdim=True) - 1)
+    return least, ranked >= least
+
+
+def _most_likely_first(probs: torch.Tensor) -> torch.Tensor:
+    """Each row's probabilities in descending order. On a CPU numpy sorts them: its vectorised sort
+    (AVX-512 or AVX2) is many times faster than torch's ``sort`` or a wide ``topk`` there, which made
+    nucleus search a third of a batched step (docs/generation.md, "Where a decoding step's time goes")."""
+    if probs.device.type == "cpu":
+        return torch.from_numpy(-np.sort(-probs.numpy(), axis=-1))
+    return probs.sort(dim=-1, descending=True).values
+
+
+def _inverse_cdf(mass: torch.Tensor, uniform: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
     """Per row, the id of the candidate where ``uniform`` falls in the (unnormalised) CDF of ``mass``.
 
     ``ids`` maps candidate positions to token ids (None: positions are the ids). Candidates with zero
