@@ -33,6 +33,10 @@ TEXT_TTL_S = 600
 # More than any job decodes (tokens x return sequences), so that a late follower always sees it all.
 MAX_PIECES = 20_000
 START = "0-0"  # read from the first piece
+# How often a job's new text is worked out and sent: the decoding loop decodes a followed row's new
+# tokens at most this often (workers/ml/streamed_rows.py), and the publisher sends at most this often
+# (workers/text_stream.py). Each entry costs every follower an event; a person reading sees no gaps.
+PIECE_INTERVAL_S = 0.05
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 (core/job_text.py says who reads it, and why a stream).
 
 The decoding loop must never wait on Redis, so a listener only puts its piece on a queue; one thread per
-process sends whatever has queued, at most every ``PUBLISH_INTERVAL_S``, in a single pipeline, the
+process sends whatever has queued, at most every ``PIECE_INTERVAL_S``, in a single pipeline, the
 consecutive pieces of a sequence joined into one entry. Each entry costs every follower an event (an
 SSE frame in the web process, a Slack append), and on a CPU the web process shares the cores that
 decode: a few pieces per entry keep streaming within a few per cent of not streaming at all, at the
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from redis.exceptions import RedisError
 
-from core.job_text import MAX_PIECES, RESET_FIELDS, TEXT_TTL_S, piece_fields
+from core.job_text import MAX_PIECES, PIECE_INTERVAL_S, RESET_FIELDS, TEXT_TTL_S, piece_fields
 from core.redis_keys import job_text_stream
 from core.settings import get_settings
 from workers.redis_client import redis_client
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 # How long a finished job waits for its last pieces to be sent before it stores its result: the
 # followers then see every piece before the job's "done".
 FLUSH_TIMEOUT_S = 2.0
-# The least time between two sends; what queues meanwhile goes in the next one.
-PUBLISH_INTERVAL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class TextPublisher:
             while not isinstance(batch[-1], _Flush):
                 try:
                     batch.append(
-                        self._queue.get(timeout=max(0.0, sent_at + PUBLISH_INTERVAL_S - time.monotonic()))
+                        self._queue.get(timeout=max(0.0, sent_at + PIECE_INTERVAL_S - time.monotonic()))
                     )
                 except queue.Empty:
                     break

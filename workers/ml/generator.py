@@ -19,6 +19,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
+from core.job_text import PIECE_INTERVAL_S
 from workers.ml.copy_mixture import CopyLogitsProcessor, CopyMixture
 from workers.ml.gpt2_decoding import (
     DecodeRow,
@@ -32,7 +33,7 @@ from workers.ml.loading import require_folder
 from workers.ml.ngram_mixture import MixtureLogitsProcessor, NgramMixture
 from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF
 from workers.ml.reply_prompt import ReplyTemplate, reply_token_budget
-from workers.ml.streamed_rows import STREAM_INTERVAL_S, StreamedRows
+from workers.ml.streamed_rows import StreamedRows
 
 __all__ = [
     "GENERATOR_KIND",
@@ -85,7 +86,7 @@ class TextGenerator:
         self.copy = copy  # copying from the prompt or the text so far, if the model was trained with it
         self.context_size = int(model.config.n_positions)
         # How often listeners are told their text while a batch decodes (workers/ml/streamed_rows.py).
-        self.stream_interval_s = STREAM_INTERVAL_S
+        self.stream_interval_s = PIECE_INTERVAL_S
         # generate() samples from torch's global RNG; serialising its calls is what makes a seed reproduce
         # the same text even when several threads share one generator. generate_batch() needs no lock:
         # each request draws from its own torch.Generator.

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
+from core.job_text import PIECE_INTERVAL_S
 from workers.ml.gpt2_decoding import TextListener
 from workers.ml.incremental_text import IncrementalText
-
-# The publisher's own interval (workers/text_stream.py): text worked out more often would only queue.
-STREAM_INTERVAL_S = 0.05
 
 
 @dataclass
@@ -29,7 +27,7 @@ class _Row:
     text: IncrementalText
     listener: TextListener
     choices: tuple[int, ...]  # which of its request's sequences the row is (a greedy row is all of them)
-    heard: bool = field(default=False)  # whether any of its text has been told yet
+    heard: bool = False  # whether any of its text has been told yet
 
     def tell(self) -> None:
         piece = self.text.take()
@@ -45,7 +43,7 @@ class StreamedRows:
         tokenizer: PreTrainedTokenizerBase,
         stops: Sequence[str],
         followed: Mapping[int, tuple[TextListener, tuple[int, ...]]],
-        interval_s: float = STREAM_INTERVAL_S,
+        interval_s: float = PIECE_INTERVAL_S,
     ) -> None:
         """``followed``: for each row somebody listens to, its listener and the choices it stands for."""
         self._rows = {
