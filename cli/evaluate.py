@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from core.settings import get_settings
+from workers.ml.backends import INT8_INFO_KEY, ONNX_INT8, TORCH, measured_backend
 
 log = logging.getLogger("queuebot")
 
@@ -45,11 +46,15 @@ def evaluate(
     from training.classifier.recipes import RECIPES
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device
+    from workers.ml.info import read_info
     from workers.model_store import ModelStore
 
     settings = get_settings()
     folder = Path(model) if Path(model).is_dir() else ModelStore(settings.models_dir).folder(model)
-    classifier = TextClassifier.load(folder, resolve_device(settings.device))
+    # The backend its card was measured on first, so that the card's figures are what is printed.
+    measured_on = measured_backend(read_info(folder).data.get(INT8_INFO_KEY))
+    device = "cpu" if measured_on == ONNX_INT8 else resolve_device(settings.device)
+    classifier = TextClassifier.load(folder, device, measured_on)
     info = classifier.info
 
     if data in labelled_data.NAMED_SETS:
@@ -76,6 +81,7 @@ def evaluate(
         )
     console = Console()
     console.print(f"[bold]{info.name} {info.version}[/bold] on {described}")
+    console.print(f"backend: {_BACKEND_NAMES[measured_on]}, as the model card's figures were measured")
     # Raw, never re-wrapped: a 150-label report is wider than a terminal and must stay aligned.
     typer.echo(report.text)
     for key, value in report.metrics.items():
@@ -83,24 +89,31 @@ def evaluate(
     if confusion is not None:
         save_confusion_png(report, confusion, f"{info.name} on {data}")
         console.print(f"confusion matrix written to {confusion}")
-    _print_int8_beside(folder, rows, predictions, report.metrics["accuracy"], console)
+    _print_other_backend_beside(folder, measured_on, rows, predictions, report.metrics["accuracy"], console)
 
 
-def _print_int8_beside(folder: Path, rows: Any, fp32: list[Any], fp32_accuracy: float, console: Any) -> None:
-    """The same rows through the model's int8 export, when it has one: its accuracy beside fp32's."""
+_BACKEND_NAMES = {TORCH: "torch fp32", ONNX_INT8: "onnx-int8"}
+
+
+def _print_other_backend_beside(
+    folder: Path, printed: str, rows: Any, predictions: list[Any], accuracy: float, console: Any
+) -> None:
+    """The same rows through the model's other backend (its int8 export, or for a head fitted on the
+    int8 encoder's vectors, fp32 torch): that accuracy beside the printed one."""
     from workers.ml.classifier import TextClassifier
     from workers.ml.int8_runtime import has_int8_export
 
-    if not has_int8_export(folder):
+    other = TORCH if printed == ONNX_INT8 else ONNX_INT8
+    if other == ONNX_INT8 and not has_int8_export(folder):
         console.print("onnx-int8: no export (built by `queuebot build-models`)")
         return
-    int8 = TextClassifier.load(folder, "cpu", "onnx-int8").classify(rows.texts)
-    labels = [p.label for p in int8]
-    accuracy = sum(a == b for a, b in zip(labels, rows.labels, strict=True)) / max(len(labels), 1)
-    same = sum(a == b.label for a, b in zip(labels, fp32, strict=True)) / max(len(labels), 1)
+    labels = [p.label for p in TextClassifier.load(folder, "cpu", other).classify(rows.texts)]
+    other_accuracy = sum(a == b for a, b in zip(labels, rows.labels, strict=True)) / max(len(labels), 1)
+    same = sum(a == b.label for a, b in zip(labels, predictions, strict=True)) / max(len(labels), 1)
     console.print(
-        f"accuracy, onnx-int8: {accuracy:.4f} (torch fp32 {fp32_accuracy:.4f}, a difference of "
-        f"{accuracy - fp32_accuracy:+.4f}; labels equal to fp32's: {same:.4f})"
+        f"accuracy, {_BACKEND_NAMES[other]}: {other_accuracy:.4f} ({_BACKEND_NAMES[printed]} {accuracy:.4f}, "
+        f"a difference of {other_accuracy - accuracy:+.4f}; labels equal to {_BACKEND_NAMES[printed]}'s: "
+        f"{same:.4f})"
     )
 
 

@@ -53,6 +53,12 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
                 f"all-MiniLM-L6-v2 frozen, with a {len(card.test_report.labels)}-way logistic regression on "
                 "its sentence embeddings (mean-pooled, normalised); the regularisation strength C chosen on "
                 f"validation {recipe.selection_metric} (row {data['best_epoch']} below)"
+                + (
+                    "; the embeddings are the encoder's int8 export's, as served on a CPU, so every "
+                    "figure here is int8's (fp32 torch serves the same head unscored)"
+                    if data.get("int8", {}).get("fitted_on")
+                    else ""
+                )
                 if data.get("method") == "linear-head"
                 else f"all-MiniLM-L6-v2 with a new {len(card.test_report.labels)}-way classification head. "
                 + ", ".join(f"{key} {value}" for key, value in asdict(card.fit).items())

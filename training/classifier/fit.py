@@ -24,6 +24,7 @@ from transformers.utils import logging as transformers_logging
 from training.classifier.labelled_data import LabelledTexts
 from workers.ml.classifier import TextClassifier
 from workers.ml.embedding import minilm_path
+from workers.ml.int8_runtime import Int8Classifier
 from workers.ml.linear_head import LinearHeadClassifier
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,19 @@ class FitConfig:
 
 @dataclass
 class FitResult:
-    model: BertForSequenceClassification | LinearHeadClassifier
+    model: BertForSequenceClassification | LinearHeadClassifier  # what is saved
     tokenizer: PreTrainedTokenizerBase
     best_epoch: int
     epochs_run: int
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
+    # What the figures are measured with, where not ``model``: a linear head fitted on the int8
+    # encoder's vectors is measured on them (``head.py``).
+    measured_with: Int8Classifier | None = None
+
+    @property
+    def measured(self) -> BertForSequenceClassification | LinearHeadClassifier | Int8Classifier:
+        return self.model if self.measured_with is None else self.measured_with
 
 
 def new_classifier(labels: Sequence[str]) -> tuple[BertForSequenceClassification, PreTrainedTokenizerBase]:

@@ -18,6 +18,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.classifier.labelled_data import OUT_OF_SCOPE, LabelledTexts
 from workers.ml.classifier import TextClassifier
+from workers.ml.int8_runtime import Int8Classifier
 from workers.ml.linear_head import LinearHeadClassifier
 from workers.ml.out_of_scope import MahalanobisDistance, OutOfScopeRule, OutOfScopeScore
 
@@ -44,7 +45,7 @@ class Calibration:
 
 
 def choose_out_of_scope_rule(
-    model: PreTrainedModel | LinearHeadClassifier,
+    model: PreTrainedModel | LinearHeadClassifier | Int8Classifier,
     tokenizer: PreTrainedTokenizerBase,
     train: LabelledTexts,
     valid: LabelledTexts,

@@ -10,11 +10,11 @@ from training.classifier.card import ClassifierCard, write_classifier_card
 from training.classifier.confidence import calibrate_confidence, confident_figures
 from training.classifier.evaluation import EvaluationReport, evaluate_predictions, save_confusion_png
 from training.classifier.fit import fit_classifier
-from training.classifier.head import fit_linear_head
+from training.classifier.head import fit_linear_head, head_encoder
 from training.classifier.labelled_data import LabelledTexts
 from training.classifier.out_of_scope import choose_out_of_scope_rule
 from training.classifier.recipes import get_recipe
-from training.int8.scoring import UNSCORED_PROFILES, export_and_score_classifier
+from training.int8.scoring import UNSCORED_PROFILES, export_and_score_classifier, link_head_fitted_on_int8
 from training.model_card import beside, count_parameters, new_info
 from training.seeding import seed_everything
 from training.splits import sample
@@ -49,10 +49,22 @@ def train_classifier(
         len(labels),
     )
 
-    fit = fit_linear_head if chosen.method == "linear-head" else fit_classifier
-    fitted = fit(
-        data.train, data.valid, labels, chosen.fit, device, seed, selection_metric=recipe.selection_metric
-    )
+    if chosen.method == "linear-head":
+        encoder = head_encoder(out_dir, device)
+        fitted = fit_linear_head(
+            data.train,
+            data.valid,
+            labels,
+            chosen.fit,
+            encoder,
+            seed,
+            selection_metric=recipe.selection_metric,
+        )
+    else:
+        fitted = fit_classifier(
+            data.train, data.valid, labels, chosen.fit, device, seed, selection_metric=recipe.selection_metric
+        )
+    measured = fitted.measured
     info = new_info(
         name=name,
         kind=recipe.kind,
@@ -81,7 +93,7 @@ def train_classifier(
     rule = None
     if recipe.out_of_scope:
         rule, calibrations = choose_out_of_scope_rule(
-            fitted.model,
+            measured,
             fitted.tokenizer,
             data.train,
             data.valid,
@@ -92,15 +104,13 @@ def train_classifier(
         info.data["out_of_scope"] = rule.as_info()
         info.data["out_of_scope_validation"] = [calibration.as_dict() for calibration in calibrations]
     if recipe.confident_precision is not None:
-        probabilities = TextClassifier.probabilities_of(
-            fitted.model, fitted.tokenizer, data.valid.texts, device
-        )
+        probabilities = TextClassifier.probabilities_of(measured, fitted.tokenizer, data.valid.texts, device)
         calibration = calibrate_confidence(
             probabilities, data.valid.labels, labels, recipe.confident_precision
         )
         info.data[CONFIDENCE_KEY] = calibration.as_info()
         log.info("%s: %s", name, calibration)
-    classifier = TextClassifier(fitted.model, fitted.tokenizer, info, device, rule.distance if rule else None)
+    classifier = TextClassifier(measured, fitted.tokenizer, info, device, rule.distance if rule else None)
 
     test_set = data.test if len(data.test) else data.valid
     test_predictions = classifier.classify(test_set.texts)
@@ -133,21 +143,26 @@ def train_classifier(
     fitted.tokenizer.save_pretrained(out_dir)
     if rule is not None and rule.distance is not None:
         rule.distance.save(out_dir)
-    # The int8 export, scored on the same test rows: what `auto` serves on a CPU if it held its accuracy.
-    int8 = export_and_score_classifier(
-        classifier,
-        fitted.model,
-        out_dir,
-        test_set.texts,
-        test_set.labels,
-        [p.label for p in test_predictions],
-        report.metrics["accuracy"],
-        scored=profile not in UNSCORED_PROFILES,
-    )
+    if fitted.measured_with is not None:
+        # Its figures are the int8 export's already.
+        int8 = link_head_fitted_on_int8(out_dir, report.metrics["accuracy"], len(test_set))
+    else:
+        # The int8 export, scored on the same test rows: what `auto` serves on a CPU if it held its
+        # accuracy.
+        int8 = export_and_score_classifier(
+            classifier,
+            fitted.model,
+            out_dir,
+            test_set.texts,
+            test_set.labels,
+            [p.label for p in test_predictions],
+            report.metrics["accuracy"],
+            scored=profile not in UNSCORED_PROFILES,
+        )
+        if int8["scored"]:
+            accuracy = int8["test_accuracy"]
+            info.metrics = beside(info.metrics, "test_accuracy", f"test_accuracy_{ONNX_INT8}", accuracy)
     info.data[INT8_INFO_KEY] = int8
-    if int8["scored"]:
-        accuracy = int8["test_accuracy"]
-        info.metrics = beside(info.metrics, "test_accuracy", f"test_accuracy_{ONNX_INT8}", accuracy)
     save_confusion_png(report, out_dir / CONFUSION_PNG, f"{name} on its held-out test split")
     write_info(out_dir, info)
     write_classifier_card(

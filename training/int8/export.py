@@ -141,6 +141,15 @@ def shared_encoder_export(models_dir: Path, encoder_folder: Path) -> tuple[Path,
     return graph, seconds
 
 
+def version_folder_encoder_export(out_folder: Path) -> Path:
+    """The shared encoder export's graph for a model training into ``out_folder`` (a version or
+    staging folder, ``models/<name>/<folder>``), made if missing."""
+    from workers.ml.embedding import minilm_path
+
+    graph, _ = shared_encoder_export(Path(out_folder).parent.parent, minilm_path())
+    return graph
+
+
 def link_export(graph: Path, out_folder: Path) -> None:
     """Put ``graph`` into ``out_folder/int8/`` as a hard link where the filesystem allows (no copy)."""
     target = Path(out_folder) / EXPORT_FOLDER

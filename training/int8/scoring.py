@@ -17,7 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from training.int8.export import export_int8, link_export, shared_encoder_export
+from training.int8.export import (
+    export_int8,
+    link_export,
+    shared_encoder_export,
+    version_folder_encoder_export,
+)
 from workers.ml.backends import MAX_ACCURACY_LOSS, ONNX_INT8
 from workers.ml.int8_runtime import EXPORT_FOLDER, EXPORT_INFO_FILE, SENTENCE_ENCODER_FOLDER, Int8Classifier
 
@@ -47,13 +52,11 @@ def export_and_score_classifier(
     only the backend differs). Without ``scored`` the export is made but its accuracy is unknown, so
     ``held`` is False."""
     from workers.ml.classifier import TextClassifier
-    from workers.ml.embedding import minilm_path
     from workers.ml.linear_head import has_linear_head
 
     started = time.perf_counter()
     if has_linear_head(out_dir):
-        graph, _ = shared_encoder_export(Path(out_dir).parent.parent, minilm_path())
-        link_export(graph, out_dir)
+        link_export(version_folder_encoder_export(out_dir), out_dir)
     else:
         export_int8(fitted_model, out_dir, with_logits=True)
     export_seconds = time.perf_counter() - started
@@ -90,6 +93,24 @@ def export_and_score_classifier(
     }
     log.info("%s int8: %s", classifier.info.name, figures)
     return figures
+
+
+def link_head_fitted_on_int8(out_dir: Path, test_accuracy: float, test_rows: int) -> dict[str, Any]:
+    """The card's figures for a linear head fitted on the int8 encoder's vectors
+    (``training/classifier/head.py``): its test figures are int8's already, so the shared export is
+    linked and nothing is scored twice. fp32 torch (``QUEUEBOT_INFERENCE_BACKEND=torch``, a GPU) serves
+    the same head on vectors within cosine 0.99 of these, unscored."""
+    started = time.perf_counter()
+    link_export(version_folder_encoder_export(out_dir), out_dir)
+    return {
+        "backend": ONNX_INT8,
+        "fitted_on": ONNX_INT8,
+        "scored": True,
+        "held": True,
+        "test_accuracy": round(test_accuracy, 4),
+        "test_rows": test_rows,
+        "export_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def export_and_score_encoder(models_dir: Path, texts: Sequence[str], corpus: Sequence[str]) -> dict[str, Any]:

@@ -35,6 +35,12 @@ def accuracy_held(int8_figures: dict[str, Any] | None) -> bool:
     return bool(int8_figures and int8_figures.get("held"))
 
 
+def measured_backend(int8_figures: dict[str, Any] | None) -> str:
+    """The backend a card's figures were measured on: int8 for a linear head fitted on the int8
+    encoder's vectors (``training/classifier/head.py``), torch for every other model."""
+    return ONNX_INT8 if int8_figures and int8_figures.get("fitted_on") == ONNX_INT8 else TORCH
+
+
 def choose_backend(
     setting: str, device: str, folder: Path, name: str, int8_figures: dict[str, Any] | None
 ) -> str:

@@ -118,7 +118,7 @@ class TextClassifier:
     @classmethod
     def probabilities_of(
         cls,
-        model: PreTrainedModel | LinearHeadClassifier,
+        model: PreTrainedModel | LinearHeadClassifier | Int8Classifier,
         tokenizer: PreTrainedTokenizerBase,
         texts: Sequence[str],
         device: str,
@@ -129,7 +129,7 @@ class TextClassifier:
 
     @staticmethod
     def outputs_of(
-        model: PreTrainedModel | LinearHeadClassifier,
+        model: PreTrainedModel | LinearHeadClassifier | Int8Classifier,
         tokenizer: PreTrainedTokenizerBase,
         texts: Sequence[str],
         device: str,

@@ -29,14 +29,28 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 def length_ordered_batches(
-    tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int
+    tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int, max_tokens: int | None = None
 ) -> Iterator[tuple[list[int], list[list[int]]]]:
     """The texts' token ids in batches of similar length, so that a forward pass pads little: each
-    batch as (the rows of ``texts`` it holds, their ids), for the caller to put the outputs back."""
+    batch as (the rows of ``texts`` it holds, their ids), for the caller to put the outputs back.
+
+    ``max_tokens`` also bounds a batch's padded size (rows × its longest row), so that long texts go in
+    fewer rows at a time than short ones."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
+    rows: list[int] = []
+    for index in order:
+        # Rows come shortest first, so the row being added is the batch's longest.
+        full = len(rows) == batch_size or (
+            max_tokens is not None and rows and (len(rows) + 1) * len(encoded[index]) > max_tokens
+        )
+        if full:
+            yield rows, [encoded[i] for i in rows]
+            rows = []
+        rows.append(index)
+    if rows:
         yield rows, [encoded[i] for i in rows]
 
 

@@ -66,8 +66,10 @@ def test_int8_sentence_vectors_stay_within_cosine_0_98_of_fp32(tiny_models_dir: 
     assert np.sum(exact * approximate, axis=1).min() >= 0.98
 
 
-def test_each_tiny_card_records_the_int8_accuracy_beside_fp32s(tiny_models_dir: Path) -> None:
-    for name in ("sentiment-general", "intent-support", "topic-news"):
+def test_each_tiny_fine_tuned_card_records_the_int8_accuracy_beside_fp32s(tiny_models_dir: Path) -> None:
+    # Tiny topic-news is a linear head, fitted and measured on the int8 encoder itself
+    # (tests/training/test_linear_head.py).
+    for name in ("sentiment-general", "intent-support"):
         folder = ModelStore(tiny_models_dir).folder(name)
         info = json.loads((folder / INFO_FILE).read_text())
         figures = info["data"][INT8_INFO_KEY]
