@@ -10,6 +10,7 @@ from training.classifier.evaluation import EvaluationReport
 from training.classifier.fit import FitConfig
 from training.classifier.recipes import ClassifierRecipe
 from training.model_card import write_model_card
+from workers.ml.backends import INT8_INFO_KEY, ONNX_INT8, measured_backend
 from workers.ml.calibration import CONFIDENCE_KEY
 from workers.ml.info import ModelInfo
 from workers.ml.out_of_scope import OutOfScopeScore
@@ -56,7 +57,7 @@ def write_classifier_card(folder: Path, card: ClassifierCard) -> None:
                 + (
                     "; the embeddings are the encoder's int8 export's, as served on a CPU, so every "
                     "figure here is int8's (fp32 torch serves the same head unscored)"
-                    if data.get("int8", {}).get("fitted_on")
+                    if measured_backend(data.get(INT8_INFO_KEY)) == ONNX_INT8
                     else ""
                 )
                 if data.get("method") == "linear-head"
