@@ -97,11 +97,10 @@ def fit_linear_head(
     weight, bias = coef[rows].astype(np.float32), intercept[rows].astype(np.float32)
     log.info("linear head: C %s chosen on validation %s", C_GRID[best_index - 1], selection_metric)
     if isinstance(encoder, SentenceEncoder):
-        model = LinearHeadClassifier(encoder.model, weight, bias, labels).eval()
-        return FitResult(
-            model, encoder.tokenizer, best_index, len(C_GRID), time.perf_counter() - started, history
-        )
-    torch_encoder = AutoModel.from_pretrained(minilm_path(), local_files_only=True)
+        torch_encoder, measured_with = encoder.model, None
+    else:
+        torch_encoder = AutoModel.from_pretrained(minilm_path(), local_files_only=True)
+        measured_with = Int8Classifier(encoder.graph, labels, encoder.dimension, (weight, bias))
     return FitResult(
         LinearHeadClassifier(torch_encoder, weight, bias, labels).eval(),
         encoder.tokenizer,
@@ -109,5 +108,5 @@ def fit_linear_head(
         len(C_GRID),
         time.perf_counter() - started,
         history,
-        measured_with=Int8Classifier(encoder.graph, labels, encoder.dimension, (weight, bias)),
+        measured_with=measured_with,
     )
