@@ -37,6 +37,11 @@ from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF, PhraseLoopRules
 # Nucleus search looks among this many most likely tokens first, and sorts a row's whole vocabulary
 # only when its nucleus is wider (docs/generation.md, "Where a decoding step's time goes").
 _FIRST_CANDIDATES = 256
+# Up to this vocabulary size a CPU sorts every row at once instead: this project's small-vocabulary
+# generators, served with an n-gram, have many rows whose nucleus is wider than 256, and one numpy sort
+# of all rows costs less than ``topk`` and then sorting those rows (on one thread; on two they tie:
+# docs/benchmarks.md, "Decoding").
+_SORT_WHOLE_VOCABULARY = 8192
 
 
 class TextListener(Protocol):
@@ -256,14 +261,17 @@ def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Ten
     The set is a threshold: the probability of the nucleus's last token, read off the row's most likely
     probabilities. A trained model's nucleus nearly always lies within its 256 most likely tokens, and
     ``topk`` finds those cheaply even among GPT-2's 50,257; a row whose nucleus is wider (a small
-    vocabulary served with an n-gram has many) has all its probabilities sorted instead. Both give the
-    same set, so the path a row takes never changes its token, and it depends only on the row's own
-    distribution.
+    vocabulary served with an n-gram has many) has all its probabilities sorted instead, and on a CPU
+    every row of a vocabulary up to ``_SORT_WHOLE_VOCABULARY`` is. Each way gives the same set, so the
+    path a row takes never changes its token, and it depends only on the row's own distribution.
 
     The CDF runs over the candidates in token-id order, not probability order, and in float64: rounding
     differences between batch shapes move its steps by ~1e-12 and almost never change the token, whereas
     an order by probability would reshuffle near-equal tokens.
     """
+    if probs.device.type == "cpu" and probs.shape[-1] <= _SORT_WHOLE_VOCABULARY:
+        least, _ = _nucleus_end(_most_likely_first(probs), top_p)
+        return _inverse_cdf(probs * (probs >= least), uniform)
     tokens = torch.empty(len(probs), dtype=torch.long, device=probs.device)
     values, ids = probs.topk(min(_FIRST_CANDIDATES, probs.shape[-1]), dim=-1)
     least, inside = _nucleus_end(values, top_p)

@@ -141,11 +141,14 @@ class KneserNeyLM:
         ``order - 1`` ids matter, and a shorter one is preceded by the begin-of-sequence marker.
         """
         self._check_fitted()
+        width = self.order - 1
+        recents = [list(context)[max(0, len(context) - width) :] if width else [] for context in contexts]
+        # One check of every row's ids at once: called at every decoding step, once per row it cost
+        # about as much as the distributions themselves.
+        self._ids([token for recent in recents for token in recent])
         rows = np.empty((len(contexts), self.vocab_size))
-        for row, context in enumerate(contexts):
-            width = self.order - 1
-            recent = self._ids(list(context)[max(0, len(context) - width) :] if width else [])
-            rows[row] = self._next_distribution([self._bos, *recent.tolist()])
+        for row, recent in enumerate(recents):
+            rows[row] = self._next_distribution([self._bos, *(int(token) for token in recent)])
         return rows
 
     def save(self, path: Path) -> None:

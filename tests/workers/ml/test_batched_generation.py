@@ -212,3 +212,13 @@ def test_measure_generation_reports_both_paths(generator: TextGenerator) -> None
     for path in ("batched", "sequential", "one_by_one"):
         assert figures[f"{path}_tokens"] > 0 and figures[f"{path}_tokens_per_s"] > 0
     assert figures["speedup"] > 0
+
+
+def test_measure_generation_sums_its_rounds_of_the_same_requests(generator: TextGenerator) -> None:
+    once = measure_generation(generator, PROMPTS, concurrency=2, max_new_tokens=4, rounds=1)
+    twice = measure_generation(generator, PROMPTS, concurrency=2, max_new_tokens=4, rounds=2)
+
+    for path in ("batched", "sequential", "one_by_one"):
+        assert twice[f"{path}_tokens"] == 2 * once[f"{path}_tokens"]
+    with pytest.raises(ValueError, match="rounds"):
+        measure_generation(generator, PROMPTS, rounds=0)

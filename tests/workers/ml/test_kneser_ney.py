@@ -149,8 +149,12 @@ def test_ids_outside_the_vocabulary_are_refused(trigram: KneserNeyLM) -> None:
         trigram.logprob([1, 2], VOCAB)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         trigram.logprob([1, -3], 2)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        trigram.next_token_probabilities([[1, 2], [3, VOCAB]])
     with pytest.raises(ValueError, match="integer"):
         KneserNeyLM.fit([[0.5, 1.0]], vocab_size=5)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="integer"):
+        trigram.next_token_probabilities([[1, 2], [3, 4.0]])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="vocab_size"):
         KneserNeyLM.fit([[0, 1]], vocab_size=0)
 
@@ -182,6 +186,17 @@ def test_the_next_token_distribution_is_logprob_of_every_token_after_the_same_co
     for context, row in zip(contexts, rows, strict=True):
         expected = [math.exp(lm.logprob(context, token)) for token in range(VOCAB)]
         assert np.allclose(row, expected, rtol=1e-12, atol=0)
+
+
+def test_a_context_gets_the_same_distribution_alone_and_among_others(
+    trigram: KneserNeyLM, held_out: list[list[int]]
+) -> None:
+    contexts = [[], [3], held_out[0][:5], held_out[1][:9], [1, 2, 39, 5]]
+
+    together = trigram.next_token_probabilities(contexts)
+
+    for context, row in zip(contexts, together, strict=True):
+        assert np.array_equal(trigram.next_token_probabilities([context])[0], row)
 
 
 def test_token_probabilities_are_what_score_sums(trigram: KneserNeyLM, held_out: list[list[int]]) -> None:

@@ -1,12 +1,23 @@
 """Nucleus sampling in the batched decoding loop: whichever way a row's nucleus is found (among its
-most likely 256 tokens, or by sorting all of them), the token is the one a plain definition gives."""
+most likely 256 tokens, or by sorting all of them, for every row of a small vocabulary on a CPU), the
+token is the one a plain definition gives."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from workers.ml import gpt2_decoding
 from workers.ml.gpt2_decoding import _nucleus_sample
+
+
+@pytest.fixture(params=["as served", "first candidates always"])
+def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs as served and again with the first-candidates search forced on every vocabulary,
+    so both ways of finding a nucleus are held to the definition whatever size picks them."""
+    if request.param == "first candidates always":
+        monkeypatch.setattr(gpt2_decoding, "_SORT_WHOLE_VOCABULARY", 0)
+    return str(request.param)
 
 
 def _plain_nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
@@ -24,7 +35,7 @@ def _plain_nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: tor
 
 @pytest.mark.parametrize("vocab", [300, 4096, 50257])
 @pytest.mark.parametrize("sharpness", [0.5, 3.0, 12.0])  # nuclei of thousands of tokens down to a few
-def test_every_row_gets_the_token_the_definition_gives(vocab: int, sharpness: float) -> None:
+def test_every_row_gets_the_token_the_definition_gives(vocab: int, sharpness: float, search: str) -> None:
     generator = torch.Generator().manual_seed(vocab)
     probs = torch.softmax(torch.randn(12, vocab, generator=generator) * sharpness, dim=-1)
     top_p = torch.tensor([0.5, 0.9, 0.95, 0.99] * 3)
@@ -34,7 +45,7 @@ def test_every_row_gets_the_token_the_definition_gives(vocab: int, sharpness: fl
     assert _nucleus_sample(probs, top_p, uniform).tolist() == expected.tolist()
 
 
-def test_tokens_tied_with_the_nucleus_end_beyond_the_first_candidates_are_candidates_too() -> None:
+def test_tokens_tied_with_the_nucleus_end_beyond_the_first_candidates_are_candidates_too(search: str) -> None:
     # One likely token, then 400 equally likely ones: the nucleus ends among the ties, which go on past
     # the first 256 candidates, so every tied token must stay a candidate.
     row = torch.cat([torch.tensor([0.5]), torch.full((400,), 0.5 / 400), torch.zeros(99)])
