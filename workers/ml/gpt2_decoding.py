@@ -270,8 +270,7 @@ def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Ten
     an order by probability would reshuffle near-equal tokens.
     """
     if probs.device.type == "cpu" and probs.shape[-1] <= _SORT_WHOLE_VOCABULARY:
-        least, _ = _nucleus_end(_most_likely_first(probs), top_p)
-        return _inverse_cdf(probs * (probs >= least), uniform)
+        return _sorted_nucleus_sample(probs, top_p, uniform)
     tokens = torch.empty(len(probs), dtype=torch.long, device=probs.device)
     values, ids = probs.topk(min(_FIRST_CANDIDATES, probs.shape[-1]), dim=-1)
     least, inside = _nucleus_end(values, top_p)
@@ -288,10 +287,15 @@ def _nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Ten
         tokens[found] = _inverse_cdf(mass, uniform[found], ids)
     wide = ~found
     if bool(wide.any()):
-        rows = probs[wide]
-        least, _ = _nucleus_end(_most_likely_first(rows), top_p[wide])
-        tokens[wide] = _inverse_cdf(rows * (rows >= least), uniform[wide])
+        tokens[wide] = _sorted_nucleus_sample(probs[wide], top_p[wide], uniform[wide])
     return tokens
+
+
+def _sorted_nucleus_sample(probs: torch.Tensor, top_p: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """The same draw as ``_nucleus_sample``, with each row's threshold read off all its probabilities
+    sorted: the CDF runs over the whole vocabulary, the tokens outside the nucleus at zero mass."""
+    least, _ = _nucleus_end(_most_likely_first(probs), top_p)
+    return _inverse_cdf(probs * (probs >= least), uniform)
 
 
 def _nucleus_end(ranked: torch.Tensor, top_p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
