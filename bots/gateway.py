@@ -194,6 +194,9 @@ def _add_job(
 ) -> Job:
     if not isinstance(payload, PAYLOAD_SCHEMAS[kind]):
         raise TypeError(f"a {kind.value} job needs a {PAYLOAD_SCHEMAS[kind].__name__}")
+    if slack_target is not None and source is not JobSource.SLACK:
+        # The worker looks for a finished job's Slack deliveries only when the job came from Slack.
+        raise ValueError(f"a Slack target needs a job from Slack, not from {source.value}")
     now = utcnow()
     job = Job(
         id=str(uuid4()),

@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     # Celery's task events for a monitor (Flower turns the workers' on by itself while it runs): a
     # Redis publish per task and state, a cost every one-text job paid (docs/benchmarks.md).
     celery_task_events: bool = False
+    # Celery's INFO line for every task received and every task succeeded. The job runner's lines say
+    # when each job is done or failed, with its id; these two per task cost a one-text job about 7 %
+    # of the worker's time (docs/benchmarks.md).
+    celery_task_logs: bool = False
 
     # --- dynamic micro-batching in the worker ---------------------------------------------------
     # Classification requests arriving within this window run as one forward pass, up to this many
@@ -239,6 +243,10 @@ class Settings(BaseSettings):
     # {"United": {"k": 2.5, "min_volume": 20}}.
     spike_rule: SpikeRule = Field(default_factory=SpikeRule)
     spike_rules: dict[str, SpikeRule] = Field(default_factory=dict)
+    # While stored batches keep noting topics, the run judging them passes at most once per this many
+    # seconds, so a burst of one-text jobs costs a pass a second, not one every few jobs. 0 passes
+    # again at once.
+    spike_detection_pass_interval_s: float = Field(default=1.0, ge=0.0, le=30.0)
 
     def spike_rule_for(self, topic: str) -> SpikeRule:
         return self.spike_rules.get(topic, self.spike_rule)

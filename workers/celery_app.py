@@ -194,6 +194,19 @@ def _format_worker_logs(logger: logging.Logger, format: str, colorize: bool, **_
         handler.setFormatter(JobTagFormatter(text, use_color=colorize))
 
 
+# Celery's own INFO lines for every task: "received" when the consumer takes its message, "succeeded"
+# when it returns. Retries and failures are logged at WARNING and ERROR and stay.
+CELERY_PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+
+
+@after_setup_logger.connect
+def _quiet_per_task_lines(**_: Any) -> None:
+    # Before the worker builds its tracers and strategies, which read the level once.
+    if not get_settings().celery_task_logs:
+        for name in CELERY_PER_TASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @after_setup_task_logger.connect
 def _format_task_logs(logger: logging.Logger, **_: Any) -> None:
     # Celery's task logger does not propagate to the root; in JSON mode its lines must be JSON too.

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Executable, and_, update
+from sqlalchemy import Executable, and_, bindparam, update
 
 from core import redis_keys
 from core.job_results import JobResult
@@ -23,7 +23,7 @@ from core.jobs import JobStatus, TaskRoute
 from core.logs import job_context
 from core.settings import get_settings
 from db.base import Base, utcnow
-from db.engine import session_scope
+from db.engine import get_engine, session_scope
 from db.models import Job
 from workers.celery_app import celery_app
 from workers.metrics import observe_job_finished
@@ -33,11 +33,12 @@ from workers.retries import DEPENDENCY_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
-# Called with a job's id whenever its row is final: stored by this run, or found final by a
+# Called with a job's row whenever the job is final: stored by this run, or found final by a
 # redelivery (the first run may have died before calling them). Other features send the work that
 # follows a finished job from here (Slack delivery registers in workers/tasks/slack.py), so the
-# runner knows none of them. A hook must therefore be safe to call more than once per job.
-JobFinishedHook = Callable[[str], None]
+# runner knows none of them. A hook must therefore be safe to call more than once per job. The row is
+# as the claim (or the redelivery) read it, detached: its input, kind and source, not the outcome.
+JobFinishedHook = Callable[[Job], None]
 _finished_hooks: list[JobFinishedHook] = []
 
 
@@ -51,9 +52,9 @@ def finished_hooks() -> tuple[JobFinishedHook, ...]:
     return tuple(_finished_hooks)
 
 
-def _finished(job_id: str) -> None:
+def _finished(job: Job) -> None:
     for hook in _finished_hooks:
-        hook(job_id)
+        hook(job)
 
 
 # Called with the job's row once this run has claimed it, before its work: features start what follows
@@ -83,12 +84,40 @@ def _started(job: Job) -> None:
 
 ERROR_TEXT_LIMIT = 2_000
 FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
-# The conditional updates run in fresh sessions that hold no rows to keep in step with them, so the
-# ORM's matching of updated rows against its identity map is work for nothing.
-_NO_SYNC = {"synchronize_session": False}
 # Not final, as two comparisons: NOT IN with a list is an expanding parameter, rendered anew for every
 # execution, and these run several times per job.
 _NOT_FINAL = and_(*(Job.status != status for status in FINAL_STATES))
+
+# Every job, however small, is claimed and stored by the two statements below, so they are built once
+# and run in Core: built per call through the ORM, they cost the worker more than twice the time
+# (statement construction, its cache key, the ORM's bulk-update machinery), on the path that limits
+# how many one-text jobs a worker serves per second.
+_jobs = Job.__table__
+_CLAIM = (
+    update(_jobs)
+    .where(_jobs.c.id == bindparam("job_id"), _NOT_FINAL, _jobs.c.attempts < bindparam("max_attempts"))
+    .values(
+        status=JobStatus.RUNNING,
+        started_at=bindparam("claimed_at"),
+        attempts=_jobs.c.attempts + 1,
+        claimed_by=bindparam("claimed_in"),
+    )
+    # One statement that claims and returns the row (RETURNING, in SQLite and PostgreSQL alike), not
+    # an update and a select.
+    .returning(*_jobs.c)
+)
+_STORE_DONE = (
+    update(_jobs)
+    .where(_jobs.c.id == bindparam("job_id"), _NOT_FINAL)
+    .values(
+        status=JobStatus.DONE,
+        result=bindparam("stored_result"),
+        error=None,
+        model_name=bindparam("stored_model_name"),
+        model_version=bindparam("stored_model_version"),
+        finished_at=bindparam("stored_at"),
+    )
+)
 
 
 @dataclass
@@ -134,10 +163,11 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
         with turn(job_id) if turn is not None else nullcontext():
             outcome = work(job_id, job.input)
             finished_at = _finish(job_id, outcome)
-    except DEPENDENCY_UNAVAILABLE:
+    except DEPENDENCY_UNAVAILABLE as exc:
         # The database or Redis is down: not the job's fault. The task is retried (workers/retries.py)
         # and the job, still unfinished, is claimed and run again. It goes back to the queue first,
         # so that if the retry cannot reach the broker either, the sweeper sends it.
+        log.warning("job %s: %s: %s; its task is retried", job_id, type(exc).__name__, exc)
         _release(job_id)
         raise
     except Exception as exc:
@@ -146,7 +176,7 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
         if failed_at is not None:
             _announce(job_id, JobStatus.FAILED)
             _observe(job, JobStatus.FAILED, failed_at)
-        _finished(job_id)
+        _finished(job)
         raise
     if finished_at is not None:
         _announce(job_id, JobStatus.DONE)
@@ -155,7 +185,7 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
             celery_app.send_task(route.task_name, args=args, queue=route.queue.value)
         for then in outcome.after_stored:
             then()
-    _finished(job_id)
+    _finished(job)
 
 
 def _announce(job_id: str, status: JobStatus) -> None:
@@ -176,24 +206,18 @@ def _observe(job: Job, status: JobStatus, finished_at: datetime) -> None:
 def _claim(job_id: str) -> Job | None:
     """Mark the job running in this process and return its row, or None when there is nothing to do."""
     ensure_heartbeat()
-    max_attempts = get_settings().job_max_attempts
+    parameters = {
+        "job_id": job_id,
+        "max_attempts": get_settings().job_max_attempts,
+        "claimed_at": utcnow(),
+        "claimed_in": this_process(),
+    }
+    with get_engine().begin() as connection:
+        claimed = connection.execute(_CLAIM, parameters).one_or_none()
+    if claimed is not None:
+        # A row object of its own, in no session: what the hooks and the job's work read.
+        return Job(**claimed._mapping)
     with session_scope() as session:
-        # One statement that claims and returns the row (RETURNING, in SQLite and PostgreSQL alike),
-        # not an update and a select: every one-text job pays for this.
-        claimed = session.scalars(
-            update(Job)
-            .where(Job.id == job_id, _NOT_FINAL, Job.attempts < max_attempts)
-            .values(
-                status=JobStatus.RUNNING,
-                started_at=utcnow(),
-                attempts=Job.attempts + 1,
-                claimed_by=this_process(),
-            )
-            .returning(Job),
-            execution_options=_NO_SYNC,
-        ).one_or_none()
-        if claimed is not None:
-            return claimed
         job = session.get(Job, job_id)
     if job is None:
         # Rows are written before their messages are sent, so this is a message from another
@@ -202,7 +226,7 @@ def _claim(job_id: str) -> Job | None:
     elif job.status.is_final:
         log.info("job %s: already %s; redelivery ignored", job_id, job.status.value)
         # The first run may have died between storing the result and sending its deliveries.
-        _finished(job_id)
+        _finished(job)
     elif _earlier_run_is_over(job):
         _give_up(job)
     else:
@@ -226,7 +250,7 @@ def _give_up(job: Job) -> None:
     if failed_at is not None:
         _announce(job.id, JobStatus.FAILED)
         _observe(job, JobStatus.FAILED, failed_at)
-    _finished(job.id)
+    _finished(job)
 
 
 def _release(job_id: str) -> None:
@@ -247,20 +271,15 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
     """Store the outcome unless another delivery of the job already did; returns when it was stored,
     or None when it was not."""
     finished_at = utcnow()
+    parameters = {
+        "job_id": job_id,
+        "stored_result": outcome.result.stored(),
+        "stored_model_name": outcome.model_name,
+        "stored_model_version": outcome.model_version,
+        "stored_at": finished_at,
+    }
     with session_scope() as session:
-        stored = session.execute(
-            update(Job)
-            .where(Job.id == job_id, _NOT_FINAL)
-            .values(
-                status=JobStatus.DONE,
-                result=outcome.result.stored(),
-                error=None,
-                model_name=outcome.model_name,
-                model_version=outcome.model_version,
-                finished_at=finished_at,
-            ),
-            execution_options=_NO_SYNC,
-        ).rowcount
+        stored = session.connection().execute(_STORE_DONE, parameters).rowcount
         if not stored:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
             return None

@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from bots.gateway import submit_chat_message
-from core.jobs import JobSource
+from bots.gateway import submit_chat_message, submit_job
+from core.jobs import JobKind, JobSource, SentimentItem, SentimentPayload
+from core.slack import SlackTarget
 from db.engine import new_session, session_scope
-from db.models import Conversation, MessageRole
+from db.models import Conversation, MessageRole, SlackDelivery
 
 pytestmark = pytest.mark.usefixtures("redis_server", "database")
 
@@ -46,3 +47,15 @@ def test_retries_of_one_event_racing_each_other_make_one_job() -> None:
 
     assert len({job_id for job_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+def test_a_slack_target_on_a_job_not_from_slack_is_refused_before_anything_is_stored() -> None:
+    # The worker looks up a finished job's Slack deliveries only for jobs from Slack.
+    payload = SentimentPayload(items=[SentimentItem(text="The refund never came")])
+    target = SlackTarget(channel="CREFUSED", thread_ts="1700000000.000100")
+
+    with new_session() as session, pytest.raises(ValueError, match="needs a job from Slack, not from api"):
+        submit_job(session, JobKind.SENTIMENT, payload, JobSource.API, slack_target=target)
+
+    with session_scope() as session:
+        assert not session.scalars(select(SlackDelivery).where(SlackDelivery.channel == "CREFUSED")).all()

@@ -8,7 +8,7 @@ import importlib
 from core.jobs import OTHER_TASK_ROUTES, TASK_ROUTES, JobKind, Queue
 from workers.celery_app import TASK_MODULES, celery_app
 from workers.job_runner import finished_hooks, started_hooks
-from workers.slack.delivery import enqueue_deliveries
+from workers.slack.delivery import enqueue_deliveries_of_finished
 from workers.slack.streaming import start_streaming
 from workers.tasks.baseline import BASELINE_TASK
 
@@ -33,5 +33,5 @@ def test_the_registered_tasks_are_the_routed_ones() -> None:
 def test_a_worker_process_streams_running_jobs_and_posts_finished_ones_to_slack() -> None:
     # The job runner imports no feature: Slack delivery hooks itself in when the task modules load.
     _import_as_a_worker_does()
-    assert finished_hooks() == (enqueue_deliveries,)
+    assert finished_hooks() == (enqueue_deliveries_of_finished,)
     assert started_hooks() == (start_streaming,)

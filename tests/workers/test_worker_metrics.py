@@ -18,11 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from cli.redis_server import RedisServer, free_port
 from cli.replay import replay
 from cli.streams import StreamItem
+from core import redis_keys
 from core.job_results import GenerateResult
 from core.jobs import SPIKE_DETECTION_ROUTE, JobKind, JobSource, JobStatus, Queue
 from core.settings import get_settings
@@ -193,6 +195,8 @@ def test_a_worker_started_from_the_command_line_serves_its_metrics_and_logs_json
         "QUEUEBOT_LOG_FORMAT": "json",
         "QUEUEBOT_WORKER_METRICS_PORT": str(port),
         "QUEUEBOT_WARM_UP_MODELS": "false",
+        # Celery's line per task succeeded (off by default) is the task line checked below.
+        "QUEUEBOT_CELERY_TASK_LOGS": "true",
     }
     log_file = tmp_path / "worker.log"
     worker = subprocess.Popen(
@@ -239,3 +243,42 @@ def test_a_worker_started_from_the_command_line_serves_its_metrics_and_logs_json
     [succeeded] = [entry for entry in entries if f"{task_id}] succeeded" in entry["message"]]
     assert succeeded["task_id"] == task_id and "job_id" not in succeeded
     assert any(entry["message"].endswith(" ready.") for entry in entries)
+
+
+def test_a_worker_logs_no_line_per_task_received_or_succeeded_by_default(
+    database: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # A Redis database of its own, so this worker takes none of the session worker's messages.
+    redis_url = f"redis://127.0.0.1:{redis_server.port}/6"
+    env = {**os.environ, "QUEUEBOT_REDIS_URL": redis_url, "QUEUEBOT_WORKER_METRICS_PORT": "0"}
+    env.pop("QUEUEBOT_CELERY_TASK_LOGS", None)
+    log_file = tmp_path / "worker.log"
+    hostname = f"quiet-{uuid.uuid4().hex[:6]}@%h"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", Queue.IO.value,
+         "--pool", "threads", "--concurrency", "1", "--loglevel", "INFO", "--hostname", hostname],
+        env=env, stdout=log_file.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    sender = create_celery_app(get_settings().model_copy(update={"redis_url": redis_url}))
+    marks = redis.Redis.from_url(redis_url)
+    task_id = f"spikes-{uuid.uuid4().hex[:8]}"
+    try:
+        # A spike-detection run clears this mark when it stops: the sign that the task has run.
+        marks.set(redis_keys.SPIKES_RUN_SENT, 1, ex=60)
+        route = SPIKE_DETECTION_ROUTE
+        sender.send_task(route.task_name, args=[{}], task_id=task_id, queue=route.queue.value)
+        wait_for_while_running(
+            lambda: not marks.exists(redis_keys.SPIKES_RUN_SENT),
+            f"task {task_id} run by the worker",
+            running=lambda: worker.poll() is None,
+            log=log_file.read_text,
+        )
+    finally:
+        sender.close()
+        marks.close()
+        worker.terminate()
+        worker.wait(30)
+
+    log = log_file.read_text()
+    assert " ready." in log  # the worker's own lines are there
+    assert f"{task_id}] received" not in log and f"{task_id}] succeeded" not in log

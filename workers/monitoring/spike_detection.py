@@ -2,19 +2,22 @@
 alert per spike with its evidence, and have it posted to Slack.
 
 A stored sentiment job notes its topics (:func:`request_detection`) and sends the
-``queuebot.detect_spikes`` task only when no sent run has started yet, so a burst of one-text jobs
-sends a few runs, not one each. Running it twice raises nothing twice: an alert is unique per topic,
-metric and bucket, and a topic in its cooldown raises none.
+``queuebot.detect_spikes`` task only when no run is sent or going, so a burst of one-text jobs sends
+one run, which passes over the notes once per ``spike_detection_pass_interval_s`` until none is
+left. Running it twice raises nothing twice: an alert is unique per topic, metric and bucket, and a
+topic in its cooldown raises none.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.commands.core import Script
+from redis.lock import Lock
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -46,14 +49,13 @@ RUN_SENT_TTL_S = 60
 #   no run has judged yet. The number (SPIKES_NOTE_NUMBER) changes with every note, even one that
 #   leaves the earliest time as it was, so a run clears only the notes it has seen.
 # - SPIKES_RUN_LOCK: held by the one run that judges the noted topics.
-# - SPIKES_RUN_SENT: set while a run is sent and not yet started; a note made meanwhile sends none, as
-#   that run will read it. It expires, so a lost message only delays a run (beat sends one anyway).
+# - SPIKES_RUN_SENT: set while a run is sent and not yet started, and while a run judges (it passes
+#   again until no note is left); a note made meanwhile sends none, as that run will read it. It
+#   expires, so a lost message or a dead run only delays detection (beat sends a run anyway).
 # - SPIKES_TOPIC_LOCK + topic: held while one topic is judged.
 
 # Note topics, keeping each one's earliest time: ARGV is topic, µs, topic, µs, ...
-_NOTE = Script(
-    None,
-    b"""
+_NOTE_LUA = b"""
     local number = redis.call('INCR', KEYS[2])
     for i = 1, #ARGV, 2 do
         -- Times stay strings: Lua would print a 16-digit number as 1.4e+15.
@@ -67,7 +69,12 @@ _NOTE = Script(
         end
         redis.call('HSET', KEYS[1], ARGV[i], earliest .. ':' .. number)
     end
-    """,  # bytes: a str would need a client's encoder at import
+"""  # bytes: a str would need a client's encoder at import
+_NOTE = Script(None, _NOTE_LUA)
+# The same, then the run-sent mark (KEYS[3]) set unless it is: 1 when this call set it. One round trip
+# per stored job, and the note is in place before the mark is looked at.
+_NOTE_AND_MARK = Script(
+    None, _NOTE_LUA + b"return redis.call('SET', KEYS[3], 1, 'NX', 'EX', %d) and 1 or 0" % RUN_SENT_TTL_S
 )
 # Clear the notes a run judged, unless a batch noted the topic again meanwhile: ARGV is topic, note.
 _FORGET_SEEN = Script(
@@ -84,12 +91,11 @@ _FORGET_SEEN = Script(
 
 def request_detection(first_touched: dict[str, str], send_run: Callable[[], None] | None = None) -> None:
     """After a sentiment job's observations are stored: note its topics and see that a run will
-    judge them, sending one (``send_run``, the Celery task by default) unless a run sent earlier has
-    not started yet: it reads the notes when it starts, so it sees this one."""
+    judge them, sending one (``send_run``, the Celery task by default) unless a run is sent and not
+    started yet, or going: either reads the notes after this one, so it sees it."""
     redis = redis_client()
-    if first_touched:
-        note_touched(redis, first_touched)
-    if not redis.set(redis_keys.SPIKES_RUN_SENT, 1, nx=True, ex=RUN_SENT_TTL_S):
+    keys = [redis_keys.SPIKES_TOUCHED, redis_keys.SPIKES_NOTE_NUMBER, redis_keys.SPIKES_RUN_SENT]
+    if not _NOTE_AND_MARK(keys=keys, args=_note_args(first_touched), client=redis):
         return
     try:
         (send_run or _send_run)()
@@ -116,36 +122,55 @@ def detect_spikes(first_touched: dict[str, str]) -> list[int]:
     already judged (a late batch) have it judged again.
 
     Runs coalesce: the batch's topics are noted in Redis, and one run at a time judges everything
-    noted, again and again until nothing new is, while the calls that find a run going return at
-    once. A burst of batches (a replay sends dozens at a time) costs a few runs, not one per batch.
+    noted, pass after pass (at most one per ``spike_detection_pass_interval_s``) until nothing new
+    is, while the calls that find a run going return at once. A burst of batches (a replay sends
+    dozens at a time, a chat hundreds of one-text jobs) costs one run, not one per batch.
     """
     redis = redis_client()
-    # Before the notes are read: a job stored from here on sends a run of its own.
-    redis.delete(redis_keys.SPIKES_RUN_SENT)
     if first_touched:
         note_touched(redis, first_touched)
     raised: list[int] = []
     while True:
         run = redis.lock(redis_keys.SPIKES_RUN_LOCK, timeout=LOCK_TIMEOUT_S)
         if not run.acquire(blocking=False):
-            return raised  # the run going judges what was just noted before it stops
+            return raised  # the run going passes again until no note is left, this one's included
         try:
-            while True:
-                raised += _judge_noted(redis)
-                if not redis.exists(redis_keys.SPIKES_TOUCHED):
-                    break
+            raised += _judge_until_no_notes(redis, run)
         finally:
+            # From here on a stored job sends a run of its own (also when this run failed).
+            redis.delete(redis_keys.SPIKES_RUN_SENT)
             run.release()
-        # A note made after the run's last look and before its release: that caller found the run
-        # going and left; look again.
+        # A note made after the last pass's look and before the mark was cleared: that job saw the
+        # mark and sent no run; look again.
         if not redis.exists(redis_keys.SPIKES_TOUCHED):
             return raised
 
 
+def _judge_until_no_notes(redis: Redis, run: Lock) -> list[int]:
+    interval = get_settings().spike_detection_pass_interval_s
+    raised: list[int] = []
+    while True:
+        # A burst may keep the run going for longer than the lock's timeout, which is there for a
+        # run that died.
+        run.reacquire()
+        # Jobs stored while this run goes see the mark and send no run: it passes again for them.
+        redis.set(redis_keys.SPIKES_RUN_SENT, 1, ex=RUN_SENT_TTL_S)
+        started = time.monotonic()
+        raised += _judge_noted(redis)
+        if not redis.exists(redis_keys.SPIKES_TOUCHED):
+            return raised
+        # Notes keep coming (a burst): gather them for a while rather than pass after every few jobs.
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
 def note_touched(redis: Redis, first_touched: dict[str, str]) -> None:
+    keys = [redis_keys.SPIKES_TOUCHED, redis_keys.SPIKES_NOTE_NUMBER]
+    _NOTE(keys=keys, args=_note_args(first_touched), client=redis)
+
+
+def _note_args(first_touched: dict[str, str]) -> list[str | int]:
     earliest = {topic: _micros(datetime.fromisoformat(first)) for topic, first in first_touched.items()}
-    args = [x for pair in earliest.items() for x in pair]
-    _NOTE(keys=[redis_keys.SPIKES_TOUCHED, redis_keys.SPIKES_NOTE_NUMBER], args=args, client=redis)
+    return [x for pair in earliest.items() for x in pair]
 
 
 def read_notes(redis: Redis) -> dict[str, str]:

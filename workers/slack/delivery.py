@@ -1,9 +1,9 @@
 """Finished jobs posted to the Slack threads, placeholders and response URLs that asked for them.
 
 A job's delivery rows are written with the job; once the job is final each pending row gets a task
-(``enqueue_deliveries``, a job-finished hook). A delivery counts its failed attempts, backs off, and
-gives up after ``slack_delivery_max_attempts``; one already posted is left alone, so a redelivered task
-posts nothing twice.
+(``enqueue_deliveries_of_finished``, a job-finished hook). A delivery counts its failed attempts,
+backs off, and gives up after ``slack_delivery_max_attempts``; one already posted is left alone, so a
+redelivered task posts nothing twice.
 
 The delivery writes every answer of record, streamed or not. While a job runs, the Slack streamer
 (workers/slack/streaming.py) may show its text in a message of its own; it then stores that message as
@@ -20,7 +20,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from core.jobs import SLACK_DELIVERY_ROUTE, JobKind, JobStatus
+from core.jobs import SLACK_DELIVERY_ROUTE, JobKind, JobSource, JobStatus
 from core.settings import get_settings
 from db.base import utcnow
 from db.engine import session_scope
@@ -35,6 +35,14 @@ from workers.slack.stream_orphans import remove_orphaned_streams
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 60.0
+
+
+def enqueue_deliveries_of_finished(job: Job) -> None:
+    """The job-finished hook. Only a job from Slack has delivery rows (``bots/gateway.py`` writes them
+    with Slack's jobs alone), so every other job skips the lookup: a one-text API job would pay for
+    it on the worker's busiest path."""
+    if job.source is JobSource.SLACK:
+        enqueue_deliveries(job.id)
 
 
 def enqueue_deliveries(job_id: str) -> None:

@@ -20,14 +20,14 @@ from workers.celery_app import celery_app
 from workers.job_runner import on_job_finished, on_job_started
 from workers.slack.alerts import post_alert
 from workers.slack.client import RetryLater
-from workers.slack.delivery import deliver_job_result, enqueue_deliveries
+from workers.slack.delivery import deliver_job_result, enqueue_deliveries_of_finished
 from workers.slack.handoffs import post_handoff
 from workers.slack.reports import post_report
 from workers.slack.streaming import start_streaming, stream_job_text
 
 # A finished job's pending Slack targets are posted by the task below; every worker process imports
 # this module (celery_app's include), so every process that runs jobs sends them.
-on_job_finished(enqueue_deliveries)
+on_job_finished(enqueue_deliveries_of_finished)
 # A running job's text is shown in its Slack thread by the streamer below, sent when the job is claimed.
 on_job_started(start_streaming)
 

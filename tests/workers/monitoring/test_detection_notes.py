@@ -1,8 +1,10 @@
-"""What a batch notes for spike detection, in a real Redis: each topic's earliest item is kept, and a
-run clears only the notes it has seen, so a batch stored during a run is judged by the next pass."""
+"""What a batch notes for spike detection, in a real Redis: each topic's earliest item is kept, a run
+clears only the notes it has seen, so a batch stored during a run is judged by the next pass, and a
+burst of stored jobs sends one run."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +12,14 @@ from redis import Redis
 
 from cli.redis_server import RedisServer
 from core import redis_keys
-from workers.monitoring.spike_detection import forget_seen, note_touched, read_notes, request_detection
+from tests.support.waiting import wait_for
+from workers.monitoring.spike_detection import (
+    detect_spikes,
+    forget_seen,
+    note_touched,
+    read_notes,
+    request_detection,
+)
 from workers.redis_client import redis_client
 
 
@@ -49,7 +58,7 @@ def test_a_run_clears_what_it_saw_but_not_a_batch_noted_during_it(redis: Redis) 
     assert list(left) == ["acme"] and _earliest(left, "acme") == _earliest(seen, "acme")
 
 
-def test_a_burst_of_stored_jobs_sends_one_detection_run_and_a_job_after_it_starts_sends_another(
+def test_a_burst_of_stored_jobs_sends_one_detection_run_and_a_job_after_it_stops_sends_another(
     redis: Redis,
 ) -> None:
     # The runs are counted where they would be sent: a worker of this test session would take them
@@ -66,7 +75,7 @@ def test_a_burst_of_stored_jobs_sends_one_detection_run_and_a_job_after_it_start
         assert len(sent) == 1  # one run for the three jobs
         assert sorted(read_notes(redis)) == ["acme", "globex", "initech"]  # and it will judge all three
 
-        redis.delete(redis_keys.SPIKES_RUN_SENT)  # what a run does first, before it reads the notes
+        redis.delete(redis_keys.SPIKES_RUN_SENT)  # what the run does when it stops
         request_detection({"acme": "2015-02-20T13:00:00+00:00"}, send_run)
         assert len(sent) == 2
     finally:
@@ -83,3 +92,40 @@ def test_a_run_that_could_not_be_sent_leaves_no_mark_so_the_next_job_sends_one(r
 
     assert not redis.exists(redis_keys.SPIKES_RUN_SENT)
     assert "acme" in read_notes(redis)  # the note waits for the next run
+
+
+@pytest.mark.usefixtures("database")
+def test_a_job_stored_while_a_run_goes_sends_none_and_the_run_judges_it_before_it_stops(redis: Redis) -> None:
+    sent: list[str] = []
+
+    def send_run() -> None:
+        sent.append("run")
+
+    redis.delete(redis_keys.SPIKES_RUN_SENT)
+    # The run's first pass waits for this topic (the lock a pass holds while it judges one topic), so
+    # the test can store a job while the run goes.
+    held = redis.lock(redis_keys.SPIKES_TOPIC_LOCK + "initech", timeout=30)
+    assert held.acquire(blocking=False)
+    outcome: list[list[int]] = []
+    try:
+        request_detection({"initech": "2015-02-20T12:00:00+00:00"}, send_run)
+        assert sent == ["run"]
+        redis.delete(redis_keys.SPIKES_RUN_SENT)  # as if the run sent had started: it sets the mark
+        wait_for(lambda: not redis.exists(redis_keys.SPIKES_RUN_LOCK), "an earlier test's run to stop")
+        run = threading.Thread(target=lambda: outcome.append(detect_spikes({})))
+        run.start()
+        wait_for(lambda: redis.exists(redis_keys.SPIKES_RUN_SENT), "the run to mark itself going")
+
+        request_detection({"globex": "2015-02-20T12:00:00+00:00"}, send_run)
+
+        assert sent == ["run"]  # the run going will judge it
+    finally:
+        held.release()
+    run.join(timeout=30)
+
+    assert outcome == [[]]  # no item on either topic, so no alert; and the run has stopped
+    assert read_notes(redis) == {}  # globex's note was judged by the same run's next pass
+    assert not redis.exists(redis_keys.SPIKES_RUN_SENT)
+    request_detection({"globex": "2015-02-20T13:00:00+00:00"}, send_run)
+    assert sent == ["run", "run"]  # once the run has stopped, a stored job sends one again
+    redis.delete(redis_keys.SPIKES_RUN_SENT)

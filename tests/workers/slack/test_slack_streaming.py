@@ -114,8 +114,10 @@ def _finish(job_id: str, text: str) -> None:
             )
         )
     _redis().publish(redis_keys.job_events_channel(job_id), JobStatus.DONE.value)
+    with session_scope() as session:
+        job = session.get_one(Job, job_id)
     for hook in finished_hooks():
-        hook(job_id)
+        hook(job)
 
 
 def _answers(fake_slack: FakeSlack, channel: str) -> list[SlackCall]:
