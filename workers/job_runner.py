@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Executable, and_, bindparam, update
+from sqlalchemy import Executable, and_, bindparam, insert, update
 
 from core import redis_keys
 from core.job_results import JobResult
@@ -125,8 +125,12 @@ class JobOutcome:
     result: JobResult
     model_name: str
     model_version: str
-    # Rows written in the same transaction that marks the job done (observations, bot messages).
+    # Rows written in the same transaction that marks the job done (bot messages, images).
     rows: list[Base] = field(default_factory=list)
+    # Many rows of one table, as column values: written there too, by one executemany without an ORM
+    # object per row (a batch's observations, one per item and topic). ORM objects cost a 50-text
+    # job three times the CPU (docs/benchmarks.md).
+    row_values: list[tuple[type[Base], list[dict[str, Any]]]] = field(default_factory=list)
     # Statements run in that transaction too (a conversation handed over to a person).
     updates: list[Executable] = field(default_factory=list)
     # Tasks sent once the outcome is stored: (route, args).
@@ -284,6 +288,9 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
             return None
         session.add_all(outcome.rows)
+        for model, values in outcome.row_values:
+            if values:
+                session.execute(insert(model), values)
         for statement in outcome.updates:
             session.execute(statement)
     log.info("job %s: done (%s %s)", job_id, outcome.model_name, outcome.model_version)

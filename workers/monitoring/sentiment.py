@@ -32,7 +32,7 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         model_name, model_version = served.name, served.version
     rules = topic_rules(get_settings().topic_keywords)
     received_at = utcnow()
-    rows = []
+    rows: list[dict[str, Any]] = []
     items = []
     first_touched: dict[str, datetime] = {}
     for index, (item, prediction, predicted) in enumerate(
@@ -45,23 +45,23 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         sources = rules.sources_of(item.text, item.topic, used)
         for topic, source in sources.items():
             rows.append(
-                SentimentObservation(
-                    job_id=job_id,
-                    item_index=index,
-                    text=item.text,
-                    topic=topic,
-                    topic_source=source,
-                    topic_confidence=predicted.confidence if source == "predicted" and predicted else None,
-                    source=item.source,
-                    label=prediction.label,
-                    p_negative=scores["negative"],
-                    p_neutral=scores["neutral"],
-                    p_positive=scores["positive"],
-                    score=score,
-                    model_name=model_name,
-                    model_version=model_version,
-                    occurred_at=occurred_at,
-                )
+                {
+                    "job_id": job_id,
+                    "item_index": index,
+                    "text": item.text,
+                    "topic": topic,
+                    "topic_source": source,
+                    "topic_confidence": predicted.confidence if source == "predicted" and predicted else None,
+                    "source": item.source,
+                    "label": prediction.label,
+                    "p_negative": scores["negative"],
+                    "p_neutral": scores["neutral"],
+                    "p_positive": scores["positive"],
+                    "score": score,
+                    "model_name": model_name,
+                    "model_version": model_version,
+                    "occurred_at": occurred_at,
+                }
             )
             first_touched[topic] = min(first_touched.get(topic, occurred_at), occurred_at)
         items.append(
@@ -84,7 +84,7 @@ def classify_batch(job_id: str, job_input: dict[str, Any]) -> JobOutcome:
         ),
         model_name=model_name,
         model_version=model_version,
-        rows=rows,
+        row_values=[(SentimentObservation, rows)],
         after_stored=[
             partial(request_detection, {topic: moment.isoformat() for topic, moment in first_touched.items()})
         ],
