@@ -145,10 +145,10 @@ class JobOutcome:
 JobWork = Callable[[str, dict[str, Any]], JobOutcome]
 
 
-# Holds what the work and the storing of its outcome must run inside, for a job id: a reply's
-# conversation turn. Entered after the claim, so a job waiting for its turn is seen running in a live
-# process, not as a message nobody started.
-JobTurn = Callable[[str], AbstractContextManager[object]]
+# Holds what the work and the storing of its outcome must run inside, for (job id, stored input): a
+# reply's conversation turn. Entered after the claim, so a job waiting for its turn is seen running in
+# a live process, not as a message nobody started.
+JobTurn = Callable[[str, dict[str, Any]], AbstractContextManager[object]]
 
 
 def run_job(job_id: str, work: JobWork, *, turn: JobTurn | None = None) -> None:
@@ -164,7 +164,7 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
     _announce(job_id, JobStatus.RUNNING)
     _started(job)
     try:
-        with turn(job_id) if turn is not None else nullcontext():
+        with turn(job_id, job.input) if turn is not None else nullcontext():
             outcome = work(job_id, job.input)
             finished_at = _finish(job_id, outcome)
     except DEPENDENCY_UNAVAILABLE as exc:

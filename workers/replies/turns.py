@@ -19,11 +19,12 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import uuid4
 
 from redis.exceptions import LockNotOwnedError
 from redis.lock import Lock
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core import redis_keys
 from core.jobs import JobStatus, ReplyPayload
@@ -45,13 +46,10 @@ DELETE_IF_EQUAL = (
 
 
 @contextmanager
-def conversation_turn(job_id: str, wait_s: float | None = None) -> Iterator[None]:
-    """Hold the turn of the reply job's conversation; a job without a readable row holds none."""
-    turn = _turn_of(job_id)
-    if turn is None:
-        yield
-        return
-    conversation_id, message_id = turn
+def conversation_turn(job_id: str, job_input: dict[str, Any], wait_s: float | None = None) -> Iterator[None]:
+    """Hold the turn of the reply job's conversation (``job_input``: the job's stored input)."""
+    payload = ReplyPayload.model_validate(job_input)
+    conversation_id, message_id = payload.conversation_id, payload.message_id
     settings = get_settings()
     wait_s = settings.task_soft_time_limit_s if wait_s is None else wait_s
     lock = redis_client().lock(
@@ -117,28 +115,23 @@ def _take_over_from_dead_holder(lock: Lock) -> None:
         log.warning("%s was held by %s, which stopped beating; the lock is taken over", lock.name, holder)
 
 
-def _turn_of(job_id: str) -> tuple[int, int] | None:
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            return None
-        payload = ReplyPayload.model_validate(job.input)
-    return payload.conversation_id, payload.message_id
+# Built once: every reply job runs it at least once.
+_EARLIER_UNANSWERED = (
+    select(func.count())
+    .select_from(Message)
+    .join(Job, Message.job_id == Job.id)
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.role == MessageRole.USER,
+        Message.id < bindparam("message_id"),
+        # Two comparisons, not NOT IN: an expanding parameter would be rendered anew each time.
+        Job.status != JobStatus.DONE,
+        Job.status != JobStatus.FAILED,
+    )
+)
 
 
 def _earlier_unanswered(conversation_id: int, message_id: int) -> int:
+    parameters = {"conversation_id": conversation_id, "message_id": message_id}
     with session_scope() as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(Message)
-                .join(Job, Message.job_id == Job.id)
-                .where(
-                    Message.conversation_id == conversation_id,
-                    Message.role == MessageRole.USER,
-                    Message.id < message_id,
-                    Job.status.not_in((JobStatus.DONE, JobStatus.FAILED)),
-                )
-            )
-            or 0
-        )
+        return session.execute(_EARLIER_UNANSWERED, parameters).scalar() or 0
