@@ -177,8 +177,8 @@ class Settings(BaseSettings):
     # Redis publish per task and state, a cost every one-text job paid (docs/benchmarks.md).
     celery_task_events: bool = False
     # Celery's INFO line for every task received and every task succeeded. The job runner's lines say
-    # when each job is done or failed, with its id; these two per task cost a one-text job about 7 %
-    # of the worker's time (docs/benchmarks.md).
+    # when each job is done or failed, with its id; these two per task are a share of a one-text job's
+    # cost in the worker worth saving (docs/benchmarks.md).
     celery_task_logs: bool = False
 
     # --- dynamic micro-batching in the worker ---------------------------------------------------

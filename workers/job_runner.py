@@ -89,9 +89,9 @@ FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
 _NOT_FINAL = and_(*(Job.status != status for status in FINAL_STATES))
 
 # Every job, however small, is claimed and stored by the two statements below, so they are built once
-# and run in Core: built per call through the ORM, they cost the worker more than twice the time
-# (statement construction, its cache key, the ORM's bulk-update machinery), on the path that limits
-# how many one-text jobs a worker serves per second.
+# and run in Core: built per call through the ORM, they cost the worker far more (statement
+# construction, its cache key, the ORM's bulk-update machinery; measured in docs/benchmarks.md), on
+# the path that limits how many one-text jobs a worker serves per second.
 _jobs = Job.__table__
 _CLAIM = (
     update(_jobs)
@@ -128,8 +128,8 @@ class JobOutcome:
     # Rows written in the same transaction that marks the job done (bot messages, images).
     rows: list[Base] = field(default_factory=list)
     # Many rows of one table, as column values: written there too, by one executemany without an ORM
-    # object per row (a batch's observations, one per item and topic). ORM objects cost a 50-text
-    # job three times the CPU (docs/benchmarks.md).
+    # object per row (a batch's observations, one per item and topic), which is most of a large
+    # job's storing cost (docs/benchmarks.md).
     row_values: list[tuple[type[Base], list[dict[str, Any]]]] = field(default_factory=list)
     # Statements run in that transaction too (a conversation handed over to a person).
     updates: list[Executable] = field(default_factory=list)
@@ -290,7 +290,8 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
         session.add_all(outcome.rows)
         for model, values in outcome.row_values:
             if values:
-                session.execute(insert(model), values)
+                # The table, not the class: Core's executemany, without the ORM's bulk-insert layer.
+                session.execute(insert(model.__table__), values)
         for statement in outcome.updates:
             session.execute(statement)
     log.info("job %s: done (%s %s)", job_id, outcome.model_name, outcome.model_version)
