@@ -24,7 +24,7 @@ from uuid import uuid4
 
 from pydantic import BaseModel
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,6 +160,10 @@ def submit_chat_message(
 # taken before the request writes anything: SQLite has one writer, and a thread holding the write
 # lock while waiting for this one would deadlock with the commit under it.
 _admission_locks = {kind: threading.Lock() for kind in JobKind}
+# Built once: every submitted job runs it.
+_WAITING_OF_KIND = (
+    select(func.count()).select_from(Job).where(Job.kind == bindparam("kind"), Job.status == JobStatus.QUEUED)
+)
 
 
 @contextmanager
@@ -175,9 +179,7 @@ def _admission(session: Session, kind: JobKind) -> Iterator[None]:
         yield
         return
     with _admission_locks[kind]:
-        waiting = session.scalar(
-            select(func.count()).select_from(Job).where(Job.kind == kind, Job.status == JobStatus.QUEUED)
-        )
+        waiting = session.execute(_WAITING_OF_KIND, {"kind": kind}).scalar()
         if waiting is not None and waiting >= limit:
             log.info("%s job refused: %d waiting (limit %d)", kind.value, waiting, limit)
             raise QueueFull(kind, waiting, limit)
