@@ -16,6 +16,7 @@ from celery.signals import (
     after_setup_task_logger,
     task_postrun,
     task_prerun,
+    task_retry,
     worker_init,
     worker_process_init,
 )
@@ -195,7 +196,7 @@ def _format_worker_logs(logger: logging.Logger, format: str, colorize: bool, **_
 
 
 # Celery's own INFO lines for every task: "received" when the consumer takes its message, "succeeded"
-# when it returns. Retries and failures are logged at WARNING and ERROR and stay.
+# when it returns (and "retry", logged again below as a warning). Failures are logged at ERROR.
 CELERY_PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 
 
@@ -205,6 +206,14 @@ def _quiet_per_task_lines(**_: Any) -> None:
     if not get_settings().celery_task_logs:
         for name in CELERY_PER_TASK_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@task_retry.connect
+def _log_retry(request: Any = None, reason: object = None, **_: Any) -> None:
+    # Celery logs a retry at INFO, through the logger of its per-task lines, which is quiet by default;
+    # a task waiting out a database or Redis outage is worth a warning whatever the setting.
+    task = getattr(request, "task", None)
+    log.warning("task %s[%s] retried: %s", task, getattr(request, "id", None), reason)
 
 
 @after_setup_task_logger.connect

@@ -167,11 +167,10 @@ def _run(job_id: str, work: JobWork, turn: JobTurn | None) -> None:
         with turn(job_id, job.input) if turn is not None else nullcontext():
             outcome = work(job_id, job.input)
             finished_at = _finish(job_id, outcome)
-    except DEPENDENCY_UNAVAILABLE as exc:
+    except DEPENDENCY_UNAVAILABLE:
         # The database or Redis is down: not the job's fault. The task is retried (workers/retries.py)
         # and the job, still unfinished, is claimed and run again. It goes back to the queue first,
         # so that if the retry cannot reach the broker either, the sweeper sends it.
-        log.warning("job %s: %s: %s; its task is retried", job_id, type(exc).__name__, exc)
         _release(job_id)
         raise
     except Exception as exc:
