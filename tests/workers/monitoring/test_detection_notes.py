@@ -101,31 +101,33 @@ def test_a_job_stored_while_a_run_goes_sends_none_and_the_run_judges_it_before_i
     def send_run() -> None:
         sent.append("run")
 
-    redis.delete(redis_keys.SPIKES_RUN_SENT)
+    outcome: list[list[int]] = []
+    run = threading.Thread(target=lambda: outcome.append(detect_spikes({})))
     # The run's first pass waits for this topic (the lock a pass holds while it judges one topic), so
     # the test can store a job while the run goes.
     held = redis.lock(redis_keys.SPIKES_TOPIC_LOCK + "initech", timeout=30)
-    assert held.acquire(blocking=False)
-    outcome: list[list[int]] = []
-    try:
-        request_detection({"initech": "2015-02-20T12:00:00+00:00"}, send_run)
-        assert sent == ["run"]
-        redis.delete(redis_keys.SPIKES_RUN_SENT)  # as if the run sent had started: it sets the mark
-        wait_for(lambda: not redis.exists(redis_keys.SPIKES_RUN_LOCK), "an earlier test's run to stop")
-        run = threading.Thread(target=lambda: outcome.append(detect_spikes({})))
-        run.start()
-        wait_for(lambda: redis.exists(redis_keys.SPIKES_RUN_SENT), "the run to mark itself going")
-
-        request_detection({"globex": "2015-02-20T12:00:00+00:00"}, send_run)
-
-        assert sent == ["run"]  # the run going will judge it
-    finally:
-        held.release()
-    run.join(timeout=30)
-
-    assert outcome == [[]]  # no item on either topic, so no alert; and the run has stopped
-    assert read_notes(redis) == {}  # globex's note was judged by the same run's next pass
-    assert not redis.exists(redis_keys.SPIKES_RUN_SENT)
-    request_detection({"globex": "2015-02-20T13:00:00+00:00"}, send_run)
-    assert sent == ["run", "run"]  # once the run has stopped, a stored job sends one again
     redis.delete(redis_keys.SPIKES_RUN_SENT)
+    try:
+        assert held.acquire(blocking=False)
+        try:
+            request_detection({"initech": "2015-02-20T12:00:00+00:00"}, send_run)
+            assert sent == ["run"]
+            redis.delete(redis_keys.SPIKES_RUN_SENT)  # as if the run sent had started: it sets the mark
+            wait_for(lambda: not redis.exists(redis_keys.SPIKES_RUN_LOCK), "an earlier test's run to stop")
+            run.start()
+            wait_for(lambda: redis.exists(redis_keys.SPIKES_RUN_SENT), "the run to mark itself going")
+
+            request_detection({"globex": "2015-02-20T12:00:00+00:00"}, send_run)
+
+            assert sent == ["run"]  # the run going will judge it
+        finally:
+            held.release()
+        run.join(timeout=30)
+
+        assert not run.is_alive() and len(outcome) == 1  # the run has stopped
+        assert "globex" not in read_notes(redis)  # judged by the same run's next pass
+        assert not redis.exists(redis_keys.SPIKES_RUN_SENT)
+        request_detection({"globex": "2015-02-20T13:00:00+00:00"}, send_run)
+        assert sent == ["run", "run"]  # once the run has stopped, a stored job sends one again
+    finally:
+        redis.delete(redis_keys.SPIKES_RUN_SENT)
