@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import Executable, and_, bindparam, insert, update
+from sqlalchemy import Executable, bindparam, insert, update
 
 from core import redis_keys
 from core.job_results import JobResult
@@ -24,7 +24,7 @@ from core.logs import job_context
 from core.settings import get_settings
 from db.base import Base, utcnow
 from db.engine import get_engine, session_scope
-from db.models import Job
+from db.models import JOB_NOT_FINAL, Job
 from workers.celery_app import celery_app
 from workers.metrics import observe_job_finished
 from workers.recovery.liveness import alive, ensure_heartbeat, this_process
@@ -83,10 +83,6 @@ def _started(job: Job) -> None:
 
 
 ERROR_TEXT_LIMIT = 2_000
-FINAL_STATES = (JobStatus.DONE, JobStatus.FAILED)
-# Not final, as two comparisons: NOT IN with a list is an expanding parameter, rendered anew for every
-# execution, and these run several times per job.
-_NOT_FINAL = and_(*(Job.status != status for status in FINAL_STATES))
 
 # Every job, however small, is claimed and stored by the two statements below, so they are built once
 # and run in Core: built per call through the ORM, they cost the worker far more (statement
@@ -95,7 +91,7 @@ _NOT_FINAL = and_(*(Job.status != status for status in FINAL_STATES))
 _jobs = Job.__table__
 _CLAIM = (
     update(_jobs)
-    .where(_jobs.c.id == bindparam("job_id"), _NOT_FINAL, _jobs.c.attempts < bindparam("max_attempts"))
+    .where(_jobs.c.id == bindparam("job_id"), JOB_NOT_FINAL, _jobs.c.attempts < bindparam("max_attempts"))
     .values(
         status=JobStatus.RUNNING,
         started_at=bindparam("claimed_at"),
@@ -108,7 +104,7 @@ _CLAIM = (
 )
 _STORE_DONE = (
     update(_jobs)
-    .where(_jobs.c.id == bindparam("job_id"), _NOT_FINAL)
+    .where(_jobs.c.id == bindparam("job_id"), JOB_NOT_FINAL)
     .values(
         status=JobStatus.DONE,
         result=bindparam("stored_result"),
@@ -282,7 +278,8 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
         "stored_at": finished_at,
     }
     with session_scope() as session:
-        stored = session.connection().execute(_STORE_DONE, parameters).rowcount
+        connection = session.connection()
+        stored = connection.execute(_STORE_DONE, parameters).rowcount
         if not stored:
             log.info("job %s: finished by another delivery; this result is discarded", job_id)
             return None
@@ -290,7 +287,7 @@ def _finish(job_id: str, outcome: JobOutcome) -> datetime | None:
         for model, values in outcome.row_values:
             if values:
                 # The table, not the class: Core's executemany, without the ORM's bulk-insert layer.
-                session.execute(insert(model.__table__), values)
+                connection.execute(insert(model.__table__), values)
         for statement in outcome.updates:
             session.execute(statement)
     log.info("job %s: done (%s %s)", job_id, outcome.model_name, outcome.model_version)
@@ -304,7 +301,7 @@ def _fail(job_id: str, exc: BaseException) -> datetime | None:
     with session_scope() as session:
         stored = session.execute(
             update(Job)
-            .where(Job.id == job_id, _NOT_FINAL)
+            .where(Job.id == job_id, JOB_NOT_FINAL)
             .values(status=JobStatus.FAILED, error=error, finished_at=failed_at)
         ).rowcount
     log.error("job %s: failed: %s", job_id, error)

@@ -4,7 +4,7 @@ from db.models.alerts import Alert, AlertChart, AlertStatus
 from db.models.conversations import Conversation, ConversationStatus, Message, MessageRole
 from db.models.feedback import Feedback, Rating
 from db.models.images import JobImage
-from db.models.jobs import Job
+from db.models.jobs import JOB_NOT_FINAL, Job
 from db.models.knowledge import KnowledgeEntry, KnowledgeQuestion
 from db.models.recommendations import RecommendationClick, RecommendationImpression
 from db.models.reports import Report
@@ -12,6 +12,7 @@ from db.models.sentiment import SentimentObservation
 from db.models.slack import DeliveryStatus, SlackDelivery
 
 __all__ = [
+    "JOB_NOT_FINAL",
     "Alert",
     "AlertChart",
     "AlertStatus",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.jobs import JobKind, JobSource, JobStatus
@@ -51,3 +51,8 @@ class Job(Base):
 
     def __repr__(self) -> str:
         return f"Job(id={self.id!r}, kind={self.kind.value}, status={self.status.value})"
+
+
+# A job not done or failed yet, in SQL. Two comparisons, not NOT IN: a list is an expanding parameter,
+# rendered anew for every execution, and the job runner and a reply's turn run this for every job.
+JOB_NOT_FINAL = and_(*(Job.status != status for status in JobStatus if status.is_final))

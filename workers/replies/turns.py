@@ -27,10 +27,10 @@ from redis.lock import Lock
 from sqlalchemy import bindparam, func, select
 
 from core import redis_keys
-from core.jobs import JobStatus, ReplyPayload
+from core.jobs import ReplyPayload
 from core.settings import get_settings
 from db.engine import session_scope
-from db.models import Job, Message, MessageRole
+from db.models import JOB_NOT_FINAL, Job, Message, MessageRole
 from workers.recovery.liveness import alive, liveness_known, this_process
 from workers.redis_client import redis_client
 
@@ -124,9 +124,7 @@ _EARLIER_UNANSWERED = (
         Message.conversation_id == bindparam("conversation_id"),
         Message.role == MessageRole.USER,
         Message.id < bindparam("message_id"),
-        # Two comparisons, not NOT IN: an expanding parameter would be rendered anew each time.
-        Job.status != JobStatus.DONE,
-        Job.status != JobStatus.FAILED,
+        JOB_NOT_FINAL,
     )
 )
 
