@@ -7,7 +7,7 @@ file; the defaults run the embedded product on one machine with no configuration
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -340,11 +340,30 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@lru_cache
+_settings_lock = threading.Lock()
+_settings: Settings | None = None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    # Not functools.lru_cache: a thread that began reading the environment before a reset would store
+    # its stale reading after the reset, and every later caller would get it. Building under the lock
+    # makes a reset wait for a reading in progress, so no reading older than the reset outlives it.
+    settings = _settings
+    if settings is None:
+        settings = _build_settings()
+    return settings
+
+
+def _build_settings() -> Settings:
+    global _settings
+    with _settings_lock:
+        if _settings is None:
+            _settings = Settings()
+        return _settings
 
 
 def reset_settings_cache() -> None:
     """Forget the cached settings (tests and the embedded runner change the environment first)."""
-    get_settings.cache_clear()
+    global _settings
+    with _settings_lock:
+        _settings = None

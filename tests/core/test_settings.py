@@ -1,10 +1,12 @@
 """The settings object refuses combinations that would lose or double jobs."""
 
+import threading
+
 import pytest
 from pydantic import ValidationError
 
 from core.jobs import JobKind
-from core.settings import DEVELOPMENT_API_TOKEN, Settings
+from core.settings import DEVELOPMENT_API_TOKEN, Settings, get_settings, reset_settings_cache
 
 
 def test_visibility_timeout_shorter_than_the_longest_job_is_refused() -> None:
@@ -60,3 +62,36 @@ def test_every_job_kind_has_its_own_queue_bound(monkeypatch: pytest.MonkeyPatch)
 
     settings = Settings()
     assert [settings.max_queued(kind) for kind in JobKind] == list(range(7, 7 + len(JobKind)))
+
+
+def test_a_reset_is_never_undone_by_a_reading_another_thread_began_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server thread reads the settings while a test changes the environment: a reading it began
+    # before the reset must not become the cached settings after it.
+    stop = threading.Event()
+
+    def read_all_the_time() -> None:
+        while not stop.is_set():
+            get_settings()
+
+    readers = [threading.Thread(target=read_all_the_time, daemon=True) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        stale = []
+        for round_number in range(1000):
+            token = f"round-{round_number}"
+            monkeypatch.setenv("QUEUEBOT_API_TOKEN", token)
+            reset_settings_cache()
+            get_settings()  # races the readers to fill the cache; the next call reads what won
+            if get_settings().api_token.get_secret_value() != token:
+                stale.append(round_number)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+        monkeypatch.undo()
+        reset_settings_cache()
+
+    assert stale == []
