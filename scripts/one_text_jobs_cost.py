@@ -65,8 +65,8 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
             token = private.api_token.get_secret_value()
             headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=stack.base_url, headers=headers, timeout=60) as client:
-                _run_jobs(client, [["warm up"]] * 2, clients=2)
-                _run_jobs(client, [[text] for text in texts[:32]], clients=CLIENTS)
+                _run_jobs(client, [["warm up"]] * 2, 2, private.sqlalchemy_url)
+                _run_jobs(client, [[text] for text in texts[:32]], CLIENTS, private.sqlalchemy_url)
                 spies = []
                 for name, child in (("web", web), ("worker", worker)) if profile_dir else ():
                     args = [PY_SPY, "record", "-p", str(child.process.pid), "-r", "50", "-f", "raw",
@@ -76,7 +76,7 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
                 pids = {"web": web.process.pid, "worker": worker.process.pid,
                         "redis": stack.redis.process.pid, "client": os.getpid()}  # fmt: skip
                 before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-                one_text = _system(client, texts, 1, CLIENTS, "one-text jobs")
+                one_text = _system(client, texts, 1, CLIENTS, "one-text jobs", private.sqlalchemy_url)
                 cpu_ms = {
                     name: round((cpu_seconds(pid) - before[name]) * 1000 / JOBS, 1)
                     for name, pid in pids.items()
