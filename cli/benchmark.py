@@ -113,7 +113,6 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
             worker = stack.start_worker(
                 "worker", pool=settings.worker_pool, concurrency=settings.worker_concurrency
             )
-            stack.start_worker("baseline", queues=["baseline"], pool="solo")
             web = stack.start_web()
             token = private.api_token.get_secret_value()
             with httpx.Client(
@@ -140,7 +139,15 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
                 figures.append(_one_text_timeline(private, options.single_text_jobs))
                 if options.chat_conversations:
                     figures.append(_chat_replies(client, settings.data_dir, options))
-            figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
+            # Started only now, and without the served models (its task loads its own pipeline): a
+            # worker booting beside the system runs would take the cores they are measured on.
+            baseline = EmbeddedStack(private.model_copy(update={"warm_up_models": False})).start_worker(
+                "baseline", queues=["baseline"], pool="solo"
+            )
+            try:
+                figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
+            finally:
+                baseline.stop()
         finally:
             stack.stop()
     fp32_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, "torch")

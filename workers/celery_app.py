@@ -145,6 +145,7 @@ def _runs_tasks_in_this_process(worker: Any) -> bool:
 
 
 def _prepare_process_for_jobs(process_index: int | None = None) -> None:
+    from core.long_lived import freeze_start_up_objects
     from db.engine import dispose_engines
     from workers.metrics import serve_worker_metrics
     from workers.recovery.liveness import ensure_heartbeat
@@ -157,6 +158,7 @@ def _prepare_process_for_jobs(process_index: int | None = None) -> None:
     serve_worker_metrics(get_settings(), process_index)
     if get_settings().warm_up_models:
         get_registry().warm_up()
+    freeze_start_up_objects()
 
 
 @worker_init.connect

@@ -7,6 +7,8 @@ Run with ``uvicorn bots.web.app:create_app --factory``. This process never impor
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -39,6 +41,7 @@ from bots.web.routers import recommendations as recommendations_router
 from bots.web.security_headers import SecurityHeadersMiddleware
 from bots.web.unavailable import RETRY_AFTER_S, RETRY_LATER, retry_later_message
 from core.logs import use_format
+from core.long_lived import freeze_start_up_objects
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="queuebot",
         version="0.1.0",
         description="Chat replies, sentiment monitoring and text generation, run by Celery workers.",
+        lifespan=_serving,
     )
     app.state.settings = settings
     app.state.metrics_registry = web_registry(settings)
@@ -94,6 +98,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(slack_events_router(create_slack_app(settings)))
     _register_error_handlers(app)
     return app
+
+
+@asynccontextmanager
+async def _serving(_: FastAPI) -> AsyncIterator[None]:
+    freeze_start_up_objects()  # everything imported and built, before the first request
+    yield
 
 
 def _log_json() -> None:
