@@ -348,18 +348,14 @@ def get_settings() -> Settings:
     # Not functools.lru_cache: a thread that began reading the environment before a reset would store
     # its stale reading after the reset, and every later caller would get it. Building under the lock
     # makes a reset wait for a reading in progress, so no reading older than the reset outlives it.
+    global _settings
     settings = _settings
     if settings is None:
-        settings = _build_settings()
+        with _settings_lock:
+            if _settings is None:
+                _settings = Settings()
+            settings = _settings
     return settings
-
-
-def _build_settings() -> Settings:
-    global _settings
-    with _settings_lock:
-        if _settings is None:
-            _settings = Settings()
-        return _settings
 
 
 def reset_settings_cache() -> None:
