@@ -34,7 +34,7 @@ import redis
 import typer
 
 from cli.api_client import ApiClient
-from cli.embedded import EmbeddedStack, private_settings
+from cli.embedded import Child, EmbeddedStack, private_settings
 from cli.streams import first_texts
 from core import redis_keys
 from core.jobs import SENTIMENT_GENERAL_MODEL, JobKind
@@ -140,11 +140,8 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
                 figures.append(_one_text_timeline(private, options.single_text_jobs))
                 if options.chat_conversations:
                     figures.append(_chat_replies(client, settings.data_dir, options))
-            # Started only now, and without the served models (its task loads its own pipeline): a
-            # worker booting beside the system runs would take the cores they are measured on.
-            baseline = EmbeddedStack(private.model_copy(update={"warm_up_models": False})).start_worker(
-                "baseline", queues=["baseline"], pool="solo"
-            )
+            # Started only now: a worker booting beside the system runs would take their cores.
+            baseline = start_naive_worker(private)
             try:
                 figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
             finally:
@@ -343,6 +340,13 @@ def _chat_replies(client: httpx.Client, data_dir: Path, options: BenchmarkOption
         "replies/s",
         f"{conversations} conversations x {turns} messages, no pauses, each waited for by its events",
     )
+
+
+def start_naive_worker(settings: Settings) -> Child:
+    """The naive worker, on the stack of ``settings``: one task at a time, without the served models
+    (its task loads its own pipeline)."""
+    stack = EmbeddedStack(settings.model_copy(update={"warm_up_models": False}))
+    return stack.start_worker("baseline", queues=["baseline"], pool="solo")
 
 
 def _naive(settings: Settings, texts: list[str], model_folder: str) -> Figure:

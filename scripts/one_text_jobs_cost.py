@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from cli.benchmark import TEXTS_FILE, _naive, _run_jobs, _system
+from cli.benchmark import TEXTS_FILE, _naive, _run_jobs, _system, start_naive_worker
 from cli.embedded import EmbeddedStack, private_settings
 from cli.streams import first_texts
 from core.jobs import SENTIMENT_GENERAL_MODEL
@@ -83,9 +83,8 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
                 for spy in spies:
                     spy.send_signal(2)
                     spy.wait()
-            # As in the benchmark: started now, without the served models.
-            baseline_stack = EmbeddedStack(private.model_copy(update={"warm_up_models": False}))
-            baseline = baseline_stack.start_worker("baseline", queues=["baseline"], pool="solo")
+            # As in the benchmark: started only now.
+            baseline = start_naive_worker(private)
             try:
                 _naive(private, texts[:8], folder)  # its boot and model load out of the CPU counted
                 naive_before = cpu_seconds(baseline.process.pid)
