@@ -390,7 +390,7 @@ def _worker_memory(pid: int) -> Figure:
 
 def _generation(store: ModelStore, device: str, options: BenchmarkOptions) -> list[Figure]:
     from workers.ml.device import resolve_device
-    from workers.ml.generation_benchmark import measure_generation
+    from workers.ml.generation_benchmark import NEWS_PROMPTS, measure_generation
     from workers.ml.generator import TextGenerator
 
     generator = TextGenerator.load(store.folder("generator"), resolve_device(device))
@@ -398,20 +398,9 @@ def _generation(store: ModelStore, device: str, options: BenchmarkOptions) -> li
     # (core/long_lived.py). Otherwise a full collection of this process's heap, about 0.3 s, lands in
     # some rounds of a side and not in others.
     freeze_start_up_objects()
-    prompts = [
-        "The government said",
-        "Shares in the company",
-        "The new film",
-        "Scientists have found",
-        "The team manager",
-        "Mobile phone sales",
-        "The Prime Minister",
-        "Oil prices",
-    ]
-    prompts = [prompts[i % len(prompts)] for i in range(options.generation_concurrency)]
     measured = measure_generation(
         generator,
-        prompts,
+        NEWS_PROMPTS,
         concurrency=options.generation_concurrency,
         max_new_tokens=options.generation_tokens,
     )

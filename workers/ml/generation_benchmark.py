@@ -14,6 +14,17 @@ from workers.ml.generator import GenerationRequest, TextGenerator
 log = logging.getLogger(__name__)
 
 TEMPERATURE, TOP_P = 0.8, 0.95
+# The openings the benchmark's requests cycle through: the news generator's kind of text.
+NEWS_PROMPTS = (
+    "The government said",
+    "Shares in the company",
+    "The new film",
+    "Scientists have found",
+    "The team manager",
+    "Mobile phone sales",
+    "The Prime Minister",
+    "Oil prices",
+)
 
 
 def measure_generation(

@@ -6,7 +6,8 @@ runs any mix of requests as one batch:
 
 - prompts are left-padded; the attention mask hides the padding and position ids count only real
   tokens, so each row sees exactly what it would see alone;
-- a KV cache (``cache``) means each step feeds one new token per row;
+- a KV cache means each step feeds one new token per row, through GPT-2's forward pass written for
+  decoding (workers/ml/gpt2_forward.py);
 - temperature, top-p and the token budget are per row (temperature 0 is greedy for that row);
 - each request samples from its own ``torch.Generator`` with one uniform draw per live row per step, so a
   seeded request produces the same text whatever else shares the batch (up to float rounding, which can
@@ -28,9 +29,9 @@ from typing import Protocol
 
 import numpy as np
 import torch
-from transformers import DynamicCache, PreTrainedModel
 
 from workers.ml.copy_mixture import CopyIndex, CopyMixture, CopySource
+from workers.ml.gpt2_forward import Gpt2Forward
 from workers.ml.ngram_mixture import NgramMixture
 from workers.ml.phrase_loops import NO_PENALTY, NO_REPEAT_OFF, PhraseLoopRules
 
@@ -111,7 +112,7 @@ def request_generator(seed: int | None, device: str) -> torch.Generator:
 
 @torch.inference_mode()
 def decode_rows(
-    model: PreTrainedModel,
+    forward: Gpt2Forward,
     rows: Sequence[DecodeRow],
     eos_id: int,
     device: str,
@@ -149,20 +150,11 @@ def decode_rows(
         [row.prompt_ids for row in rows],
         [row.no_repeat_ngram_size for row in rows],
         [row.repetition_penalty for row in rows],
-        int(model.config.vocab_size),
+        forward.vocab_size,
         device,
     )
 
-    cache = DynamicCache(config=model.config)
-    # logits_to_keep=1: only the last position's distribution is needed, not one per prompt token.
-    logits = model(
-        input_ids=input_ids,
-        attention_mask=attention_mask,
-        position_ids=position_ids,
-        cache=cache,
-        use_cache=True,
-        logits_to_keep=1,
-    ).logits[:, -1, :]
+    logits, cache = forward.prompt(input_ids, attention_mask, position_ids)
     next_position = position_ids[:, -1] + 1
     while True:
         if mixture is not None:
@@ -193,7 +185,7 @@ def decode_rows(
         if len(keep) < len(live):
             # Finished rows leave the batch: they would only cost compute from here on.
             selected = torch.tensor(keep, device=device)
-            cache.batch_select_indices(selected)
+            cache.keep_rows(selected)
             tokens, attention_mask, next_position = (
                 tokens[selected],
                 attention_mask[selected],
@@ -202,13 +194,7 @@ def decode_rows(
             temperature, top_p = temperature[selected], top_p[selected]
             live = [live[slot] for slot in keep]
         attention_mask = torch.cat([attention_mask, attention_mask.new_ones((len(live), 1))], dim=1)
-        logits = model(
-            input_ids=tokens[:, None],
-            attention_mask=attention_mask,
-            position_ids=next_position[:, None],
-            cache=cache,
-            use_cache=True,
-        ).logits[:, -1, :]
+        logits = forward.step(tokens, attention_mask, next_position, cache)
         next_position = next_position + 1
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import torch
-from transformers import GPT2LMHeadModel
 
 from tests.support.tiny_generator import EOS, tiny_generator
 from workers.ml.generation_benchmark import measure_generation
 from workers.ml.generator import GenerationRequest, TextGenerator
 from workers.ml.gpt2_decoding import DecodeRow, decode_rows, request_generator
+from workers.ml.gpt2_forward import Gpt2Forward
 from workers.ml.reply_prompt import ReplyTemplate
 
 PROMPTS = (
@@ -29,18 +29,25 @@ def generator() -> TextGenerator:
 
 
 @pytest.fixture
-def forward_calls(generator: TextGenerator) -> Iterator[list[tuple[int, int]]]:
-    """(batch size, new tokens) of every forward pass the model makes during the test."""
+def forward_calls(
+    generator: TextGenerator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[tuple[int, int]]]:
+    """(batch size, new tokens a row) of every forward pass decoding makes during the test."""
     calls: list[tuple[int, int]] = []
-    original = generator.model.forward
+    forward = generator.forward
+    prompt, step = forward.prompt, forward.step
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        calls.append(tuple(kwargs["input_ids"].shape))
-        return original(*args, **kwargs)
+    def recording_prompt(input_ids: torch.Tensor, *args: Any) -> Any:
+        calls.append(tuple(input_ids.shape))
+        return prompt(input_ids, *args)
 
-    generator.model.forward = recording  # type: ignore[method-assign]
+    def recording_step(tokens: torch.Tensor, *args: Any) -> Any:
+        calls.append((len(tokens), 1))
+        return step(tokens, *args)
+
+    monkeypatch.setattr(forward, "prompt", recording_prompt)
+    monkeypatch.setattr(forward, "step", recording_step)
     yield calls
-    del generator.model.forward
 
 
 def _greedy(prompt: str, max_new_tokens: int = 12) -> GenerationRequest:
@@ -93,35 +100,32 @@ def test_seedless_sampling_leaves_the_global_random_state_alone(generator: TextG
 
 def test_each_row_stops_at_its_own_max_new_tokens(generator: TextGenerator) -> None:
     rows = [_row(generator, prompt, budget) for prompt, budget in zip(PROMPTS, (1, 3, 7, 12), strict=True)]
-    assert [len(ids) for ids in decode_rows(generator.model, rows, EOS, "cpu")] == [1, 3, 7, 12]
+    assert [len(ids) for ids in decode_rows(generator.forward, rows, EOS, "cpu")] == [1, 3, 7, 12]
 
 
 def test_finished_rows_leave_the_batch_and_the_loop_ends_with_the_last(
     generator: TextGenerator, forward_calls: list[tuple[int, int]]
 ) -> None:
     rows = [_row(generator, PROMPTS[0], 2), _row(generator, PROMPTS[1], 5, temperature=1.0)]
-    decode_rows(generator.model, rows, EOS, "cpu")
+    decode_rows(generator.forward, rows, EOS, "cpu")
     width = len(rows[1].prompt_ids)
     # One pass over the padded prompts (KV cache filled), then one token per live row per step.
     assert forward_calls == [(2, width), (2, 1), (1, 1), (1, 1), (1, 1)]
 
 
-class _EosAfterTrigger(GPT2LMHeadModel):
+class _EosAfterTrigger(Gpt2Forward):
     """A GPT-2 that always answers <|endoftext|> right after ``trigger``: a row we can make stop early."""
 
     trigger = -1
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        output = super().forward(*args, **kwargs)
-        hit = kwargs["input_ids"][:, -1] == self.trigger
-        output.logits[hit, -1, EOS] = 1e4
-        return output
+    def step(self, tokens: torch.Tensor, *args: Any) -> torch.Tensor:
+        logits = super().step(tokens, *args)
+        logits[tokens == self.trigger, EOS] = 1e4
+        return logits
 
 
 def test_a_row_that_reaches_end_of_text_stops_while_the_others_continue(generator: TextGenerator) -> None:
-    model = _EosAfterTrigger(generator.model.config)
-    model.load_state_dict(generator.model.state_dict())
-    model.eval()
+    model = _EosAfterTrigger(generator.model)
     rows = [_row(generator, PROMPTS[1], 10), _row(generator, PROMPTS[2], 10)]
     free_running = decode_rows(model, rows, EOS, "cpu")  # trigger -1 never matches
     model.trigger = free_running[0][2]  # the first row's third token: it stops right after it

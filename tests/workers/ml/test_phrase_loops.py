@@ -32,7 +32,7 @@ def _decode(generator: TextGenerator, prompt: str, size: int, temperature: float
     sampler = request_generator(seed, "cpu") if temperature else None
     row = DecodeRow(prompt_ids, budget, temperature, 0.95, sampler, no_repeat_ngram_size=size)
     (new_ids,) = decode_rows(
-        generator.model, [row], generator.tokenizer.eos_token_id, "cpu", generator.mixture, generator.copy
+        generator.forward, [row], generator.tokenizer.eos_token_id, "cpu", generator.mixture, generator.copy
     )
     return [*prompt_ids, *new_ids]
 
