@@ -1,4 +1,4 @@
-"""Batched sampling from a causal language model with per-row settings, written on the model's forward.
+"""Batched sampling from a GPT-2 language model with per-row settings, on its forward pass for decoding.
 
 Hugging Face's ``generate`` applies one temperature, top-p and length to a whole batch and draws from one
 random stream, so requests with different settings (or seeds) cannot share a decode there. This loop
