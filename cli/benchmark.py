@@ -100,8 +100,11 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
     texts = first_texts(settings.data_dir / TEXTS_FILE, needed)
     # The raw speed of this machine drifts by 10-20 % between minutes; measuring it before and after
     # the system runs, and comparing with the mean, keeps the ratio honest.
+    fp32_threads = fp32_reference_threads(backend, settings.int8_threads)
     raw_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, backend)
-    fp32_before = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, "torch")
+    fp32_before = raw_forward_speed(
+        classifier_folder, texts[: options.texts], settings.device, "torch", torch_threads=fp32_threads
+    )
     figures: list[Figure] = []
 
     with tempfile.TemporaryDirectory(prefix="queuebot-benchmark-") as scratch:
@@ -148,7 +151,9 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
                 baseline.stop()
         finally:
             stack.stop()
-    fp32_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, "torch")
+    fp32_after = raw_forward_speed(
+        classifier_folder, texts[: options.texts], settings.device, "torch", torch_threads=fp32_threads
+    )
     raw_after = raw_forward_speed(classifier_folder, texts[: options.texts], settings.device, backend)
     figures.insert(
         0,
@@ -166,7 +171,8 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
             RAW_TORCH_FP32,
             (fp32_before + fp32_after) / 2,
             "texts/s",
-            f"the same texts, interleaved with the above; before {fp32_before:.1f}, after {fp32_after:.1f}",
+            f"the same texts, interleaved with the above, on {_threads_note(fp32_threads)}; "
+            f"before {fp32_before:.1f}, after {fp32_after:.1f}",
         ),
     )
     figures.extend(_generation(store, settings.device, options))
@@ -185,20 +191,47 @@ def served_backend(folder: Path, settings: Settings) -> str:
 
 
 def raw_forward_speed(
-    folder: Path, texts: list[str], device: str, backend: str = "torch", threads: int | None = None
+    folder: Path,
+    texts: list[str],
+    device: str,
+    backend: str = "torch",
+    threads: int | None = None,
+    torch_threads: int | None = None,
 ) -> float:
     """Texts per second of the classifier alone on ``backend`` (resolved: torch or onnx-int8), in this
     process: no queue, no database. ``threads``: the int8 runtime's (default: QUEUEBOT_INT8_THREADS,
-    as the worker)."""
+    as the worker); ``torch_threads``: torch's for this pass (default: torch's own, one per core),
+    restored afterwards."""
+    import torch
+
     from workers.ml.classifier import TextClassifier
     from workers.ml.device import resolve_device
 
     threads = get_settings().int8_threads if threads is None else threads
     classifier = TextClassifier.load(folder, resolve_device(device), backend, threads)
-    classifier.classify(texts[:64])  # warm-up
-    started = time.perf_counter()
-    classifier.classify(texts)
-    return len(texts) / (time.perf_counter() - started)
+    previous = torch.get_num_threads()
+    if torch_threads is not None:
+        torch.set_num_threads(torch_threads)
+    try:
+        classifier.classify(texts[:64])  # warm-up
+        started = time.perf_counter()
+        classifier.classify(texts)
+        return len(texts) / (time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _threads_note(torch_threads: int | None) -> str:
+    return (
+        "torch's default threads" if torch_threads is None else f"{torch_threads} thread(s), as the int8 pass"
+    )
+
+
+def fp32_reference_threads(backend: str, int8_threads: int) -> int | None:
+    """Torch's threads for the fp32 pass that an int8 pass is compared with: as many as the int8 pass
+    has, so that the ratio compares backends, not thread counts (the worker runs int8 passes on one
+    thread each, many at once: docs/inference-backends.md). None: torch's own default."""
+    return int8_threads if backend == ONNX_INT8 and int8_threads > 0 else None
 
 
 def _run_jobs(client: httpx.Client, jobs: list[list[str]], clients: int, database_url: str) -> float:
