@@ -35,6 +35,7 @@ import typer
 
 from cli.api_client import ApiClient
 from cli.embedded import Child, EmbeddedStack, private_settings
+from cli.process_cpu import CpuMeter
 from cli.streams import first_texts
 from core import redis_keys
 from core.jobs import SENTIMENT_GENERAL_MODEL, JobKind
@@ -122,33 +123,36 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
             with httpx.Client(
                 base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
             ) as client:
-                database = private.sqlalchemy_url
-                _run_jobs(client, [["warm up"]] * 2, 2, database)  # waits for the worker's model warm-up
+                _run_jobs(client, [["warm up"]] * 2, 2, private.sqlalchemy_url)  # waits for its warm-up
                 figures.append(_worker_memory(worker.process.pid))
+                # The naive worker is timed before and after the system runs, as the raw pass is, so
+                # that the one-text / naive ratio spans the same minutes of the machine's drift. It
+                # waits idle in between (its CPU is counted with the one-text jobs').
+                baseline = start_naive_worker(private)
+                try:
+                    naive_texts = texts[: options.naive_texts]
+                    naive_before = naive_speed(private, naive_texts, str(classifier_folder))
+                    processes = {
+                        "web": web.process.pid,
+                        "worker": worker.process.pid,
+                        "this client": os.getpid(),
+                        "naive worker, idle": baseline.process.pid,
+                    }
+                    if stack.redis is not None and stack.redis.process is not None:
+                        processes["redis"] = stack.redis.process.pid
+                    figures += _system_runs(client, private, texts, options, processes)
+                    naive_after = naive_speed(private, naive_texts, str(classifier_folder))
+                finally:
+                    baseline.stop()
                 figures.append(
-                    _system(
-                        client, texts[: options.texts], options.job_size, options.clients, SYSTEM, database
+                    Figure(
+                        NAIVE,
+                        (naive_before + naive_after) / 2,
+                        "texts/s",
+                        f"{len(naive_texts)} tasks, one pipeline call each; "
+                        f"before {naive_before:.1f}, after {naive_after:.1f}",
                     )
                 )
-                processes = {"web": web.process.pid, "worker": worker.process.pid, "this client": os.getpid()}
-                if stack.redis is not None and stack.redis.process is not None:
-                    processes["redis"] = stack.redis.process.pid
-                cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
-                figures.append(
-                    _system(
-                        client, texts[: options.single_text_jobs], 1, options.clients, ONE_TEXT_JOBS, database
-                    )
-                )
-                figures.append(_cpu_per_job(processes, cpu_before, options.single_text_jobs))
-                figures.append(_one_text_timeline(private, options.single_text_jobs))
-                if options.chat_conversations:
-                    figures.append(_chat_replies(client, settings.data_dir, options))
-            # Started only now: a worker booting beside the system runs would take their cores.
-            baseline = start_naive_worker(private)
-            try:
-                figures.append(_naive(private, texts[: options.naive_texts], str(classifier_folder)))
-            finally:
-                baseline.stop()
         finally:
             stack.stop()
     fp32_after = raw_forward_speed(
@@ -176,6 +180,28 @@ def run_benchmark(settings: Settings, options: BenchmarkOptions) -> list[Figure]
         ),
     )
     figures.extend(_generation(store, settings.device, options))
+    return figures
+
+
+def _system_runs(
+    client: httpx.Client,
+    settings: Settings,
+    texts: list[str],
+    options: BenchmarkOptions,
+    processes: dict[str, int],
+) -> list[Figure]:
+    """The texts through the whole system: as multi-text jobs, as one-text jobs (with their CPU, process
+    by process, and their timeline), and as saturated chat."""
+    database = settings.sqlalchemy_url
+    figures = [_system(client, texts[: options.texts], options.job_size, options.clients, SYSTEM, database)]
+    cpu = CpuMeter(processes)
+    figures.append(
+        _system(client, texts[: options.single_text_jobs], 1, options.clients, ONE_TEXT_JOBS, database)
+    )
+    figures.append(_cpu_per_job(cpu, options.single_text_jobs))
+    figures.append(_one_text_timeline(settings, options.single_text_jobs))
+    if options.chat_conversations:
+        figures.append(_chat_replies(client, settings.data_dir, options))
     return figures
 
 
@@ -290,16 +316,10 @@ def _system(
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_per_job(processes: dict[str, int], before: dict[str, float], jobs: int) -> Figure:
+def _cpu_per_job(cpu: CpuMeter, jobs: int) -> Figure:
     """The CPU each one-text job cost, process by process: what the per-job levers cut. Read it
     beside the throughput: on a shared machine CPU time moves far less than wall time does."""
-    spent = {name: (_cpu_seconds(pid) - before[name]) * 1000 / jobs for name, pid in processes.items()}
+    spent = {name: seconds * 1000 / jobs for name, seconds in cpu.spent().items()}
     return Figure(
         ONE_TEXT_CPU,
         sum(spent.values()),
@@ -377,12 +397,14 @@ def _chat_replies(client: httpx.Client, data_dir: Path, options: BenchmarkOption
 
 def start_naive_worker(settings: Settings) -> Child:
     """The naive worker, on the stack of ``settings``: one task at a time, without the served models
-    (its task loads its own pipeline)."""
-    stack = EmbeddedStack(settings.model_copy(update={"warm_up_models": False}))
+    (its task loads its own pipeline), on torch's default threads: the baseline is a worker nobody
+    tuned, and stays the same when the served workers' settings change."""
+    stack = EmbeddedStack(settings.model_copy(update={"warm_up_models": False, "torch_threads": 0}))
     return stack.start_worker("baseline", queues=["baseline"], pool="solo")
 
 
-def _naive(settings: Settings, texts: list[str], model_folder: str) -> Figure:
+def naive_speed(settings: Settings, texts: list[str], model_folder: str) -> float:
+    """Texts per second of the naive worker (running on the stack of ``settings``), one task per text."""
     from workers.celery_app import create_celery_app
     from workers.tasks.baseline import BASELINE_QUEUE, BASELINE_TASK, finished_at_key
 
@@ -402,7 +424,7 @@ def _naive(settings: Settings, texts: list[str], model_folder: str) -> Figure:
         raise RuntimeError(f"the naive worker counted its texts without {finished_at_key(counter)}")
     seconds = float(last_finished_at) - started
     client.delete(counter, finished_at_key(counter))
-    return Figure(NAIVE, len(texts) / seconds, "texts/s", f"{len(texts)} tasks, one pipeline call each")
+    return len(texts) / seconds
 
 
 def _wait_for_count(client: redis.Redis, key: str, count: int) -> None:

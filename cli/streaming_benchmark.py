@@ -12,18 +12,20 @@ one run.
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 
-from cli.embedded import EmbeddedStack, private_settings
+from cli.embedded import Child, EmbeddedStack, private_settings
+from cli.process_cpu import CpuMeter
 from cli.server_events import server_events
 from cli.streams import StreamFormat, read_stream
 from core.settings import Settings, get_settings
@@ -31,8 +33,10 @@ from core.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 PROMPTS_FILE = "streams/cnbc_headlines.csv"
-# Requests per round and case: 16 one after another at concurrency 1, one wave of 16 at 16.
-REQUESTS_PER_CASE = 16
+# Requests per round and case: 48 one after another at concurrency 1, three waves of 16 at 16. A
+# wave lasts well under a second, so one wave per round would leave its mean to a few waves' luck
+# (how the wave's requests happen to split into decoding batches).
+REQUESTS_PER_CASE = 48
 TIMEOUT_S = 600.0
 
 
@@ -40,14 +44,45 @@ TIMEOUT_S = 600.0
 class Timing:
     first_token_s: float | None  # None: no token event came before "done" (streaming off)
     total_s: float
+    round: int = 0
 
 
 @dataclass
 class Timings:
     by_case: dict[tuple[bool, int], list[Timing]] = field(default_factory=dict)
+    # CPU seconds each process spent on the case's requests: where streaming's cost goes.
+    cpu_by_case: dict[tuple[bool, int], dict[str, float]] = field(default_factory=dict)
 
     def add(self, streaming: bool, concurrency: int, timings: list[Timing]) -> None:
         self.by_case.setdefault((streaming, concurrency), []).extend(timings)
+
+    def overhead(self, concurrency: int) -> float:
+        """Mean total with streaming on over the same with it off."""
+        return self._mean_total(True, concurrency) / self._mean_total(False, concurrency)
+
+    def overhead_by_round(self, concurrency: int) -> list[float]:
+        """The same, round by round: its spread is what the machine's drift leaves in the overall figure."""
+        rounds = sorted({timing.round for timing in self.by_case[(True, concurrency)]})
+        return [
+            self._mean_total(True, concurrency, number) / self._mean_total(False, concurrency, number)
+            for number in rounds
+        ]
+
+    def _mean_total(self, streaming: bool, concurrency: int, round_number: int | None = None) -> float:
+        return statistics.fmean(
+            timing.total_s
+            for timing in self.by_case[(streaming, concurrency)]
+            if round_number is None or timing.round == round_number
+        )
+
+    def add_cpu(self, streaming: bool, concurrency: int, spent: dict[str, float]) -> None:
+        case = self.cpu_by_case.setdefault((streaming, concurrency), {})
+        for name, seconds in spent.items():
+            case[name] = case.get(name, 0.0) + seconds
+
+    def cpu_ms_per_request(self, streaming: bool, concurrency: int) -> dict[str, float]:
+        requests = len(self.by_case[(streaming, concurrency)])
+        return {name: s * 1000 / requests for name, s in self.cpu_by_case[(streaming, concurrency)].items()}
 
 
 def run_streaming_benchmark(
@@ -62,7 +97,7 @@ def run_streaming_benchmark(
         stack = EmbeddedStack(private)
         try:
             stack.start_storage()
-            stack.start_web()
+            web = stack.start_web()
             token = private.api_token.get_secret_value()
             with httpx.Client(
                 base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S
@@ -83,13 +118,18 @@ def run_streaming_benchmark(
                                 (prompts[(round_number * REQUESTS_PER_CASE + i) % len(prompts)], 1000 + i)
                                 for i in range(REQUESTS_PER_CASE)
                             ]
+                            processes = _processes(stack, web, worker)
                             for concurrency in concurrencies:
+                                cpu = CpuMeter(processes)
                                 for wave in range(0, len(requests), concurrency):
                                     timings.add(
                                         streaming,
                                         concurrency,
-                                        _concurrent(client, requests[wave : wave + concurrency], tokens),
+                                        _concurrent(
+                                            client, requests[wave : wave + concurrency], tokens, round_number
+                                        ),
                                     )
+                                timings.add_cpu(streaming, concurrency, cpu.spent())
                                 log.info(
                                     "round %d, streaming %s, %d concurrent: done",
                                     round_number + 1,
@@ -103,9 +143,20 @@ def run_streaming_benchmark(
     return timings
 
 
-def _concurrent(client: httpx.Client, requests: list[tuple[str, int]], tokens: int) -> list[Timing]:
+def _processes(stack: EmbeddedStack, web: Child, worker: Child) -> dict[str, int]:
+    processes = {"web": web.process.pid, "worker": worker.process.pid}
+    if stack.redis is not None and stack.redis.process is not None:
+        processes["redis"] = stack.redis.process.pid
+    processes["this client"] = os.getpid()
+    return processes
+
+
+def _concurrent(
+    client: httpx.Client, requests: list[tuple[str, int]], tokens: int, round_number: int
+) -> list[Timing]:
     with ThreadPoolExecutor(len(requests)) as pool:
-        return list(pool.map(lambda request: _follow(client, request[0], tokens, request[1]), requests))
+        timings = pool.map(lambda request: _follow(client, request[0], tokens, request[1]), requests)
+        return [replace(timing, round=round_number) for timing in timings]
 
 
 def _follow(client: httpx.Client, prompt: str, tokens: int, seed: int) -> Timing:
@@ -163,12 +214,33 @@ def benchmark_streaming_command(
                 f"{statistics.fmean(totals):.2f}",
             )
     overhead = Table(title="streaming's cost: mean total, on / off (target <= 1.05)")
-    for column in ("concurrent", "on / off", "met"):
+    for column in ("concurrent", "on / off", "by round: mean ± sd", "by round: min-max", "met"):
         overhead.add_column(column)
     for concurrency in concurrencies:
-        on = statistics.fmean(t.total_s for t in timings.by_case[(True, concurrency)])
-        off = statistics.fmean(t.total_s for t in timings.by_case[(False, concurrency)])
-        overhead.add_row(str(concurrency), f"{on / off:.3f}", "yes" if on / off <= 1.05 else "NO")
+        ratio = timings.overhead(concurrency)
+        by_round = timings.overhead_by_round(concurrency)
+        spread = statistics.stdev(by_round) if len(by_round) > 1 else 0.0
+        overhead.add_row(
+            str(concurrency),
+            f"{ratio:.3f}",
+            f"{statistics.fmean(by_round):.3f} ± {spread:.3f}",
+            f"{min(by_round):.3f}-{max(by_round):.3f}",
+            "yes" if ratio <= 1.05 else "NO",
+        )
+    cpu = Table(title="CPU ms per request, by process")
+    processes = list(timings.cpu_by_case[(True, concurrencies[0])])
+    for column in ("concurrent", "streaming", *processes, "all"):
+        cpu.add_column(column)
+    for concurrency in concurrencies:
+        for streaming in (True, False):
+            spent = timings.cpu_ms_per_request(streaming, concurrency)
+            cpu.add_row(
+                str(concurrency),
+                "on" if streaming else "off",
+                *(f"{spent[name]:.1f}" for name in processes),
+                f"{sum(spent.values()):.1f}",
+            )
     console = Console()
     console.print(table)
     console.print(overhead)
+    console.print(cpu)

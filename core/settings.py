@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # a worker runs many jobs at once: a second spinning thread per pass raised the CPU per job and
     # cut the replies per second (docs/inference-backends.md).
     int8_threads: int = Field(default=1, ge=0)
+    # Threads of one torch operation in a worker process (the generators' decoding, and any model torch
+    # serves); 0: torch's default, one per core. One, for the same reason: a worker decodes and
+    # classifies several batches at once beside the web process, and under that contention torch's
+    # spinning threads made every generation slower, alone and in waves of 16 (docs/serving.md).
+    torch_threads: int = Field(default=1, ge=0)
     # Load and warm every model when a worker process starts, so the first job is not slow.
     warm_up_models: bool = True
 

@@ -25,8 +25,9 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from cli.benchmark import TEXTS_FILE, _naive, _run_jobs, _system, start_naive_worker
+from cli.benchmark import TEXTS_FILE, _run_jobs, _system, naive_speed, start_naive_worker
 from cli.embedded import EmbeddedStack, private_settings
+from cli.process_cpu import cpu_seconds
 from cli.streams import first_texts
 from core.jobs import SENTIMENT_GENERAL_MODEL
 from core.settings import get_settings
@@ -36,11 +37,6 @@ logging.basicConfig(level=logging.WARNING)
 JOBS = 300
 CLIENTS = 16
 PY_SPY = os.environ.get("PY_SPY", "py-spy")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timestamp(value: object) -> datetime:
@@ -86,9 +82,9 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
             # As in the benchmark: started only now.
             baseline = start_naive_worker(private)
             try:
-                _naive(private, texts[:8], folder)  # its boot and model load out of the CPU counted
+                naive_speed(private, texts[:8], folder)  # its boot and model load out of the CPU counted
                 naive_before = cpu_seconds(baseline.process.pid)
-                naive = _naive(private, texts, folder)
+                naive = naive_speed(private, texts, folder)
                 cpu_ms["naive worker"] = round(
                     (cpu_seconds(baseline.process.pid) - naive_before) * 1000 / JOBS, 1
                 )
@@ -107,8 +103,8 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
     return {
         "label": label,
         "one_text_jobs_per_s": round(one_text.value, 1),
-        "naive_texts_per_s": round(naive.value, 1),
-        "ratio": round(one_text.value / naive.value, 2),
+        "naive_texts_per_s": round(naive, 1),
+        "ratio": round(one_text.value / naive, 2),
         "cpu_ms_per_job": cpu_ms,
         "waiting_ms_p50": round(waited[len(waited) // 2]),
         "running_ms_p50": round(ran[len(ran) // 2]),

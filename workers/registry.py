@@ -88,7 +88,11 @@ class ServedModel:
 
 class ModelRegistry:
     def __init__(self, settings: Settings) -> None:
+        from workers.ml.device import use_torch_threads
+
         self.settings = settings
+        # Before the first model runs: the process serves many jobs at once (core/settings.py).
+        use_torch_threads(settings.torch_threads)
         self.store = ModelStore(settings.models_dir)
         self._served: dict[str, ServedModel] = {}
         self._checked_at: dict[str, float] = {}

@@ -46,17 +46,22 @@ class _Flush:
 
 class TextPublisher:
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[_Piece | _Flush] = queue.SimpleQueue()
+        # Pieces queued together (a run's reset and its first text) are one item, so the thread
+        # cannot wake between them.
+        self._queue: queue.SimpleQueue[tuple[_Piece, ...] | _Flush] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="text-publisher", daemon=True)
         self._thread.start()
 
     def stream(self, job_id: str) -> JobTextStream:
         """A new run of ``job_id``'s text: its first entry voids what an earlier run published."""
-        self._queue.put(_Piece(job_id, RESET_FIELDS))
         return JobTextStream(self, job_id)
 
-    def put(self, job_id: str, choice: int, text: str) -> None:
-        self._queue.put(_Piece(job_id, piece_fields(choice, text)))
+    def put(self, job_id: str, choice: int, text: str, *, reset_first: bool = False) -> None:
+        piece = _Piece(job_id, piece_fields(choice, text))
+        self._queue.put((_Piece(job_id, RESET_FIELDS), piece) if reset_first else (piece,))
+
+    def put_reset(self, job_id: str) -> None:
+        self._queue.put((_Piece(job_id, RESET_FIELDS),))
 
     def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> bool:
         """Wait until everything queued so far has been sent (or dropped); False if that took too long."""
@@ -67,7 +72,7 @@ class TextPublisher:
     def _loop(self) -> None:
         sent_at = 0.0
         while True:
-            batch = [self._queue.get()]
+            batch: list[tuple[_Piece, ...] | _Flush] = [self._queue.get()]
             # Gather until the interval is up, or at once for a job waiting for its pieces to be sent
             # (it stores its result after them).
             while not isinstance(batch[-1], _Flush):
@@ -78,14 +83,14 @@ class TextPublisher:
                 except queue.Empty:
                     break
             batch += self._waiting()
-            self._send(_joined([item for item in batch if isinstance(item, _Piece)]))
+            self._send(_joined([piece for item in batch if isinstance(item, tuple) for piece in item]))
             sent_at = time.monotonic()
             for item in batch:
                 if isinstance(item, _Flush):
                     item.sent.set()
 
-    def _waiting(self) -> list[_Piece | _Flush]:
-        items: list[_Piece | _Flush] = []
+    def _waiting(self) -> list[tuple[_Piece, ...] | _Flush]:
+        items: list[tuple[_Piece, ...] | _Flush] = []
         while True:
             try:
                 items.append(self._queue.get_nowait())
@@ -134,16 +139,25 @@ def _joined(pieces: list[_Piece]) -> list[_Piece]:
 
 
 class JobTextStream:
-    """A job run's listener (``workers.ml.gpt2_decoding.TextListener``): hands each piece on."""
+    """A job run's listener (``workers.ml.gpt2_decoding.TextListener``): hands each piece on.
+
+    The run's reset entry goes with its first text, not when the run starts: sent alone, it would
+    open the publisher's interval and hold that first text back by up to ``PIECE_INTERVAL_S``, the
+    time to first token. A run that tells no text sends it when flushed."""
 
     def __init__(self, publisher: TextPublisher, job_id: str) -> None:
         self._publisher = publisher
         self.job_id = job_id
+        self._reset_sent = False
 
     def __call__(self, choice: int, text: str) -> None:
-        self._publisher.put(self.job_id, choice, text)
+        self._publisher.put(self.job_id, choice, text, reset_first=not self._reset_sent)
+        self._reset_sent = True
 
     def flush(self) -> None:
+        if not self._reset_sent:
+            self._publisher.put_reset(self.job_id)
+            self._reset_sent = True
         if not self._publisher.flush():
             log.warning(
                 "job %s: its last text pieces were not sent within %.0f s", self.job_id, FLUSH_TIMEOUT_S

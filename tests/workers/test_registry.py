@@ -70,3 +70,18 @@ def test_between_checks_the_registry_does_not_touch_the_disk(store: ModelStore) 
 def test_an_unbuilt_model_fails_with_the_command_that_builds_it(tmp_path: Path) -> None:
     with pytest.raises(ModelNotBuiltError, match="queuebot build-models"):
         registry_for(ModelStore(tmp_path)).served("generator")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_torch_runs_on_the_threads_the_settings_give(store: ModelStore, threads: int) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        ModelRegistry(Settings(models_dir=store.root, device="cpu", torch_threads=threads))
+        assert torch.get_num_threads() == threads
+        untouched = torch.get_num_threads()
+        ModelRegistry(Settings(models_dir=store.root, device="cpu", torch_threads=0))  # torch's default
+        assert torch.get_num_threads() == untouched
+    finally:
+        torch.set_num_threads(before)

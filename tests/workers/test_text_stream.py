@@ -54,3 +54,17 @@ def test_a_new_run_voids_the_earlier_runs_text_and_nothing_is_joined_across_it(
     assert (
         "".join(p.text for p in pieces[: [i for i, p in enumerate(pieces) if p.reset][1]]) == "The first run"
     )
+
+
+def test_a_run_that_tells_no_text_still_voids_the_earlier_runs_text_once_flushed(
+    publisher: TextPublisher,
+) -> None:
+    job = str(uuid.uuid4())
+    publisher.stream(job)(0, "The first run")
+    silent = publisher.stream(job)
+    silent.flush()
+
+    pieces = read_pieces(redis_client(), job)
+
+    assert [piece.reset for piece in pieces] == [True, False, True]
+    assert joined(pieces) == [""]

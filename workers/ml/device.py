@@ -1,4 +1,4 @@
-"""Turn the configured device preference into a torch device string."""
+"""The device and CPU threads torch runs a worker's models with."""
 
 from __future__ import annotations
 
@@ -33,3 +33,10 @@ def resolve_device(preference: str) -> str:
             )
         return choice
     raise ValueError(f"unknown device {preference!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+
+
+def use_torch_threads(threads: int) -> None:
+    """Torch's threads per operation in this process (``torch_threads`` in the settings); 0 keeps
+    torch's default, one per core."""
+    if threads > 0:
+        torch.set_num_threads(threads)

@@ -7,6 +7,13 @@ sends at most every 50 ms anyway, so working out the text on the same beat costs
 that, and a few decodes and wake-ups per job instead of one per token. A row's first text is told as
 soon as it is certain (it is the time to first token), and ``finish`` tells what is left once the
 batch is done, so that the pieces still add up to the text of record.
+
+Each piece told becomes a stream entry, and every entry costs its followers an event: a read and an
+SSE frame in the web process, a parse in the client, on a CPU worker the same cores that decode. So
+a batch with more than ``ROWS_PER_INTERVAL`` followed rows tells each of them proportionally less
+often (16 rows: every 200 ms at the 50-ms interval): the entries a batch sends per second stay
+bounded, and with them streaming's share of the machine, while a row's step time grows with the batch
+anyway. A few updates a second still read as text arriving.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from transformers import PreTrainedTokenizerBase
 from core.job_text import PIECE_INTERVAL_S
 from workers.ml.gpt2_decoding import TextListener
 from workers.ml.incremental_text import IncrementalText
+
+ROWS_PER_INTERVAL = 4
 
 
 @dataclass
@@ -45,12 +54,13 @@ class StreamedRows:
         followed: Mapping[int, tuple[TextListener, tuple[int, ...]]],
         interval_s: float = PIECE_INTERVAL_S,
     ) -> None:
-        """``followed``: for each row somebody listens to, its listener and the choices it stands for."""
+        """``followed``: for each row somebody listens to, its listener and the choices it stands for;
+        ``interval_s``: how often each row is told, up to ``ROWS_PER_INTERVAL`` followed rows."""
         self._rows = {
             row: _Row(IncrementalText(tokenizer, stops), listener, choices)
             for row, (listener, choices) in followed.items()
         }
-        self._interval_s = interval_s
+        self.interval_s = interval_s * max(1.0, len(followed) / ROWS_PER_INTERVAL)
         self._due_at = 0.0
 
     def on_step(self, added: Sequence[tuple[int, int]]) -> None:
@@ -65,7 +75,7 @@ class StreamedRows:
             if due or not streamed.heard:
                 streamed.tell()
         if due:
-            self._due_at = now + self._interval_s
+            self._due_at = now + self.interval_s
 
     def finish(self) -> None:
         """Tell every row what is left of its text: the batch has decoded its last token."""

@@ -13,6 +13,7 @@ from transformers import GPT2TokenizerFast
 from tests.support.tiny_generator import tiny_generator
 from workers.ml.generator import REPLY_STOPS, GenerationRequest, TextGenerator, gpt2_tokenizer_path
 from workers.ml.incremental_text import IncrementalText
+from workers.ml.streamed_rows import ROWS_PER_INTERVAL, StreamedRows
 
 
 class Heard:
@@ -150,3 +151,12 @@ def test_within_an_interval_a_row_hears_its_first_text_at_once_and_the_rest_when
     for listener in heard:
         for pieces in listener.pieces.values():
             assert 1 <= len(pieces) <= 2, pieces
+
+
+@pytest.mark.parametrize(("rows", "interval_s"), [(1, 0.05), (ROWS_PER_INTERVAL, 0.05), (16, 0.2), (64, 0.8)])
+def test_a_batch_following_more_rows_tells_each_row_less_often(
+    tokenizer: GPT2TokenizerFast, rows: int, interval_s: float
+) -> None:
+    followed = {row: (Heard(), (0,)) for row in range(rows)}
+
+    assert StreamedRows(tokenizer, (), followed, 0.05).interval_s == pytest.approx(interval_s)
