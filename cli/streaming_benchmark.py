@@ -4,22 +4,24 @@
 ``queuebot benchmark``), at 1 and at 16 concurrent requests. Each request is timed from its POST to
 its first ``token`` event on /api/jobs/{id}/events (time to first token) and to its ``done`` event
 (total). The same jobs (same prompts, same seeds, so the same tokens are decoded) run on a worker with
-streaming on and on one with ``stream_generated_text`` off; the two alternate round by round, so the
-machine's drift between minutes hits both alike. Figures depend on the machine: compare only those of
-one run.
+streaming on and on one with ``stream_generated_text`` off. Both workers stay up with their models
+loaded, and the generation queue is handed from one to the other round by round, a few seconds
+apart, so the machine's drift between minutes (often larger than the cost being measured) hits both
+alike. Figures depend on the machine: compare only those of one run.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -28,15 +30,19 @@ from cli.embedded import Child, EmbeddedStack, private_settings
 from cli.process_cpu import CpuMeter
 from cli.server_events import server_events
 from cli.streams import StreamFormat, read_stream
+from core.jobs import TASK_ROUTES, JobKind
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
 PROMPTS_FILE = "streams/cnbc_headlines.csv"
-# Requests per round and case: 48 one after another at concurrency 1, three waves of 16 at 16. A
-# wave lasts well under a second, so one wave per round would leave its mean to a few waves' luck
-# (how the wave's requests happen to split into decoding batches).
-REQUESTS_PER_CASE = 48
+# Requests per round and case: 16 one after another at concurrency 1, one wave of 16 at 16.
+REQUESTS_PER_CASE = 16
+GENERATION_QUEUE = TASK_ROUTES[JobKind.GENERATE].queue.value
+CONTROL_TIMEOUT_S = 10.0
 TIMEOUT_S = 600.0
 
 
@@ -98,49 +104,90 @@ def run_streaming_benchmark(
         try:
             stack.start_storage()
             web = stack.start_web()
+            workers = {
+                streaming: EmbeddedStack(
+                    private.model_copy(update={"stream_generated_text": streaming})
+                ).start_worker(
+                    _worker_name(streaming),
+                    queues=[GENERATION_QUEUE],
+                    pool=settings.worker_pool,
+                    concurrency=settings.worker_concurrency,
+                )
+                for streaming in (True, False)
+            }
+            stack.children.extend(workers.values())  # stopped with the stack
+            from workers.celery_app import create_celery_app
+
+            switch = _ConsumerSwitch(create_celery_app(private))
+            switch.wait_until_ready()
             token = private.api_token.get_secret_value()
             with httpx.Client(
                 base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S
             ) as client:
+                for streaming in (True, False):
+                    switch.serve_with(streaming)
+                    _follow(client, "Warm up", 1, seed=0)  # waits for the worker's model warm-up
                 for round_number in range(rounds):
+                    requests = [
+                        (prompts[(round_number * REQUESTS_PER_CASE + i) % len(prompts)], 1000 + i)
+                        for i in range(REQUESTS_PER_CASE)
+                    ]
                     # Alternate which goes first, so neither always meets the warmer (or cooler) machine.
-                    order = (True, False) if round_number % 2 == 0 else (False, True)
-                    for streaming in order:
-                        worker_stack = EmbeddedStack(
-                            private.model_copy(update={"stream_generated_text": streaming})
-                        )
-                        worker = worker_stack.start_worker(
-                            "worker", pool=settings.worker_pool, concurrency=settings.worker_concurrency
-                        )
-                        try:
-                            _follow(client, "Warm up", 1, seed=0)  # waits for the model's warm-up
-                            requests = [
-                                (prompts[(round_number * REQUESTS_PER_CASE + i) % len(prompts)], 1000 + i)
-                                for i in range(REQUESTS_PER_CASE)
-                            ]
-                            processes = _processes(stack, web, worker)
-                            for concurrency in concurrencies:
-                                cpu = CpuMeter(processes)
-                                for wave in range(0, len(requests), concurrency):
-                                    timings.add(
-                                        streaming,
-                                        concurrency,
-                                        _concurrent(
-                                            client, requests[wave : wave + concurrency], tokens, round_number
-                                        ),
-                                    )
-                                timings.add_cpu(streaming, concurrency, cpu.spent())
-                                log.info(
-                                    "round %d, streaming %s, %d concurrent: done",
-                                    round_number + 1,
-                                    "on" if streaming else "off",
+                    for streaming in (True, False) if round_number % 2 == 0 else (False, True):
+                        switch.serve_with(streaming)
+                        processes = _processes(stack, web, workers[streaming])
+                        for concurrency in concurrencies:
+                            cpu = CpuMeter(processes)
+                            for wave in range(0, len(requests), concurrency):
+                                timings.add(
+                                    streaming,
                                     concurrency,
+                                    _concurrent(
+                                        client, requests[wave : wave + concurrency], tokens, round_number
+                                    ),
                                 )
-                        finally:
-                            worker.stop()
+                            timings.add_cpu(streaming, concurrency, cpu.spent())
+                    log.info("round %d of %d: done", round_number + 1, rounds)
         finally:
             stack.stop()
     return timings
+
+
+def _worker_name(streaming: bool) -> str:
+    return "streaming-on" if streaming else "streaming-off"
+
+
+class _ConsumerSwitch:
+    """Which of the two workers takes the generation jobs: the other stops consuming their queue
+    (Celery's remote control), and waits idle, its models loaded. Switching takes a moment, where
+    restarting a worker took many seconds, so the two alternate every few seconds and meet the same
+    minutes of the machine's drift."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+        self._host = socket.gethostname()
+
+    def wait_until_ready(self, timeout_s: float = TIMEOUT_S) -> None:
+        """Until both workers answer: they take control commands only once their models are loaded."""
+        deadline = time.monotonic() + timeout_s
+        waiting = {f"{_worker_name(streaming)}@{self._host}" for streaming in (True, False)}
+        while waiting:
+            for reply in self._app.control.ping(destination=list(waiting), timeout=1.0):
+                waiting -= set(reply)
+            if waiting and time.monotonic() > deadline:
+                raise TimeoutError(f"workers {sorted(waiting)} not ready after {timeout_s:.0f} s")
+
+    def serve_with(self, streaming: bool) -> None:
+        self._control("cancel_consumer", _worker_name(not streaming))
+        self._control("add_consumer", _worker_name(streaming))
+
+    def _control(self, command: str, worker: str) -> None:
+        destination = f"{worker}@{self._host}"
+        replies = getattr(self._app.control, command)(
+            GENERATION_QUEUE, destination=[destination], reply=True, timeout=CONTROL_TIMEOUT_S
+        )
+        if not replies:
+            raise RuntimeError(f"worker {destination} did not answer {command} in {CONTROL_TIMEOUT_S:.0f} s")
 
 
 def _processes(stack: EmbeddedStack, web: Child, worker: Child) -> dict[str, int]:
@@ -186,7 +233,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def benchmark_streaming_command(
     tokens: Annotated[int, typer.Option(min=1, help="New tokens per generation.")] = 64,
-    rounds: Annotated[int, typer.Option(min=1, help="Rounds, each with streaming on and off.")] = 3,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds, each with streaming on and off.")] = 20,
 ) -> None:
     """Time to first token and total time of generations, with text streaming on and off."""
     from rich.console import Console
