@@ -104,8 +104,9 @@ def run_streaming_benchmark(
         try:
             stack.start_storage()
             web = stack.start_web()
-            workers = {
-                streaming: EmbeddedStack(
+            workers: dict[bool, Child] = {}
+            for streaming in (True, False):
+                workers[streaming] = EmbeddedStack(
                     private.model_copy(update={"stream_generated_text": streaming})
                 ).start_worker(
                     _worker_name(streaming),
@@ -113,9 +114,7 @@ def run_streaming_benchmark(
                     pool=settings.worker_pool,
                     concurrency=settings.worker_concurrency,
                 )
-                for streaming in (True, False)
-            }
-            stack.children.extend(workers.values())  # stopped with the stack
+                stack.children.append(workers[streaming])  # stopped with the stack
             from workers.celery_app import create_celery_app
 
             switch = _ConsumerSwitch(create_celery_app(private))
@@ -126,7 +125,7 @@ def run_streaming_benchmark(
             ) as client:
                 for streaming in (True, False):
                     switch.serve_with(streaming)
-                    _follow(client, "Warm up", 1, seed=0)  # waits for the worker's model warm-up
+                    _follow(client, "Warm up", 1, seed=0)  # each worker's first job, out of the figures
                 for round_number in range(rounds):
                     requests = [
                         (prompts[(round_number * REQUESTS_PER_CASE + i) % len(prompts)], 1000 + i)
