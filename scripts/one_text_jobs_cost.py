@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from cli.benchmark import TEXTS_FILE, _run_jobs, _system, naive_speed, start_naive_worker
 from cli.embedded import EmbeddedStack, private_settings
-from cli.process_cpu import cpu_seconds
+from cli.process_cpu import CpuMeter
 from cli.streams import first_texts
 from core.jobs import SENTIMENT_GENERAL_MODEL
 from core.settings import get_settings
@@ -70,12 +70,9 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
                 time.sleep(1 if spies else 0)
                 pids = {"web": web.process.pid, "worker": worker.process.pid,
                         "redis": stack.redis.process.pid, "client": os.getpid()}  # fmt: skip
-                before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                cpu = CpuMeter(pids)
                 one_text = _system(client, texts, 1, CLIENTS, "one-text jobs", private.sqlalchemy_url)
-                cpu_ms = {
-                    name: round((cpu_seconds(pid) - before[name]) * 1000 / JOBS, 1)
-                    for name, pid in pids.items()
-                }
+                cpu_ms = {name: round(seconds * 1000 / JOBS, 1) for name, seconds in cpu.spent().items()}
                 for spy in spies:
                     spy.send_signal(2)
                     spy.wait()
@@ -83,11 +80,9 @@ def main(label: str, profile_dir: str | None) -> dict[str, object]:
             baseline = start_naive_worker(private)
             try:
                 naive_speed(private, texts[:8], folder)  # its boot and model load out of the CPU counted
-                naive_before = cpu_seconds(baseline.process.pid)
+                naive_cpu = CpuMeter({"naive worker": baseline.process.pid})
                 naive = naive_speed(private, texts, folder)
-                cpu_ms["naive worker"] = round(
-                    (cpu_seconds(baseline.process.pid) - naive_before) * 1000 / JOBS, 1
-                )
+                cpu_ms["naive worker"] = round(naive_cpu.spent()["naive worker"] * 1000 / JOBS, 1)
             finally:
                 baseline.stop()
             query = sa.text(
